@@ -1,0 +1,29 @@
+# sadpnet: `make test` and `make study` set up .venv from the project's own files, then run.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.sadpnet-installed
+
+.PHONY: venv test test-fast study bench clean
+
+venv: $(STAMP)
+
+# torch==2.14.1 and torchvision==0.29.1 come from this machine's local wheel store (see README).
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -e ".[test,ml-potential]" 2>&1 | grep -v "is ignored: it is neither" || true
+	$(PY) -c "import sadpnet, torch, torchvision, finufft, spglib, ase"
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider
+
+study: $(STAMP)
+	$(VENV)/bin/sadpnet study --quick -o out/study
+
+bench: $(STAMP)
+	for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

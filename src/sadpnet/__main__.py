@@ -1,0 +1,3 @@
+from sadpnet.cli.app import main
+
+main()

@@ -1,0 +1,18 @@
+"""Crystals: read and write CIFs, standardise with spglib, reciprocal lattice, zone axes, orientation."""
+
+from sadpnet.crystal.cif import Crystal, crystal_from_atoms, crystal_system, read_cif, write_cif
+from sadpnet.crystal.lattice import (
+    STANDARD_CUBIC_ZONE_AXES,
+    check_zone_axis,
+    d_spacing_a,
+    lowest_index_zone_axes,
+    orientation_matrix,
+    reciprocal_basis,
+    reference_reflection,
+)
+
+__all__ = [
+    "Crystal", "read_cif", "write_cif", "crystal_from_atoms", "crystal_system",
+    "STANDARD_CUBIC_ZONE_AXES", "check_zone_axis", "d_spacing_a", "lowest_index_zone_axes",
+    "orientation_matrix", "reciprocal_basis", "reference_reflection",
+]

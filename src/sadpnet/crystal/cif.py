@@ -1,0 +1,229 @@
+"""Read and write CIFs; standardise to the conventional cell with spglib.
+
+`read_cif` is the one entry point from a file to a `Crystal`. It applies the CIF's symmetry operators
+(through ASE's CIF parser), keeps partial occupancies, takes the first data block that holds a structure
+(and says so when there are several), and standardises the cell with spglib so that every later stage
+sees the conventional cell in spglib's standard setting (cubic axes along x, y, z).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from sadpnet.atomic_write import atomic_path
+from sadpnet.errors import InputError
+
+log = logging.getLogger(__name__)
+
+#: Symmetry tolerance of spglib, A.
+DEFAULT_SYMPREC_A = 1e-3
+
+
+@dataclass
+class Crystal:
+    """A crystal structure in its conventional standard cell.
+
+    Attributes:
+        atoms: ``ase.Atoms`` of the conventional cell (periodic). ``atoms.arrays["occupancy"]`` holds the
+            occupancy of each site (1.0 for ordered sites; a partially occupied site appears once per species).
+        space_group_number: International Tables number (1-230) found by spglib.
+        space_group_symbol: Hermann-Mauguin symbol found by spglib.
+        name: short name (the CIF's file stem, or the formula).
+        source: where it came from (a path), or None.
+        notes: what the reader did that a user should know (first of several data blocks, ...).
+    """
+
+    atoms: "ase.Atoms"  # noqa: F821
+    space_group_number: int
+    space_group_symbol: str
+    name: str = ""
+    source: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def occupancy(self) -> np.ndarray:
+        occ = self.atoms.arrays.get("occupancy")
+        return np.ones(len(self.atoms)) if occ is None else np.asarray(occ, dtype=float)
+
+    @property
+    def formula(self) -> str:
+        return self.atoms.get_chemical_formula(mode="metal", empirical=True)
+
+    @property
+    def crystal_system(self) -> str:
+        return crystal_system(self.space_group_number)
+
+    @property
+    def lattice_parameters(self) -> tuple[float, float, float, float, float, float]:
+        """(a, b, c) in A and (alpha, beta, gamma) in degrees."""
+        return tuple(float(x) for x in self.atoms.cell.cellpar())  # type: ignore[return-value]
+
+
+def crystal_system(space_group_number: int) -> str:
+    """Crystal system of a space-group number (1-230)."""
+    n = int(space_group_number)
+    if not 1 <= n <= 230:
+        raise InputError(f"space group number must be 1-230, got {n}")
+    for upper, name in ((2, "triclinic"), (15, "monoclinic"), (74, "orthorhombic"), (142, "tetragonal"),
+                        (167, "trigonal"), (194, "hexagonal"), (230, "cubic")):
+        if n <= upper:
+            return name
+    raise AssertionError  # pragma: no cover
+
+
+def _first_structure_block(path: Path):
+    from ase.io.cif import parse_cif
+
+    try:
+        blocks = [b for b in parse_cif(str(path)) if b.has_structure()]
+    except Exception as exc:  # ASE raises many kinds of errors on malformed files
+        raise InputError(f"not a readable CIF ({type(exc).__name__}: {exc})", path) from None
+    if not blocks:
+        raise InputError("no crystal structure in the CIF (no cell and atom sites found)", path)
+    notes = []
+    if len(blocks) > 1:
+        msg = f"{path}: {len(blocks)} data blocks hold structures; took the first ('{blocks[0].name}')"
+        warnings.warn(msg, stacklevel=3)
+        notes.append(msg)
+    return blocks[0], notes
+
+
+def _expand_occupancies(atoms):
+    """Atoms with one entry per (site, species) and an 'occupancy' array."""
+    from ase import Atoms
+
+    occ_info = atoms.info.get("occupancy")
+    if not occ_info:
+        out = atoms.copy()
+        out.set_array("occupancy", np.ones(len(atoms)))
+        return out
+    kinds = atoms.arrays.get("spacegroup_kinds", atoms.get_tags())
+    symbols, positions, occ = [], [], []
+    for atom, kind in zip(atoms, kinds):
+        species = occ_info.get(str(kind)) or {atom.symbol: 1.0}
+        for sym, o in species.items():
+            symbols.append(sym)
+            positions.append(atom.position)
+            occ.append(float(o))
+    out = Atoms(symbols=symbols, positions=positions, cell=atoms.cell, pbc=True)
+    out.set_array("occupancy", np.array(occ))
+    return out
+
+
+def standardize(atoms, symprec_a: float = DEFAULT_SYMPREC_A):
+    """Conventional standard cell of ``atoms`` (spglib); returns (atoms, number, symbol).
+
+    Sites shared by several species (partial occupancy) are standardised as one site.
+    """
+    import spglib
+    from ase import Atoms
+
+    occ = atoms.arrays.get("occupancy", np.ones(len(atoms)))
+    frac = atoms.get_scaled_positions(wrap=True)
+    # group atoms that share a position into sites; a site's kind is its set of (species, occupancy)
+    keys = np.round(frac, 4) % 1.0
+    site_of: dict[tuple, int] = {}
+    site_members: list[list[int]] = []
+    for i, k in enumerate(map(tuple, keys)):
+        if k not in site_of:
+            site_of[k] = len(site_members)
+            site_members.append([])
+        site_members[site_of[k]].append(i)
+    kinds: dict[tuple, int] = {}
+    site_types = []
+    for members in site_members:
+        kind = tuple(sorted((atoms.numbers[i], round(float(occ[i]), 4)) for i in members))
+        site_types.append(kinds.setdefault(kind, len(kinds) + 1))
+    site_frac = np.array([frac[m[0]] for m in site_members])
+    cell = (np.asarray(atoms.cell), site_frac, np.array(site_types))
+    ds = spglib.get_symmetry_dataset(cell, symprec=symprec_a)
+    if ds is None:
+        raise InputError(f"spglib could not find the symmetry ({spglib.get_error_message()})")
+    kind_of_type = {t: k for k, t in kinds.items()}
+    numbers, positions, occupancy = [], [], []
+    for f, t in zip(ds.std_positions, ds.std_types):
+        for z, o in kind_of_type[int(t)]:
+            numbers.append(z)
+            positions.append(f)
+            occupancy.append(o)
+    std = Atoms(numbers=numbers, scaled_positions=np.array(positions) % 1.0, cell=ds.std_lattice, pbc=True)
+    std.set_array("occupancy", np.array(occupancy, dtype=float))
+    return std, int(ds.number), str(ds.international)
+
+
+def read_cif(path: str | Path, *, standardize_cell: bool = True, symprec_a: float = DEFAULT_SYMPREC_A) -> Crystal:
+    """Read a CIF into a `Crystal` (conventional standard cell unless ``standardize_cell=False``).
+
+    Raises:
+        InputError: the file is missing, is not a CIF, holds no structure, or names an unknown element.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("no such file", path)
+    block, notes = _first_structure_block(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            atoms = block.get_atoms(fractional_occupancies=True)
+    except Exception as exc:
+        raise InputError(f"cannot build the structure from the CIF ({type(exc).__name__}: {exc})", path) from None
+    if len(atoms) == 0:
+        raise InputError("the CIF lists no atoms", path)
+    if atoms.cell.rank != 3 or atoms.cell.volume < 1.0:
+        raise InputError("the CIF's cell is missing or degenerate", path)
+    atoms = _expand_occupancies(atoms)
+    if standardize_cell:
+        try:
+            atoms, number, symbol = standardize(atoms, symprec_a)
+        except InputError as exc:
+            raise InputError(exc.problem, path) from None
+    else:
+        import spglib
+
+        ds = spglib.get_symmetry_dataset((np.asarray(atoms.cell), atoms.get_scaled_positions(), atoms.numbers), symprec=symprec_a)
+        number, symbol = (int(ds.number), str(ds.international)) if ds is not None else (1, "P1")
+    return Crystal(atoms=atoms, space_group_number=number, space_group_symbol=symbol, name=path.stem,
+                   source=str(path), notes=notes)
+
+
+def crystal_from_atoms(atoms, name: str = "", source: str | None = None, *, standardize_cell: bool = False,
+                       symprec_a: float = DEFAULT_SYMPREC_A) -> Crystal:
+    """Wrap ASE atoms (e.g. a defected supercell) as a `Crystal`, finding its space group with spglib."""
+    atoms = atoms.copy()
+    if "occupancy" not in atoms.arrays:
+        atoms.set_array("occupancy", np.ones(len(atoms)))
+    if standardize_cell:
+        atoms, number, symbol = standardize(atoms, symprec_a)
+    else:
+        import spglib
+
+        ds = spglib.get_symmetry_dataset((np.asarray(atoms.cell), atoms.get_scaled_positions(), atoms.numbers), symprec=symprec_a)
+        number, symbol = (int(ds.number), str(ds.international)) if ds is not None else (1, "P1")
+    return Crystal(atoms=atoms, space_group_number=number, space_group_symbol=symbol,
+                   name=name or atoms.get_chemical_formula(mode="metal", empirical=True), source=source)
+
+
+def write_cif(atoms, path: str | Path, comments: list[str] | tuple[str, ...] = ()) -> Path:
+    """Write ``atoms`` as a P1 CIF, atomically, with ``comments`` as ``#`` lines at the top.
+
+    The file reads back with `read_cif`, ASE and pymatgen.
+    """
+    import ase.io
+
+    path = Path(path)
+    buf = io.BytesIO()
+    a = atoms.copy()
+    for key in list(a.arrays):
+        if key not in ("numbers", "positions"):
+            del a.arrays[key]
+    ase.io.write(buf, a, format="cif")
+    header = "".join(f"# {line}\n" for c in comments for line in str(c).splitlines())
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(header.encode() + buf.getvalue())
+    return path

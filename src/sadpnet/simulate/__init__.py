@@ -1,0 +1,1 @@
+"""sadpnet.simulate"""
