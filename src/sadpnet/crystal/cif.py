@@ -116,12 +116,23 @@ def _expand_occupancies(atoms):
     return out
 
 
+def _spglib_dataset(cell, symprec_a: float):
+    """spglib's symmetry dataset, or None where spglib finds none (new-style error handling)."""
+    import spglib
+    import spglib.error
+
+    spglib.error.OLD_ERROR_HANDLING = False
+    try:
+        return spglib.get_symmetry_dataset(cell, symprec=symprec_a)
+    except spglib.error.SpglibError:
+        return None
+
+
 def standardize(atoms, symprec_a: float = DEFAULT_SYMPREC_A):
     """Conventional standard cell of ``atoms`` (spglib); returns (atoms, number, symbol).
 
     Sites shared by several species (partial occupancy) are standardised as one site.
     """
-    import spglib
     from ase import Atoms
 
     occ = atoms.arrays.get("occupancy", np.ones(len(atoms)))
@@ -142,9 +153,9 @@ def standardize(atoms, symprec_a: float = DEFAULT_SYMPREC_A):
         site_types.append(kinds.setdefault(kind, len(kinds) + 1))
     site_frac = np.array([frac[m[0]] for m in site_members])
     cell = (np.asarray(atoms.cell), site_frac, np.array(site_types))
-    ds = spglib.get_symmetry_dataset(cell, symprec=symprec_a)
+    ds = _spglib_dataset(cell, symprec_a)
     if ds is None:
-        raise InputError(f"spglib could not find the symmetry ({spglib.get_error_message()})")
+        raise InputError("spglib could not find the symmetry (atoms too close or cell degenerate?)")
     kind_of_type = {t: k for k, t in kinds.items()}
     numbers, positions, occupancy = [], [], []
     for f, t in zip(ds.std_positions, ds.std_types):
@@ -171,6 +182,8 @@ def read_cif(path: str | Path, *, standardize_cell: bool = True, symprec_a: floa
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             atoms = block.get_atoms(fractional_occupancies=True)
+    except KeyError as exc:  # ASE looks element symbols up in a dict
+        raise InputError(f"unknown element {exc.args[0]!r} in the atom sites", path) from None
     except Exception as exc:
         raise InputError(f"cannot build the structure from the CIF ({type(exc).__name__}: {exc})", path) from None
     if len(atoms) == 0:
@@ -184,9 +197,7 @@ def read_cif(path: str | Path, *, standardize_cell: bool = True, symprec_a: floa
         except InputError as exc:
             raise InputError(exc.problem, path) from None
     else:
-        import spglib
-
-        ds = spglib.get_symmetry_dataset((np.asarray(atoms.cell), atoms.get_scaled_positions(), atoms.numbers), symprec=symprec_a)
+        ds = _spglib_dataset((np.asarray(atoms.cell), atoms.get_scaled_positions(), atoms.numbers), symprec_a)
         number, symbol = (int(ds.number), str(ds.international)) if ds is not None else (1, "P1")
     return Crystal(atoms=atoms, space_group_number=number, space_group_symbol=symbol, name=path.stem,
                    source=str(path), notes=notes)
@@ -201,9 +212,7 @@ def crystal_from_atoms(atoms, name: str = "", source: str | None = None, *, stan
     if standardize_cell:
         atoms, number, symbol = standardize(atoms, symprec_a)
     else:
-        import spglib
-
-        ds = spglib.get_symmetry_dataset((np.asarray(atoms.cell), atoms.get_scaled_positions(), atoms.numbers), symprec=symprec_a)
+        ds = _spglib_dataset((np.asarray(atoms.cell), atoms.get_scaled_positions(), atoms.numbers), symprec_a)
         number, symbol = (int(ds.number), str(ds.international)) if ds is not None else (1, "P1")
     return Crystal(atoms=atoms, space_group_number=number, space_group_symbol=symbol,
                    name=name or atoms.get_chemical_formula(mode="metal", empirical=True), source=source)
