@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.sadpnet-installed
 
-.PHONY: venv test test-fast study bench clean
+.PHONY: venv browser test test-fast study bench clean
 
 venv: $(STAMP)
 
@@ -16,7 +16,16 @@ $(STAMP): pyproject.toml
 	$(PY) -c "import sadpnet, torch, torchvision, finufft, spglib, ase"
 	touch $(STAMP)
 
-test: $(STAMP)
+# The web page's end-to-end test drives Debian's chromium; install it (as root) when it is missing.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium) \
+	      || echo "warning: chromium could not be installed: the browser test will be skipped"; \
+	  else echo "note: /usr/bin/chromium is missing and this is not root: the browser test will be skipped"; fi; \
+	fi
+
+test: $(STAMP) browser
 	$(PY) -m pytest -q -p no:cacheprovider
 
 study: $(STAMP)
