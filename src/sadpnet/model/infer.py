@@ -1,0 +1,244 @@
+"""Apply a trained classifier to microscope files or loaded patterns (single images and zone-axis ensembles).
+
+Python API (the CLI ``sadpnet classify`` and the web page are thin layers over it):
+
+* ``load_model(model_dir=None) -> Classifier`` (default: the shipped model under
+  ``sadpnet/resources/models/default``); keep it loaded and call ``classify_images`` repeatedly.
+* ``Classifier.classify_images(patterns, *, calibration_inv_a_per_px=None, top_k=5, ensemble=False)``
+  with ``sadpnet.io.MeasuredPattern`` objects.
+* ``classify_paths(paths, *, model_dir=None, ensemble=False, calibration_inv_a_per_px=None, top_k=5)``.
+
+Both return the documented, stable JSON-serialisable dict (``RESULT_VERSION`` = 1)::
+
+    {"result_version": 1,
+     "model": {"name", "dir", "architecture", "classes", "weights_sha256", "target_pixel_size_inv_a",
+               "image_size_px", "temperature", "unknown_score", "unknown_threshold"},
+     "images": [{"source": str,
+                 "top": [{"space_group": int, "symbol": str, "crystal_system": str, "probability": float}, ...],
+                 "prediction": <the first entry of "top">,
+                 "unknown": {"verdict": bool, "score": float, "threshold": float, "score_name": str},
+                 "centre_xy": [x, y] (pixels, column/row, in the file's image) or null,
+                 "calibration": {"pixel_size_inv_a": float, "source": "file" | "option"}}, ...],
+     "ensemble": null | {"n_images": int, "rule": "product", "top": [...], "prediction": {...},
+                         "unknown": {"verdict": bool, "n_unknown": int, "score": float, "score_name": str}}}
+
+Probabilities are calibrated (temperature scaling on validation data). For models whose labels are not
+space groups (e.g. crystal_system) the entries of "top" carry "label" instead of "space_group"/"symbol".
+The ensemble multiplies the per-image class probabilities (independent views of one specimen, e.g.
+different zone axes) and renormalises; it is "unknown" when more than half of its images are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sadpnet.errors import InputError
+
+RESULT_VERSION = 1
+ENSEMBLE_FLOOR = 1e-4  # per-image probability floor in the product rule: one image cannot veto a class alone
+
+
+def default_model_dir() -> Path:
+    from sadpnet.resources import resource_path
+
+    return resource_path("models", "default")
+
+
+@dataclass
+class Classifier:
+    """A loaded model: network in eval mode (float32, CPU unless moved), its card and label scheme."""
+
+    net: object
+    card: dict
+    scheme: object
+    model_dir: Path
+    ood_stats: dict | None = None
+
+    @property
+    def temperature(self) -> float:
+        return float(self.card.get("calibration", {}).get("temperature", 1.0))
+
+    @property
+    def image_size_px(self) -> int:
+        return int(self.card["image_size_px"])
+
+    @property
+    def target_pixel_size_inv_a(self) -> float:
+        return float(self.card["target_pixel_size_inv_a"])
+
+    # ---- numbers -------------------------------------------------------------------------------------------
+    def forward_inputs(self, x: np.ndarray, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+        """Raw logits (B, K) and pooled features (B, C) of preprocessed inputs x (B, S, S) float32."""
+        import torch
+
+        from sadpnet.model.runtime import inference_threads
+
+        x = np.asarray(x, dtype=np.float32)
+        logits, feats = [], []
+        with inference_threads(), torch.inference_mode():
+            for i in range(0, len(x), batch_size):
+                xb = torch.from_numpy(x[i:i + batch_size, None]).contiguous(memory_format=torch.channels_last)
+                lo, fe = self.net.forward_with_features(xb)
+                logits.append(lo.float().numpy())
+                feats.append(fe.float().numpy())
+        if not logits:
+            k = len(self.scheme.classes)
+            return np.zeros((0, k), np.float32), np.zeros((0, 0), np.float32)
+        return np.concatenate(logits), np.concatenate(feats)
+
+    def unknown_scores(self, logits: np.ndarray, features: np.ndarray) -> np.ndarray:
+        from sadpnet.model.unknown import score
+
+        u = self.card.get("unknown") or {"score": "energy"}
+        return score(u["score"], logits, features, temperature=self.temperature, stats=self.ood_stats)
+
+    def probabilities(self, logits: np.ndarray) -> np.ndarray:
+        from sadpnet.model.calibrate import softmax
+
+        return softmax(logits, self.temperature)
+
+    def preprocess(self, image, pixel_size_inv_a: float, centre_xy=None, mask=None) -> np.ndarray:
+        from sadpnet.model.preprocess import to_model_input
+
+        return to_model_input(image, pixel_size_inv_a, centre_xy=centre_xy, mask=mask,
+                              target_pixel_size_inv_a=self.target_pixel_size_inv_a, size_px=self.image_size_px)
+
+    # ---- the documented API --------------------------------------------------------------------------------
+    def classify_images(self, patterns, *, calibration_inv_a_per_px: float | None = None, top_k: int = 5,
+                        ensemble: bool = False) -> dict:
+        """Classify loaded patterns (``sadpnet.io.MeasuredPattern``); returns the documented result dict."""
+        if top_k < 1:
+            raise InputError(f"top-k must be at least 1, got {top_k}", "--top-k")
+        if calibration_inv_a_per_px is not None and not (np.isfinite(calibration_inv_a_per_px)
+                                                         and calibration_inv_a_per_px > 0):
+            raise InputError(f"calibration must be a positive number of 1/A per pixel, got {calibration_inv_a_per_px}",
+                             "--calibration-inv-a-per-px")
+        patterns = list(patterns)
+        if not patterns:
+            raise InputError("no images given", "IMAGE")
+        inputs, cal_info = [], []
+        for p in patterns:
+            cal, source = _calibration_of(p, calibration_inv_a_per_px)
+            inputs.append(self.preprocess(p.image, cal, getattr(p, "centre_xy", None), getattr(p, "mask", None)))
+            cal_info.append({"pixel_size_inv_a": float(cal), "source": source})
+        logits, feats = self.forward_inputs(np.stack(inputs))
+        probs = self.probabilities(logits)
+        scores = self.unknown_scores(logits, feats)
+        thr = float((self.card.get("unknown") or {}).get("threshold", np.inf))
+        score_name = (self.card.get("unknown") or {}).get("score", "energy")
+        k = min(int(top_k), len(self.scheme.classes))
+        images = []
+        for i, p in enumerate(patterns):
+            top = self._top(probs[i], k)
+            centre = getattr(p, "centre_xy", None)
+            images.append({
+                "source": str(getattr(p, "source", f"image {i}")),
+                "top": top, "prediction": top[0],
+                "unknown": {"verdict": bool(scores[i] > thr), "score": float(scores[i]), "threshold": thr,
+                            "score_name": score_name},
+                "centre_xy": None if centre is None else [float(centre[0]), float(centre[1])],
+                "calibration": cal_info[i],
+            })
+        ens = None
+        if ensemble:
+            logp = np.log(np.maximum(self._output_probs(probs), ENSEMBLE_FLOOR)).sum(axis=0)
+            pe = np.exp(logp - logp.max())
+            pe /= pe.sum()
+            top = self._top_from_output(pe, k)
+            n_unk = int(sum(im["unknown"]["verdict"] for im in images))
+            ens = {"n_images": len(images), "rule": "product", "top": top, "prediction": top[0],
+                   "unknown": {"verdict": n_unk * 2 > len(images), "n_unknown": n_unk,
+                               "score": float(np.mean(scores)), "score_name": score_name}}
+        return {"result_version": RESULT_VERSION, "model": self.summary(), "images": images, "ensemble": ens}
+
+    def summary(self) -> dict:
+        u = self.card.get("unknown") or {}
+        return {"name": self.card.get("name", self.model_dir.name), "dir": str(self.model_dir),
+                "architecture": self.card["architecture"], "classes": list(self.scheme.classes),
+                "weights_sha256": self.card["weights"]["sha256"],
+                "target_pixel_size_inv_a": self.target_pixel_size_inv_a, "image_size_px": self.image_size_px,
+                "temperature": self.temperature, "unknown_score": u.get("score"),
+                "unknown_threshold": u.get("threshold")}
+
+    # ---- outputs over space groups (or raw labels) ---------------------------------------------------------
+    def _by_space_group(self) -> bool:
+        return bool(self.scheme.space_groups)
+
+    def _output_probs(self, probs: np.ndarray) -> np.ndarray:
+        return self.scheme.space_group_probabilities(probs) if self._by_space_group() else probs
+
+    def _top(self, p_class: np.ndarray, k: int) -> list[dict]:
+        return self._top_from_output(self._output_probs(p_class[None])[0], k)
+
+    def _top_from_output(self, p: np.ndarray, k: int) -> list[dict]:
+        from sadpnet.model.labels import crystal_system_of, space_group_symbol
+
+        order = np.argsort(-p, kind="stable")[:k]
+        out = []
+        for j in order:
+            if self._by_space_group():
+                sg = int(self.scheme.space_groups[j])
+                out.append({"space_group": sg, "symbol": space_group_symbol(sg),
+                            "crystal_system": crystal_system_of(sg), "probability": float(p[j])})
+            else:
+                out.append({"label": self.scheme.classes[j], "probability": float(p[j])})
+        return out
+
+
+def _calibration_of(pattern, option: float | None) -> tuple[float, str]:
+    cal = getattr(pattern, "pixel_size_inv_a", None)
+    if cal is not None:
+        src = (getattr(pattern, "metadata", None) or {}).get("calibration_source") or "file"
+        return float(cal), str(src)
+    if option is not None:
+        return float(option), "option"
+    raise InputError("the image has no reciprocal-space calibration; pass --calibration-inv-a-per-px (1/A per pixel)",
+                     getattr(pattern, "source", "image"))
+
+
+def build_network(card: dict, state: dict):
+    """The card's architecture with ``state`` loaded (float32, eval mode, channels_last)."""
+    import torch
+
+    from sadpnet.model.registry import build_model
+
+    net = build_model(card["architecture"], len(card["classes"]), in_channels=int(card.get("in_channels", 1)))
+    state = {k: (v.float() if v.is_floating_point() else v) for k, v in state.items()}
+    try:
+        net.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise InputError(f"weights do not fit architecture {card['architecture']} "
+                         f"({str(exc).splitlines()[0]})", "model.safetensors") from None
+    net.eval()
+    return net.to(memory_format=torch.channels_last)
+
+
+def load_model(model_dir: str | Path | None = None) -> Classifier:
+    """Load a model directory (safetensors + card.json, hashes verified); default: the shipped model."""
+    from sadpnet.model.card import load_model_files, split_tensors
+    from sadpnet.model.labels import LabelScheme
+
+    model_dir = Path(model_dir) if model_dir is not None else default_model_dir()
+    card, tensors = load_model_files(model_dir)
+    state, ood = split_tensors(tensors)
+    net = build_network(card, state)
+    scheme = LabelScheme.from_dict(card["labels"]) if "labels" in card else LabelScheme.from_column(card["classes"])
+    stats = {k: v.float().numpy() for k, v in ood.items()} or None
+    return Classifier(net=net, card=card, scheme=scheme, model_dir=model_dir, ood_stats=stats)
+
+
+def classify_paths(paths, *, model_dir=None, ensemble: bool = False, calibration_inv_a_per_px: float | None = None,
+                   top_k: int = 5) -> dict:
+    """Read microscope files (``sadpnet.io.load_pattern``) and classify them; returns the documented dict."""
+    from sadpnet.io import load_pattern
+
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise InputError("no images given", "IMAGE")
+    model = load_model(model_dir)
+    patterns = [load_pattern(p, calibration_inv_a_per_px=calibration_inv_a_per_px) for p in paths]
+    return model.classify_images(patterns, calibration_inv_a_per_px=calibration_inv_a_per_px, top_k=top_k,
+                                 ensemble=ensemble)
