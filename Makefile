@@ -1,5 +1,6 @@
 # sadpnet: `make test` and `make study` set up .venv from the project's own files, then run.
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -12,7 +13,7 @@ venv: $(STAMP)
 # torch==2.14.1 and torchvision==0.29.1 come from this machine's local wheel store (see README).
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -e ".[test,ml-potential]" 2>&1 | grep -v "is ignored: it is neither" || true
+	$(PY) -m pip install -q --disable-pip-version-check -e ".[test,ml-potential]" 2>&1 | { grep -v "is ignored: it is neither" || true; }
 	$(PY) -c "import sadpnet, torch, torchvision, finufft, spglib, ase"
 	touch $(STAMP)
 
