@@ -1,0 +1,529 @@
+"""The study's report: ``report.md`` (plots as PNG files beside it) and a self-contained ``report.html``
+(the same content, images embedded as base64), plus ``results.json``.
+
+The report is built once as a list of blocks (heading, paragraph, table, image) and written in both formats.
+Every number comes from the results of `sadpnet.study.run.run_study`, except the paper's, which come from
+`sadpnet.study.paper`. A cell with nothing to show says why ("not available: ...", "not simulated").
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from sadpnet.atomic_write import atomic_path, write_text_atomic
+from sadpnet.study import paper
+
+#: Sections every report has, in order (the smoke test checks them).
+SECTIONS = (
+    "Summary",
+    "Paper versus models",
+    "Every test set",
+    "Accuracy versus strain",
+    "What the models assign to strained crystals",
+    "Unknown verdicts",
+    "Goals of issue 6",
+    "Example patterns",
+    "Confusion matrices",
+    "Calibration",
+    "Reproducibility",
+)
+
+NA = "not available"
+
+
+def _fmt(x, nd: int = 1) -> str:
+    return "-" if x is None else f"{x:.{nd}f}"
+
+
+def _pooled(results: dict, model: str, keys: list[str]) -> dict:
+    from sadpnet.study.run import summarize
+
+    recs = [r for k in keys for r in results["per_pattern"].get(model, {}).get(k, [])]
+    return summarize(recs)
+
+
+def _model_cell(results: dict, model: dict, keys: list[str], what: str = "acc") -> str:
+    """Text of one model's cell for the sets ``keys``: "97.9 (48)" or why there is no number."""
+    if model["status"] != "ok":
+        return NA
+    if not keys:
+        return "no set"
+    s = _pooled(results, model["name"], keys)
+    if s["n"] == 0:
+        return "not simulated"
+    if what == "acc":
+        return f"{s['accuracy_pct']:.1f} ({s['n']})"
+    return f"{s['unknown_pct']:.1f}"
+
+
+def _set_status(results: dict) -> dict:
+    return {s["key"]: s for s in results["sets"]}
+
+
+# ---------------------------------------------------------------------------------------------- plots
+def _png(fig) -> bytes:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _strain_plot(results: dict, series: str) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    markers = {"Al": "o", "Fe": "s"}
+    for mi, model in enumerate(results["models"]):
+        if model["status"] != "ok":
+            continue
+        for mat in ("Al", "Fe"):
+            sets = [s for s in results["sets"] if s["defect"] == f"strain-{series}" and s["material"] == mat]
+            xs, ys = [], []
+            for s in sorted(sets, key=lambda s: s["params"]["strain"]):
+                acc = _pooled(results, model["name"], [s["key"]])["accuracy_pct"]
+                if acc is not None:
+                    xs.append(s["params"]["strain"] * (100.0 if series == "normal" else 1.0))
+                    ys.append(acc)
+            if xs:
+                ax.plot(xs, ys, marker=markers[mat], color=f"C{mi}", ls="-" if mat == "Al" else "--",
+                        label=f"{model['name']}, {mat}")
+    scale = 100.0 if series == "normal" else 1.0
+    for ser, x, acc, kind in paper.PAPER_STRAIN_POINTS:
+        if ser != series:
+            continue
+        if kind == "value":
+            ax.plot([x * scale], [acc], "k*", ms=12, label="paper (Al), published value")
+        elif kind == "at_most":
+            ax.annotate("", xy=(x * scale, acc - 15), xytext=(x * scale, acc),
+                        arrowprops={"arrowstyle": "->", "color": "k"})
+            ax.plot([x * scale], [acc], "kv", ms=9, label="paper: below this beyond this strain")
+        else:
+            ax.plot([0, x * scale], [acc, acc], "k:", lw=2, label="paper: no visible effect up to here")
+    ax.set_xlabel("normal strain along a (%)" if series == "normal" else "shear strain gamma_xy (rad)")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_ylim(-2, 102)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="lower left")
+    ax.set_title(f"Accuracy versus {series} strain (paper: {paper.CITATION.split(',')[0]} et al. 2024, Fig. 2)",
+                 fontsize=8)
+    return _png(fig)
+
+
+def _panel_plot(example: dict) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axs = plt.subplots(1, 2, figsize=(6, 3.2))
+    z, kv, cl = example["point"]
+    for ax, img, title in zip(axs, (example["pristine"], example["defected"]),
+                              (example["pristine_label"], example["label"])):
+        ax.imshow(np.asarray(img), cmap="gray", vmin=0, vmax=255)
+        ax.set_title(title, fontsize=7)
+        ax.set_axis_off()
+    fig.suptitle(f"[{''.join(map(str, z))}], {kv:g} kV, {cl:g} mm", fontsize=8)
+    return _png(fig)
+
+
+def _confusion(results: dict, model: str) -> tuple[list[str], list[str], np.ndarray]:
+    """Rows: (material, family); columns: predicted labels then "flagged unknown"; counts."""
+    sets = _set_status(results)
+    rows: dict[str, Counter] = {}
+    labels: Counter = Counter()
+    for key, recs in results["per_pattern"].get(model, {}).items():
+        s = sets[key]
+        row = f"{s['material']} {s['family']} (true {s['space_group']})"
+        c = rows.setdefault(row, Counter())
+        for r in recs:
+            lab = str(r["space_group"]) if r["space_group"] is not None else r["label"]
+            c[lab] += 1
+            labels[lab] += 1
+            c["flagged unknown"] += int(r["unknown"])
+    cols = sorted(labels, key=lambda x: (not x.isdigit(), int(x) if x.isdigit() else 0, x)) + ["flagged unknown"]
+    names = sorted(rows)
+    mat = np.array([[rows[r][c] for c in cols] for r in names], dtype=int) if names else np.zeros((0, len(cols)), int)
+    return names, cols, mat
+
+
+def _confusion_plot(names, cols, mat, title) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    frac = mat / np.maximum(mat[:, :-1].sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.7 * len(cols), 0.8 + 0.35 * len(names)))
+    ax.imshow(frac, cmap="Blues", vmin=0, vmax=1, aspect="auto")
+    ax.set_xticks(range(len(cols)), cols, rotation=45, ha="right", fontsize=7)
+    ax.set_yticks(range(len(names)), names, fontsize=7)
+    for i in range(len(names)):
+        for j in range(len(cols)):
+            ax.text(j, i, str(mat[i, j]), ha="center", va="center", fontsize=6,
+                    color="white" if frac[i, j] > 0.6 else "black")
+    ax.set_title(title, fontsize=8)
+    return _png(fig)
+
+
+def _calibration(recs: list[dict], n_bins: int = 10) -> dict:
+    """Reliability of the top-1 probability: per-bin confidence, accuracy, counts and the ECE (%)."""
+    p = np.array([r["probability"] for r in recs], dtype=float)
+    ok = np.array([r["correct"] for r in recs], dtype=float)
+    keep = np.isfinite(p)
+    p, ok = p[keep], ok[keep]
+    edges = np.linspace(0, 1, n_bins + 1)
+    idx = np.clip(np.digitize(p, edges) - 1, 0, n_bins - 1)
+    conf, acc, cnt = [], [], []
+    for b in range(n_bins):
+        m = idx == b
+        cnt.append(int(m.sum()))
+        conf.append(float(p[m].mean()) if m.any() else None)
+        acc.append(float(ok[m].mean()) if m.any() else None)
+    ece = float(sum(c * abs(a - f) for c, a, f in zip(cnt, acc, conf) if c) / max(len(p), 1)) * 100
+    return {"confidence": conf, "accuracy": acc, "count": cnt, "ece_pct": ece, "n": int(len(p)),
+            "mean_confidence_pct": float(100 * p.mean()) if len(p) else None,
+            "accuracy_pct": float(100 * ok.mean()) if len(p) else None}
+
+
+def _calibration_plot(curves: dict[str, dict], title: str) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4.2, 4))
+    ax.plot([0, 1], [0, 1], "k:", lw=1, label="perfect calibration")
+    for i, (name, c) in enumerate(curves.items()):
+        xs = [f for f, n in zip(c["confidence"], c["count"]) if n]
+        ys = [a for a, n in zip(c["accuracy"], c["count"]) if n]
+        ax.plot(xs, ys, "o-", color=f"C{i}", label=f"{name} (ECE {c['ece_pct']:.1f} %, n={c['n']})")
+    ax.set_xlabel("top-1 probability")
+    ax.set_ylabel("fraction correct")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.legend(fontsize=7)
+    ax.set_title(title, fontsize=8)
+    return _png(fig)
+
+
+# ---------------------------------------------------------------------------------------------- content
+def _blocks(results: dict, examples: list[dict]) -> list[tuple]:
+    B: list[tuple] = []
+    models = results["models"]
+    ok_models = [m for m in models if m["status"] == "ok"]
+    sets = results["sets"]
+    by_row: dict[str, list[str]] = {}
+    for s in sets:
+        if s["paper_row"]:
+            by_row.setdefault(s["paper_row"], []).append(s["key"])
+    n_pat = sum(s["n_patterns"] for s in sets)
+    t = results["timing_s"]
+
+    B.append(("h1", "sadpnet robustness study"))
+    B.append(("h2", "Summary"))
+    B.append(("p", f"Reproduction of the robustness study of {paper.CITATION}: every test set of the paper for Al "
+                   f"and Fe, simulated by sadpnet and classified by each model below. Mode: **{results['mode']}** "
+                   f"({'patterns per set: ' + str(results['grid']['patterns_per_set']) if results['grid']['patterns_per_set'] else 'the whole grid'}"
+                   f" of {len(results['grid']['voltages_kv'])} voltages x {len(results['grid']['camera_lengths_mm'])} "
+                   f"camera lengths x {len(results['grid']['zone_axes'])} zone axes; sets with their own zone axes use "
+                   f"those). Seed {results['seed']}. {len(sets)} test sets, {n_pat} simulated patterns. Started "
+                   f"{results['started']}; runtime {t.get('total', t['before_report']):.0f} s."))
+    B.append(("table", ["model", "status", "directory"], [[m["name"], m["status"], m["dir"]] for m in models]))
+    missing = [s for s in sets if s["status"] != "ok"]
+    if missing:
+        B.append(("p", f"{len(missing)} of {len(sets)} sets could not be simulated; their rows say why."))
+
+    B.append(("h2", "Paper versus models"))
+    B.append(("p", "Accuracy (%) of the paper's clean-trained ResNet-101 beside each model on the same test (number of "
+                   "patterns in brackets), pooled over the sets that belong to the paper's row (listed). "
+                   f"Paper numbers: {paper.CITATION}."))
+    header = ["test set (paper)", "paper accuracy %"] + [f"{m['name']} %" for m in models] + ["our sets"]
+    rows = []
+    for pr in paper.PAPER_ROWS:
+        keys = by_row.get(pr.key, [])
+        ptxt = f"{pr.accuracy_pct:.2f}" if pr.accuracy_pct is not None else pr.statement
+        rows.append([pr.label, ptxt] + [_model_cell(results, m, keys) for m in models]
+                    + [", ".join(keys) if keys else "no set in this run"])
+    B.append(("table", header, rows))
+
+    B.append(("h2", "Every test set"))
+    B.append(("p", "Accuracy % (patterns) and unknown-verdict rate % of each model on each set; paper: the number "
+                   "of the paper's row the set belongs to."))
+    header = ["set", "status", "patterns", "paper %"] + sum([[f"{m['name']} acc %", f"{m['name']} unknown %"]
+                                                             for m in models], [])
+    rows = []
+    for s in sets:
+        pr = paper.paper_row(s["paper_row"]) if s["paper_row"] else None
+        ptxt = (f"{pr.accuracy_pct:.2f}" if pr and pr.accuracy_pct is not None else
+                ("trend only" if pr else "not in paper"))
+        if s["status"] != "ok":
+            cells = ["not simulated (see status)"] * (2 * len(models))
+        else:
+            cells = sum([[_model_cell(results, m, [s["key"]]), _model_cell(results, m, [s["key"]], "unk")]
+                         for m in models], [])
+        rows.append([s["label"], s["status"], str(s["n_patterns"]), ptxt] + cells)
+    B.append(("table", header, rows))
+
+    B.append(("h2", "Accuracy versus strain"))
+    B.append(("p", "Like the paper's Fig. 2: accuracy of each model against normal strain along a and shear strain "
+                   "gamma_xy, Al (solid) and Fe (dashed), with what the paper states for Al (stars: published "
+                   "values; dotted: no visible effect; triangle: below this beyond this strain)."))
+    B.append(("img", "strain_normal.png", _strain_plot(results, "normal"), "accuracy versus normal strain"))
+    B.append(("img", "strain_shear.png", _strain_plot(results, "shear"), "accuracy versus shear strain"))
+
+    B.append(("h2", "What the models assign to strained crystals"))
+    B.append(("p", "Most frequent top-1 label (share of the set's patterns) at each strain. A model with tetragonal and "
+                   "monoclinic classes can name the lowered symmetry; a cubic-only model can only be wrong."))
+    strain_sets = [s for s in sets if s["defect"].startswith("strain")]
+    rows = []
+    for s in strain_sets:
+        cells = []
+        for m in models:
+            recs = results["per_pattern"].get(m["name"], {}).get(s["key"], [])
+            if m["status"] != "ok":
+                cells.append(NA)
+            elif s["status"] != "ok" or not recs:
+                cells.append("not simulated")
+            else:
+                lab, n = Counter(r["label"] for r in recs).most_common(1)[0]
+                cells.append(f"{lab} ({100 * n / len(recs):.0f} %)")
+        rows.append([s["label"]] + cells)
+    B.append(("table", ["set"] + [m["name"] for m in models], rows or [["no strained set in this run"] + [""] * 0]))
+
+    B.append(("h2", "Unknown verdicts"))
+    B.append(("p", "How often each model answers unknown. 'wrong flagged' = share of the wrongly classified patterns "
+                   "that were flagged unknown (the useful case); 'clean flagged' = share of pristine patterns flagged."))
+    fam_rows = []
+    families = [("pristine", ["pristine"]), ("thermal", ["thermal-md", "thermal-debye"]),
+                ("point defects", ["vacancy", "substitution", "interstitial"]), ("normal strain", ["strain-normal"]),
+                ("shear strain", ["strain-shear"]), ("dislocation", ["dislocation"]), ("twin", ["twin"]),
+                ("dislocation + twin", ["dislocation", "twin"])]
+    for fname, defects in families:
+        keys = [s["key"] for s in sets if s["defect"] in defects]
+        cells = []
+        for m in models:
+            if m["status"] != "ok":
+                cells += [NA, NA, NA]
+                continue
+            st = _pooled(results, m["name"], keys)
+            if st["n"] == 0:
+                cells += ["not simulated"] * 3
+            else:
+                cells += [_fmt(st["unknown_pct"]), f"{st['n_wrong']}", _fmt(st["wrong_flagged_pct"]) if st["n_wrong"]
+                          else "no wrong pattern"]
+        fam_rows.append([fname] + cells)
+    B.append(("table", ["defects"] + sum([[f"{m['name']} unknown %", f"{m['name']} wrong", f"{m['name']} wrong flagged %"]
+                                          for m in models], []), fam_rows))
+
+    B.append(("h2", "Goals of issue 6"))
+    B.append(("p", "Targets set by the project (issue 6), checked on this run's numbers. 'n/a' = the model or the "
+                   "sets needed are not in this run."))
+    B.append(("table", ["goal", "model", "measured", "met"], _goal_rows(results, by_row)))
+
+    B.append(("h2", "Example patterns"))
+    B.append(("p", "Pristine beside defected, same material, zone axis, voltage and camera length (like the paper's "
+                   "Figs. 3, 5, 7, 9 and 10)."))
+    if not examples:
+        B.append(("p", "No example: no defected set was simulated in this run."))
+    for i, ex in enumerate(examples):
+        B.append(("img", f"example_{i:02d}_{ex['set']}.png", _panel_plot(ex), f"{ex['pristine_label']} / {ex['label']}"))
+
+    B.append(("h2", "Confusion matrices"))
+    B.append(("p", "Rows: material and defect family (true space group); columns: top-1 space group (or label), "
+                   "and how many of the row's patterns were flagged unknown."))
+    for m in models:
+        if m["status"] != "ok":
+            B.append(("p", f"{m['name']}: {m['status']}."))
+            continue
+        names, cols, mat = _confusion(results, m["name"])
+        if not names:
+            B.append(("p", f"{m['name']}: no pattern classified."))
+            continue
+        B.append(("table", [f"{m['name']}: true \\ predicted"] + cols,
+                  [[n] + [str(v) for v in row] for n, row in zip(names, mat)]))
+        B.append(("img", f"confusion_{m['name']}.png", _confusion_plot(names, cols, mat, m["name"]),
+                  f"confusion matrix, {m['name']}"))
+
+    B.append(("h2", "Calibration"))
+    B.append(("p", "Reliability of the top-1 probability (10 bins): fraction correct against mean probability, on "
+                   "pristine sets and on all sets; ECE = expected calibration error."))
+    rows = []
+    for subset, pick in (("pristine", lambda s: s["defect"] == "pristine"), ("all sets", lambda s: True)):
+        keys = [s["key"] for s in sets if pick(s)]
+        curves = {}
+        for m in models:
+            if m["status"] != "ok":
+                rows.append([m["name"], subset, NA, NA, NA, NA])
+                continue
+            recs = [r for k in keys for r in results["per_pattern"].get(m["name"], {}).get(k, [])]
+            if not recs:
+                rows.append([m["name"], subset, "not simulated", "-", "-", "-"])
+                continue
+            c = _calibration(recs)
+            curves[m["name"]] = c
+            rows.append([m["name"], subset, str(c["n"]), _fmt(c["mean_confidence_pct"]), _fmt(c["accuracy_pct"]),
+                         _fmt(c["ece_pct"])])
+        if curves:
+            B.append(("img", f"calibration_{subset.replace(' ', '_')}.png", _calibration_plot(curves, subset),
+                      f"reliability diagram, {subset}"))
+    B.append(("table", ["model", "sets", "patterns", "mean top-1 probability %", "accuracy %", "ECE %"], rows))
+
+    B.append(("h2", "Reproducibility"))
+    g = results["grid"]
+    B.append(("p", f"Command: `{results.get('command', 'sadpnet study')}`. Seed {results['seed']} (quick-mode grid "
+                   f"points, defect realisations). Grid: voltages {g['voltages_kv']} kV, camera lengths "
+                   f"{g['camera_lengths_mm']} mm, {len(g['zone_axes'])} zone axes, {g['size_px']} px images, specimens "
+                   f"{g['cells']} cells, supercells repeated {g['supercell_repeats']}."))
+    B.append(("table", ["model", "architecture", "classes", "training data", "weights sha256"],
+              [[m["name"], str(m["architecture"] or NA), str(m["classes"] or NA), str(m["training_data"] or NA),
+                str(m["weights_sha256"] or NA)[:16]] for m in models]))
+    B.append(("table", ["stage", "wall time s"],
+              [["simulate (all sets)", f"{t['simulate']:.1f}"], ["classify (all models)", f"{t['classify']:.1f}"]]
+              + [[f"classify: {k}", f"{v:.1f}"] for k, v in t["per_model"].items()]
+              + [["total", f"{t.get('total', t['before_report']):.1f}"]]))
+    B.append(("table", ["package", "version"], [[k, str(v)] for k, v in results["versions"].items()]))
+    B.append(("table", ["set", "patterns", "build s", "simulate s", "specimen"],
+              [[s["key"], str(s["n_patterns"]), f"{s['build_s']:.2f}", f"{s['simulate_s']:.2f}",
+                (json.dumps(s["source"])[:120] or "-")] for s in sets]))
+    return B
+
+
+def _goal_rows(results: dict, by_row: dict) -> list[list[str]]:
+    g = results["goals"]
+    sets = results["sets"]
+    models = {m["name"]: m for m in results["models"]}
+    rows = []
+
+    def keys(*defects):
+        return [s["key"] for s in sets if s["defect"] in defects]
+
+    def acc(model, ks):
+        if model not in models or models[model]["status"] != "ok":
+            return None
+        return _pooled(results, model, ks)
+
+    # clean-trained >= paper where the paper is >= 80 %
+    for pr in paper.PAPER_ROWS:
+        if pr.accuracy_pct is None or pr.accuracy_pct < g["clean_at_least_paper_where_paper_ge_pct"]:
+            continue
+        st = acc("clean-trained", by_row.get(pr.key, []))
+        meas = "n/a" if not st or st["n"] == 0 else f"{st['accuracy_pct']:.1f}"
+        met = "n/a" if meas == "n/a" else ("yes" if st["accuracy_pct"] >= pr.accuracy_pct else "no")
+        rows.append([f"accuracy >= paper ({pr.accuracy_pct:.2f} %) on '{pr.label}'", "clean-trained", meas, met])
+    for label, ks, thr in (("dislocations", keys("dislocation"), g["defect_aware_dislocation_twin_min_pct"]),
+                           ("twins", keys("twin"), g["defect_aware_dislocation_twin_min_pct"]),
+                           ("thermal", keys("thermal-md", "thermal-debye"), g["defect_aware_thermal_point_min_pct"]),
+                           ("point defects", keys("vacancy", "substitution", "interstitial"),
+                            g["defect_aware_thermal_point_min_pct"])):
+        st = acc("defect-aware", ks)
+        meas = "n/a" if not st or st["n"] == 0 else f"{st['accuracy_pct']:.1f}"
+        rows.append([f"accuracy >= {thr:g} % on {label}", "defect-aware", meas,
+                     "n/a" if meas == "n/a" else ("yes" if st["accuracy_pct"] >= thr else "no")])
+    a, c = acc("defect-aware", keys("pristine")), acc("clean-trained", keys("pristine"))
+    if a and c and a["n"] and c["n"]:
+        loss = c["accuracy_pct"] - a["accuracy_pct"]
+        rows.append([f"loses at most {g['defect_aware_max_clean_loss_points']:g} point on pristine", "defect-aware",
+                     f"{loss:+.1f} points", "yes" if loss <= g["defect_aware_max_clean_loss_points"] else "no"])
+    else:
+        rows.append([f"loses at most {g['defect_aware_max_clean_loss_points']:g} point on pristine", "defect-aware",
+                     "n/a", "n/a"])
+    st = acc("clean-trained", keys("dislocation", "twin"))
+    if st and st["n"] and st["n_wrong"]:
+        rows.append([f"flags >= {g['unknown_flags_wrong_min_pct']:g} % of misclassified dislocation/twin patterns",
+                     "clean-trained", f"{st['wrong_flagged_pct']:.1f}",
+                     "yes" if st["wrong_flagged_pct"] >= g["unknown_flags_wrong_min_pct"] else "no"])
+    else:
+        rows.append([f"flags >= {g['unknown_flags_wrong_min_pct']:g} % of misclassified dislocation/twin patterns",
+                     "clean-trained", "n/a" if not st or not st["n"] else "no misclassified pattern", "n/a"])
+    st = acc("clean-trained", keys("pristine"))
+    meas = "n/a" if not st or st["n"] == 0 else f"{st['unknown_pct']:.1f}"
+    rows.append([f"flags <= {g['unknown_flags_clean_max_pct']:g} % of pristine patterns", "clean-trained", meas,
+                 "n/a" if meas == "n/a" else ("yes" if st["unknown_pct"] <= g["unknown_flags_clean_max_pct"] else "no")])
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------- writers
+def _md_table(header, rows) -> str:
+    esc = lambda x: str(x).replace("|", "\\|").replace("\n", " ")  # noqa: E731
+    out = ["| " + " | ".join(esc(h) for h in header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(esc(c) for c in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def _inline_md(text: str) -> str:
+    """HTML of a paragraph with **bold** and `code` (the only Markdown the report uses)."""
+    import re
+
+    t = html.escape(text)
+    t = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", t)
+    return re.sub(r"`(.+?)`", r"<code>\1</code>", t)
+
+
+def render(blocks: list[tuple]) -> tuple[str, str, dict[str, bytes]]:
+    """(markdown, self-contained html, {png file name: bytes}) of the report's blocks."""
+    md, body, files = [], [], {}
+    for b in blocks:
+        kind = b[0]
+        if kind in ("h1", "h2"):
+            md.append(("# " if kind == "h1" else "## ") + b[1])
+            body.append(f"<{kind} id=\"{html.escape(b[1].lower().replace(' ', '-'))}\">{html.escape(b[1])}</{kind}>")
+        elif kind == "p":
+            md.append(b[1])
+            body.append(f"<p>{_inline_md(b[1])}</p>")
+        elif kind == "table":
+            md.append(_md_table(b[1], b[2]))
+            head = "".join(f"<th>{html.escape(str(h))}</th>" for h in b[1])
+            rows = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in b[2])
+            body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+        elif kind == "img":
+            name, data, alt = b[1], b[2], b[3]
+            files[name] = data
+            md.append(f"![{alt}](plots/{name})")
+            body.append(f"<figure><img alt=\"{html.escape(alt)}\" src=\"data:image/png;base64,"
+                        f"{base64.b64encode(data).decode('ascii')}\"><figcaption>{html.escape(alt)}</figcaption></figure>")
+    style = ("body{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0 1em}"
+             "table{border-collapse:collapse;font-size:12px;margin:1em 0}td,th{border:1px solid #bbb;padding:2px 6px}"
+             "th{background:#eee}img{max-width:100%}figure{display:inline-block;margin:0.5em}")
+    page = ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>sadpnet robustness study</title>"
+            f"<style>{style}</style></head><body>" + "\n".join(body) + "</body></html>\n")
+    return "\n\n".join(md) + "\n", page, files
+
+
+def write_report(out_dir: str | Path, results: dict, examples: list[dict]) -> Path:
+    """Write report.md, report.html, plots/*.png and results.json into ``out_dir``; returns report.md's path."""
+    t0 = time.perf_counter()
+    out_dir = Path(out_dir)
+    (out_dir / "plots").mkdir(parents=True, exist_ok=True)
+    results["timing_s"]["total"] = results["timing_s"]["before_report"]  # the report's own time: results.json
+    md, page, files = render(_blocks(results, examples))
+    for name, data in files.items():
+        with atomic_path(out_dir / "plots" / name) as tmp:
+            tmp.write_bytes(data)
+    results["timing_s"]["report"] = time.perf_counter() - t0
+    write_text_atomic(out_dir / "results.json", json.dumps(results, indent=1, default=_json_default) + "\n")
+    write_text_atomic(out_dir / "report.html", page)
+    write_text_atomic(out_dir / "report.md", md)
+    return out_dir / "report.md"
+
+
+def _json_default(x):
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (np.floating,)):
+        return float(x)
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    return str(x)

@@ -1,0 +1,280 @@
+"""Run the robustness study: simulate every test set, evaluate every model on it, write the report.
+
+Models are inputs: a list of (name, model directory). A model whose directory is missing or unreadable is
+kept in the study as "not available" (its columns say so), so the report always has every row and every
+model column. Classification goes through `sadpnet.model.infer` (the classifier stage); nothing of the
+model is re-implemented here.
+
+Results are a JSON-serialisable dict (written as ``results.json`` beside the report):
+``{"mode", "seed", "grid", "models": [...], "sets": [...], "per_pattern": {model: {set_key: [...]}},
+"examples": [...], "timing_s": {...}, "versions": {...}}``.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sadpnet.errors import InputError
+from sadpnet.study.testsets import Grid, SetPatterns, TestSetSpec, build_source, paper_test_sets, simulate_points, \
+    simulate_set
+
+#: The goals of issue 6 (targets set by the project, not the paper's numbers), percent.
+GOALS = {
+    "clean_at_least_paper_where_paper_ge_pct": 80.0,
+    "defect_aware_dislocation_twin_min_pct": 90.0,
+    "defect_aware_thermal_point_min_pct": 95.0,
+    "defect_aware_max_clean_loss_points": 1.0,
+    "unknown_flags_wrong_min_pct": 80.0,
+    "unknown_flags_clean_max_pct": 5.0,
+}
+
+#: Model names and shipped directories looked for when no --model is given (resources/models/<dir>).
+DEFAULT_MODELS = (("clean-trained", "default"), ("defect-aware", "defect-aware"),
+                  ("extended-symmetry", "extended-symmetry"))
+
+
+@dataclass
+class ModelEntry:
+    """A model of the study: ``name`` (report column), ``model_dir`` (or None), and once loaded the
+    classifier, or ``status`` saying why it is not available."""
+
+    name: str
+    model_dir: Path | None
+    model: object = None
+    status: str = "not loaded"
+    card: dict | None = None
+
+    @property
+    def available(self) -> bool:
+        return self.model is not None
+
+
+def default_model_entries() -> list[ModelEntry]:
+    """The clean-trained default model plus the defect-aware and extended-symmetry models if shipped."""
+    from sadpnet.resources import resource_path
+
+    return [ModelEntry(name, resource_path("models", d)) for name, d in DEFAULT_MODELS]
+
+
+def parse_model_args(values: list[str]) -> list[ModelEntry]:
+    """``NAME=DIR`` or ``DIR`` (name = the directory's name) strings from ``--model`` into entries."""
+    out = []
+    for v in values:
+        name, _, d = v.partition("=") if "=" in v else (Path(v).name, "", v)
+        if not name or not d:
+            raise InputError(f"--model must be NAME=DIR or DIR, got {v!r}", "--model")
+        out.append(ModelEntry(name, Path(d)))
+    names = [e.name for e in out]
+    if len(set(names)) != len(names):
+        raise InputError(f"--model names must differ, got {names}", "--model")
+    return out
+
+
+def load_models(entries: list[ModelEntry]) -> list[ModelEntry]:
+    """Load each model with `sadpnet.model.infer.load_model`; a missing one gets a "not available" status."""
+    for e in entries:
+        if e.model_dir is None or not Path(e.model_dir).is_dir():
+            e.status = f"not available: no model directory {e.model_dir}"
+            continue
+        try:
+            from sadpnet.model.infer import load_model
+
+            e.model = load_model(e.model_dir)
+            e.card = getattr(e.model, "card", None)
+            e.status = "ok"
+        except ImportError as exc:
+            e.status = f"not available: classifier stage missing ({exc})"
+        except InputError as exc:
+            e.status = f"not available: {exc}"
+    return entries
+
+
+def predict(model, images: np.ndarray, pixel_size_inv_a: np.ndarray) -> list[dict]:
+    """Top-1 verdict of ``model`` for each image: ``{"label", "space_group", "probability", "unknown"}``.
+
+    ``model``: a `sadpnet.model.infer.Classifier`; ``images``: (N, H, W) uint8 detector images with the direct
+    beam at (W/2, H/2); ``pixel_size_inv_a``: (N,) calibration, 1/A per pixel.
+    """
+    from types import SimpleNamespace
+
+    patterns = [SimpleNamespace(image=img, pixel_size_inv_a=float(cal), source=f"simulated {i}", centre_xy=None,
+                                mask=None, metadata={"calibration_source": "simulation"})
+                for i, (img, cal) in enumerate(zip(images, pixel_size_inv_a))]
+    result = model.classify_images(patterns, top_k=1)
+    return [_verdict(r) for r in result["images"]]
+
+
+def _verdict(r: dict) -> dict:
+    """The study's top-1 verdict from one image entry of the documented `classify_images` result."""
+    top = r["prediction"]
+    sg = top.get("space_group")
+    label = str(sg) if sg is not None else str(top.get("label"))
+    unknown = r.get("unknown") or {}
+    return {"label": label, "space_group": None if sg is None else int(sg),
+            "probability": float(top.get("probability", float("nan"))),
+            "unknown": bool(unknown.get("verdict", False)) if isinstance(unknown, dict) else bool(unknown)}
+
+
+def evaluate_set(verdicts: list[dict], spec: TestSetSpec, points) -> list[dict]:
+    """Per-pattern records: the verdict plus the grid point and whether the space group is right."""
+    out = []
+    for v, (zone, kv, cl) in zip(verdicts, points):
+        out.append({**v, "zone_axis": list(map(int, zone)), "voltage_kv": kv, "camera_length_mm": cl,
+                    "correct": v["space_group"] == spec.space_group})
+    return out
+
+
+def summarize(records: list[dict]) -> dict:
+    """n, accuracy (%), unknown rate (%) and the share of wrong patterns flagged unknown (%) of one set."""
+    n = len(records)
+    if n == 0:
+        return {"n": 0, "accuracy_pct": None, "unknown_pct": None, "wrong_flagged_pct": None, "n_wrong": 0}
+    correct = sum(r["correct"] for r in records)
+    unknown = sum(r["unknown"] for r in records)
+    wrong = [r for r in records if not r["correct"]]
+    return {"n": n, "accuracy_pct": 100.0 * correct / n, "unknown_pct": 100.0 * unknown / n, "n_wrong": len(wrong),
+            "wrong_flagged_pct": (100.0 * sum(r["unknown"] for r in wrong) / len(wrong)) if wrong else None}
+
+
+def versions() -> dict:
+    """Versions of Python and the libraries the study's numbers depend on."""
+    import importlib.metadata as md
+
+    out = {"python": platform.python_version(), "platform": platform.platform()}
+    for pkg in ("sadpnet", "numpy", "scipy", "ase", "spglib", "finufft", "torch", "torchvision", "matplotlib"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def _examples(sets: list[SetPatterns], grid: Grid, seed: int) -> list[dict]:
+    """Pristine-beside-defected image pairs for the report's panels (same material, zone axis, voltage, L)."""
+    by_key = {s.spec.key: s for s in sets if s.status == "ok" and len(s.images)}
+    pristine = {s.spec.material: s for s in by_key.values() if s.spec.defect == "pristine"}
+    wanted = {"strain-normal": "max", "strain-shear": "max", "thermal-md": "max", "vacancy": "first",
+              "substitution": "first", "interstitial": "first", "dislocation": "all", "twin": "all"}
+    out = []
+    for defect, which in wanted.items():
+        cands = [s for s in by_key.values() if s.spec.defect == defect]
+        for m in ("Al", "Fe"):
+            mine = [s for s in cands if s.spec.material == m]
+            if not mine or m not in pristine:
+                continue
+            if which == "max":
+                mine = [max(mine, key=lambda s: max(v for k, v in s.spec.params if isinstance(v, float)))]
+            elif which == "first":
+                mine = mine[:1]
+            for s in mine:
+                point = s.points[0]
+                ref = pristine[m]
+                if point in ref.points:
+                    ref_img = ref.images[ref.points.index(point)]
+                else:  # the pristine set was not simulated at this point (quick mode): simulate it now
+                    try:
+                        ref_img = simulate_points(ref.source, [point], grid)[0][0]
+                    except Exception as exc:  # noqa: BLE001 - an example panel must not end the study
+                        ref_img = None
+                        print(f"example panel: pristine {m} at {point} failed: {exc}")
+                if ref_img is None:
+                    continue
+                out.append({"family": s.spec.family, "defect": defect, "set": s.spec.key, "label": s.spec.label,
+                            "pristine_label": ref.spec.label, "point": [list(point[0]), point[1], point[2]],
+                            "pristine": ref_img, "defected": s.images[0]})
+    return out
+
+
+def run_study(out_dir: str | Path, *, quick: bool = True, models: list[ModelEntry] | None = None, seed: int = 0,
+              sets: list[TestSetSpec] | None = None, grid: Grid | None = None, progress=None,
+              command: str = "sadpnet study") -> dict:
+    """Run the whole study and write ``out_dir``/report.md, report.html, results.json and the plots.
+
+    Args:
+        out_dir: report directory (created).
+        quick: quick mode (a few grid points per set) or full mode (the paper's whole grid).
+        models: the models to evaluate (default: `default_model_entries`).
+        seed: seed of every random choice (grid points in quick mode, defect realisations).
+        sets, grid: override the test sets / grid (the smoke test uses a tiny grid).
+        progress: optional callable ``progress(stage: str, done: int, total: int, text: str)``.
+        command: the command line recorded in the report.
+    Returns the results dict (also written as results.json).
+    """
+    from sadpnet.study.report import write_report
+
+    t_start = time.perf_counter()
+    started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError("report directory is a file", out_dir)
+    grid = grid or (Grid.quick(seed) if quick else Grid.full(seed))
+    sets = sets if sets is not None else paper_test_sets(quick=quick)
+    entries = load_models(models if models is not None else default_model_entries())
+    step = progress or (lambda *a: None)
+
+    simulated: list[SetPatterns] = []
+    for i, spec in enumerate(sets):
+        step("simulate", i, len(sets), spec.label)
+        simulated.append(simulate_set(spec, grid, seed))
+    step("simulate", len(sets), len(sets), "done")
+    t_sim = time.perf_counter()
+
+    per_pattern: dict[str, dict[str, list]] = {}
+    model_time = {}
+    for e in entries:
+        if not e.available:
+            continue
+        t0 = time.perf_counter()
+        per_pattern[e.name] = {}
+        for i, s in enumerate(simulated):
+            step(f"classify ({e.name})", i, len(simulated), s.spec.label)
+            if s.status != "ok" or len(s.images) == 0:
+                continue
+            per_pattern[e.name][s.spec.key] = evaluate_set(predict(e.model, s.images, s.pixel_size_inv_a), s.spec,
+                                                           s.points)
+        model_time[e.name] = time.perf_counter() - t0
+    t_eval = time.perf_counter()
+    examples = _examples(simulated, grid, seed)
+
+    results = {
+        "mode": "quick" if quick else "full", "seed": seed, "started": started, "command": command,
+        "grid": {"voltages_kv": list(grid.voltages_kv), "camera_lengths_mm": list(grid.camera_lengths_mm),
+                 "zone_axes": [list(z) for z in grid.zone_axes], "patterns_per_set": grid.patterns_per_set,
+                 "size_px": grid.size_px, "cells": list(grid.cells), "supercell_repeats": list(grid.supercell_repeats)},
+        "models": [{"name": e.name, "dir": str(e.model_dir), "status": e.status,
+                    "classes": (e.card or {}).get("classes"), "architecture": (e.card or {}).get("architecture"),
+                    "training_data": (e.card or {}).get("training_data", (e.card or {}).get("dataset")),
+                    "weights_sha256": ((e.card or {}).get("weights") or {}).get("sha256")} for e in entries],
+        "sets": [{"key": s.spec.key, "label": s.spec.label, "material": s.spec.material, "defect": s.spec.defect,
+                  "family": s.spec.family, "params": {k: (list(v) if isinstance(v, tuple) else v)
+                                                      for k, v in s.spec.params},
+                  "paper_row": s.spec.paper_row, "space_group": s.spec.space_group, "status": s.status,
+                  "n_patterns": int(len(s.images)), "build_s": s.build_s, "simulate_s": s.simulate_s,
+                  "source": _source_metadata(s.source)} for s in simulated],
+        "per_pattern": per_pattern,
+        "timing_s": {"simulate": t_sim - t_start, "classify": t_eval - t_sim, "per_model": model_time},
+        "versions": versions(),
+        "goals": GOALS,
+    }
+    results["timing_s"]["before_report"] = time.perf_counter() - t_start
+    write_report(out_dir, results, examples)
+    return results
+
+
+def _source_metadata(source) -> dict:
+    """What the defects stage recorded about a specimen (JSON-safe), or the crystal's name."""
+    if source is None:
+        return {}
+    meta = dict(getattr(source, "metadata", {}) or {})
+    meta.setdefault("name", getattr(source, "name", ""))
+    try:
+        json.dumps(meta)
+    except TypeError:
+        meta = {k: str(v) for k, v in meta.items()}
+    return meta

@@ -1,0 +1,265 @@
+"""Every test set of the paper for Al and Fe, and its patterns over the voltage x camera length x zone axis grid.
+
+A test set is a `TestSetSpec` (material, defect, parameters, zone axes, the paper row it is compared with).
+`paper_test_sets` lists them; `build_source` makes the specimen with `sadpnet.defects` (the atoms) and
+`simulate_set` simulates it with `sadpnet.simulate` over a `Grid` and renders detector images. No physics is
+written here: strain, thermal displacements, relaxed point defects, dislocations and twins come from the
+defects stage, diffraction from the simulate stage.
+
+Quick mode (`Grid.quick`) simulates a few grid points per set (the same points for every set of a material
+and zone-axis list, drawn with the study's seed), full mode (`Grid.full`) the paper's whole grid.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sadpnet.study.paper import PAPER_SETTINGS
+
+#: True space group of the two model materials.
+SPACE_GROUPS = {"Al": 225, "Fe": 229}
+
+#: Strain steps: full mode every 0.25 % (normal) and 0.0025 rad (shear); quick mode at least 8 steps each.
+NORMAL_STRAINS_FULL = tuple(round(x, 4) for x in np.arange(0.0, 0.05 + 1e-9, 0.0025))
+SHEAR_STRAINS_RAD_FULL = tuple(round(x, 4) for x in np.arange(0.0, 0.035 + 1e-9, 0.0025))
+NORMAL_STRAINS_QUICK = (0.0, 0.01, 0.015, 0.02, 0.025, 0.03, 0.035, 0.04, 0.05)
+SHEAR_STRAINS_RAD_QUICK = (0.0, 0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.035)
+
+
+@dataclass(frozen=True)
+class TestSetSpec:
+    """One test set of the study.
+
+    Attributes:
+        key: unique identifier, e.g. ``"Al-vacancy-3x3x3"``.
+        label: the set in words, e.g. ``"Al vacancy 1/108 (3x3x3)"``.
+        material: ``"Al"`` or ``"Fe"``.
+        defect: one of pristine, strain-normal, strain-shear, thermal-md, thermal-debye, vacancy,
+            substitution, interstitial, dislocation, twin.
+        params: defect parameters as sorted (name, value) pairs (strain as a fraction or in rad,
+            temperature_k, supercell, ...).
+        zone_axes: the zone axes of the set, or None for the 16 standard cubic axes.
+        paper_row: key of the `sadpnet.study.paper.PAPER_ROWS` row it is compared with, or None.
+    """
+
+    key: str
+    label: str
+    material: str
+    defect: str
+    params: tuple = ()
+    zone_axes: tuple | None = None
+    paper_row: str | None = None
+
+    @property
+    def space_group(self) -> int:
+        return SPACE_GROUPS[self.material]
+
+    @property
+    def param(self) -> dict:
+        return dict(self.params)
+
+    @property
+    def family(self) -> str:
+        """Defect family used to group rows (strain-normal, thermal, point, dislocation, ...)."""
+        if self.defect in ("vacancy", "substitution", "interstitial"):
+            return "point"
+        if self.defect.startswith("thermal"):
+            return "thermal"
+        return self.defect
+
+
+def _p(**kw) -> tuple:
+    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in kw.items()))
+
+
+def paper_test_sets(quick: bool = True, materials: tuple[str, ...] = ("Al", "Fe")) -> list[TestSetSpec]:
+    """All test sets of the paper (and their Fe counterparts asked for by issue 6), in report order."""
+    normal = NORMAL_STRAINS_QUICK if quick else NORMAL_STRAINS_FULL
+    shear = SHEAR_STRAINS_RAD_QUICK if quick else SHEAR_STRAINS_RAD_FULL
+    sets: list[TestSetSpec] = []
+    for m in materials:
+        sets.append(TestSetSpec(f"{m}-pristine", f"{m} pristine (0 K)", m, "pristine",
+                                paper_row="pristine" if m == "Al" else None))
+    for m in materials:
+        for t in PAPER_SETTINGS["thermal_temperatures_k"]:
+            row = f"thermal-{t:g}K" if m == "Al" else None
+            sets.append(TestSetSpec(f"{m}-thermal-md-{t:g}K", f"{m} thermal {t:g} K (MD snapshot)", m,
+                                    "thermal-md", _p(temperature_k=t), paper_row=row))
+        for t in PAPER_SETTINGS["thermal_temperatures_k"]:
+            sets.append(TestSetSpec(f"{m}-thermal-debye-{t:g}K", f"{m} thermal {t:g} K (Debye model)", m,
+                                    "thermal-debye", _p(temperature_k=t), paper_row=None))
+    for m in materials:
+        sizes = PAPER_SETTINGS["point_defect_supercells"][m]
+        for i, size in enumerate(sizes):  # first size = high concentration
+            n_sites = (4 if m == "Al" else 2) * int(np.prod(size))
+            conc = "high" if i == 0 else "low"
+            tag = "x".join(map(str, size))
+            sets.append(TestSetSpec(f"{m}-vacancy-{tag}", f"{m} vacancy 1/{n_sites} ({tag})", m, "vacancy",
+                                    _p(supercell=size), paper_row=f"vacancy-{conc}"))
+            sub = PAPER_SETTINGS["substitute"][m]
+            sets.append(TestSetSpec(f"{m}-substitution-{tag}", f"{m} substitutional {sub} 1/{n_sites} ({tag})", m,
+                                    "substitution", _p(supercell=size, element=sub), paper_row=f"substitution-{conc}"))
+    if "Al" in materials:
+        sets.append(TestSetSpec("Al-interstitial-3x3x3", "Al interstitial C, tetrahedral site (3x3x3)", "Al",
+                                "interstitial", _p(supercell=(3, 3, 3), element="C", site="tetrahedral"),
+                                paper_row="interstitial"))
+        dis = PAPER_SETTINGS["dislocation"]
+        for za in dis["zone_axes"]:
+            tag = "".join(map(str, za))
+            sets.append(TestSetSpec(f"Al-dislocation-{tag}", f"Al array of {dis['count']} edge dislocations, [{tag}]",
+                                    "Al", "dislocation", _p(count=dis["count"], line=dis["line"]), zone_axes=(za,),
+                                    paper_row="dislocation"))
+    for m in materials:
+        tw = PAPER_SETTINGS["twin"][m]
+        za = tw["zone_axis"]
+        sets.append(TestSetSpec(f"{m}-twin", f"{m} twin boundary ({''.join(map(str, tw['plane']))}), "
+                                f"[{''.join(map(str, za))}]", m, "twin",
+                                _p(plane=tw["plane"], direction=tw["direction"]), zone_axes=(za,), paper_row="twin"))
+    for m in materials:
+        for e in normal:
+            sets.append(TestSetSpec(f"{m}-strain-normal-{e:.4f}", f"{m} normal strain {100 * e:.2f} %", m,
+                                    "strain-normal", _p(strain=e), paper_row="strain-normal"))
+        for g in shear:
+            sets.append(TestSetSpec(f"{m}-strain-shear-{g:.4f}", f"{m} shear strain {g:.4f} rad", m,
+                                    "strain-shear", _p(strain=g), paper_row="strain-shear"))
+    return sets
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The microscope grid of the study.
+
+    Attributes:
+        voltages_kv, camera_lengths_mm: the grid's voltages (kV) and camera lengths (mm).
+        zone_axes: the standard zone axes (sets with their own zone axes use theirs).
+        patterns_per_set: grid points simulated per set; None = every point (full mode).
+        size_px: detector image side, pixels.
+        cells: specimen size in conventional cells (a, b, c) for pristine and strained crystals.
+        supercell_repeats: repeats of point-defect and thermal supercells (the paper: 10 x 10 x 10).
+        seed: seed of the choice of grid points in quick mode.
+    """
+
+    voltages_kv: tuple[float, ...]
+    camera_lengths_mm: tuple[float, ...]
+    zone_axes: tuple[tuple[int, int, int], ...]
+    patterns_per_set: int | None = None
+    size_px: int = 256
+    cells: tuple[int, int, int] = (40, 30, 20)
+    supercell_repeats: tuple[int, int, int] = (10, 10, 10)
+    seed: int = 0
+    extra: dict = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def full(cls, seed: int = 0) -> "Grid":
+        from sadpnet.crystal import STANDARD_CUBIC_ZONE_AXES
+        from sadpnet.simulate.microscope import DEFAULT_CAMERA_LENGTHS_MM, DEFAULT_VOLTAGES_KV
+
+        return cls(tuple(DEFAULT_VOLTAGES_KV), tuple(DEFAULT_CAMERA_LENGTHS_MM), tuple(STANDARD_CUBIC_ZONE_AXES),
+                   None, seed=seed)
+
+    @classmethod
+    def quick(cls, seed: int = 0, patterns_per_set: int = 6) -> "Grid":
+        g = cls.full(seed)
+        return cls(g.voltages_kv, g.camera_lengths_mm, g.zone_axes, patterns_per_set, seed=seed)
+
+    def points(self, zone_axes: tuple | None) -> list[tuple[tuple[int, int, int], float, float]]:
+        """Grid points (zone_axis, voltage_kv, camera_length_mm) of a set with these zone axes (None = standard).
+
+        Every point in full mode; in quick mode ``patterns_per_set`` points that cycle through the zone axes
+        (each axis once before any twice) with voltage and camera length drawn from the seed, the same for
+        every set with the same zone axes, so sets differ only by their defect.
+        """
+        axes = tuple(tuple(int(x) for x in z) for z in (zone_axes or self.zone_axes))
+        every = [(z, v, cl) for z in axes for v in self.voltages_kv for cl in self.camera_lengths_mm]
+        if self.patterns_per_set is None or self.patterns_per_set >= len(every):
+            return every
+        rng = np.random.default_rng([self.seed, len(axes), *[sum(z) for z in axes]])
+        order = rng.permutation(len(axes))
+        pts = []
+        for i in range(self.patterns_per_set):
+            z = axes[order[i % len(axes)]]
+            pts.append((z, float(rng.choice(self.voltages_kv)), float(rng.choice(self.camera_lengths_mm))))
+        return pts
+
+
+def _crystal(material: str):
+    from sadpnet.crystal import read_cif
+    from sadpnet.resources import example_cif
+
+    return read_cif(example_cif(material))
+
+
+def build_source(spec: TestSetSpec, grid: Grid, seed: int = 0):
+    """The thing to simulate for a set: a `Crystal` (pristine) or a `Specimen` built by `sadpnet.defects`.
+
+    Raises whatever the defects stage raises; `simulate_set` turns a missing API into "not available".
+    """
+    crystal = _crystal(spec.material)
+    p = spec.param
+    if spec.defect == "pristine":
+        return crystal
+    if spec.defect in ("strain-normal", "strain-shear"):
+        from sadpnet.defects.strain import apply_strain
+
+        voigt = np.zeros(6)
+        voigt[0 if spec.defect == "strain-normal" else 5] = p["strain"]  # e_xx along a, or gamma_xy
+        return apply_strain(crystal, voigt).crystal
+    raise NotImplementedError(f"defect {spec.defect!r} is not wired to sadpnet.defects yet")
+
+
+@dataclass
+class SetPatterns:
+    """The simulated patterns of one set.
+
+    Attributes:
+        spec: the set.
+        images: (N, size_px, size_px) uint8 detector images.
+        points: the N grid points (zone_axis, voltage_kv, camera_length_mm).
+        pixel_size_inv_a: (N,) calibration of each image, 1/A per pixel.
+        status: "ok", or why the set is not available.
+        build_s, simulate_s: wall time to build the specimen and to simulate + render, s.
+    """
+
+    spec: TestSetSpec
+    images: np.ndarray
+    points: list
+    pixel_size_inv_a: np.ndarray
+    status: str = "ok"
+    build_s: float = 0.0
+    simulate_s: float = 0.0
+    source: object = None
+
+
+def simulate_points(source, points, grid: Grid) -> tuple[np.ndarray, np.ndarray]:
+    """Simulate and render ``source`` at every grid point: (N, size, size) uint8 images and (N,) 1/A per pixel."""
+    from sadpnet.simulate.api import simulate
+    from sadpnet.simulate.detector import render
+
+    images, cal = [], []
+    for zone, v, cl in points:
+        pat = simulate(source, zone, voltage_kv=v, camera_length_mm=cl, size_px=grid.size_px, cells=grid.cells)
+        images.append(np.asarray(render(pat), dtype=np.uint8))
+        cal.append(pat.pixel_size_inv_a)
+    return np.stack(images), np.asarray(cal, dtype=float)
+
+
+def simulate_set(spec: TestSetSpec, grid: Grid, seed: int = 0) -> SetPatterns:
+    """Build the set's specimen and simulate it over the grid; a failure becomes a "not available" status."""
+    points = grid.points(spec.zone_axes)
+    empty = np.zeros((0, grid.size_px, grid.size_px), np.uint8)
+    t0 = time.perf_counter()
+    try:
+        source = build_source(spec, grid, seed)
+    except (ImportError, AttributeError, NotImplementedError) as exc:
+        return SetPatterns(spec, empty, [], np.zeros(0), f"not available: defects API ({exc})",
+                           time.perf_counter() - t0)
+    t1 = time.perf_counter()
+    try:
+        images, cal = simulate_points(source, points, grid)
+    except (ImportError, AttributeError, NotImplementedError) as exc:
+        return SetPatterns(spec, empty, [], np.zeros(0), f"not available: simulator ({exc})", t1 - t0,
+                           time.perf_counter() - t1)
+    return SetPatterns(spec, images, points, cal, "ok", t1 - t0, time.perf_counter() - t1, source)
