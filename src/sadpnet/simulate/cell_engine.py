@@ -1,0 +1,200 @@
+"""The `cell` engine: kinematic SADP of a periodic block of N1 x N2 x N3 cells, rendered spot by spot.
+
+Physics (the same quantity as the `atoms` engine, see docs/physics.md):
+
+    intensity[row, col] = integral over the pixel of I(q) d^2q,   I(q) = |F_cell(g)|^2 |D(q)|^2,
+
+with q on the Ewald sphere (q_z = k - sqrt(k^2 - q_x^2 - q_y^2), lab frame), g the reciprocal-lattice point
+nearest to q (F varies slowly across a spot), and D(q) = prod_i sin(pi N_i q.a_i) / sin(pi q.a_i) the lattice
+sum of the block (its lateral size and thickness). Units: |F|^2 in A^2 times a pixel area in 1/A^2; the
+direct beam (000) is excluded (`sadpnet.simulate.detector.render` adds it).
+
+Each reflection within a few 1/(N a) of the sphere is integrated on ``oversample`` x ``oversample``
+sub-pixels of a small stencil of pixels around its spot (spots of a 160 A block are about half a pixel
+wide: pixel-centre sampling would be off by 2x). A sample counts for a reflection only when that
+reflection is its nearest lattice point, so stencils never count a neighbour twice. The stencil reaches
+about 4 side-lobes of the lattice sum (at least 2 pixels) from the spot's pixel: the far tails of the
+sinc^2 (about 5 % of each spot for the default block, nearly the same fraction for every spot) are left
+out, so relative intensities are unaffected (docs/physics.md gives the numbers).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from sadpnet.errors import InputError
+from sadpnet.simulate.pattern import Pattern, Spot
+from sadpnet.simulate.specimen import DEFAULT_CELLS, Specimen
+from sadpnet.simulate.structure_factor import reflections
+
+#: Spots fainter than this fraction of the strongest spot are rendered but not listed.
+SPOT_LIST_REL = 1e-4
+#: The stencil reaches this many side-lobes of the lattice sum (units of 1/(N_i |a_i|)) from the spot.
+STENCIL_LOBES = 4.0
+#: Reflections whose peak estimate |F|^2 / max(1, (pi t s / 2)^2) is below this fraction of the largest
+#: are not rendered (t: the block's shortest edge).
+RENDER_REL = 1e-5
+#: Reflections up to this many 1/t of excitation error are rendered (t: the block's shortest edge).
+S_MAX_LOBES = 10.0
+
+
+def _as_specimen(crystal_or_specimen, cells) -> Specimen:
+    if isinstance(crystal_or_specimen, Specimen):
+        return crystal_or_specimen
+    if hasattr(crystal_or_specimen, "atoms") and hasattr(crystal_or_specimen, "space_group_number"):
+        return Specimen.from_crystal(crystal_or_specimen, cells=tuple(cells))
+    raise InputError(f"simulate_cell needs a Crystal or a Specimen, got {type(crystal_or_specimen).__name__}")
+
+
+_BASE_U: dict = {}
+
+
+def _orientation(cell: np.ndarray, uvw, inplane_rotation_deg: float, tilt_mrad) -> np.ndarray:
+    """`sadpnet.crystal.orientation_matrix`, with the zone-axis frame cached per (cell, uvw) so that
+    sweeping rotations and tilts is cheap; the rotations are composed exactly as orientation_matrix does
+    (tested equal in tests/simulate/test_cell_engine.py)."""
+    from sadpnet.crystal.lattice import orientation_matrix, rotation_matrix
+
+    key = (cell.tobytes(), tuple(uvw))
+    u0 = _BASE_U.get(key)
+    if u0 is None:
+        if len(_BASE_U) > 256:
+            _BASE_U.clear()
+        u0 = _BASE_U[key] = orientation_matrix(cell, uvw)
+    U = u0
+    if inplane_rotation_deg:
+        U = rotation_matrix([0, 0, 1], math.radians(inplane_rotation_deg)) @ U
+    tx, ty = tilt_mrad
+    if tx:
+        U = rotation_matrix([1, 0, 0], tx * 1e-3) @ U
+    if ty:
+        U = rotation_matrix([0, 1, 0], ty * 1e-3) @ U
+    return U
+
+
+def _subpixel_offsets(oversample: int) -> np.ndarray:
+    """Sub-pixel centres in pixel units, symmetric about 0: shape (oversample,)."""
+    return (np.arange(oversample) + 0.5) / oversample - 0.5
+
+
+def simulate_cell(crystal_or_specimen, microscope, zone_axis, *, cells=DEFAULT_CELLS,
+                  inplane_rotation_deg: float = 0.0, tilt_mrad=(0.0, 0.0), debye_waller=True,
+                  oversample: int = 4) -> Pattern:
+    """Kinematic SADP of a perfect crystal or a periodic (super)cell specimen.
+
+    Args:
+        crystal_or_specimen: a `sadpnet.crystal.Crystal` (repeated ``cells`` times) or a
+            `sadpnet.simulate.specimen.Specimen` (its unit repeated ``specimen.repeats`` times; ``cells``
+            is then ignored). The unit must be periodic (a cell or supercell).
+        microscope: `sadpnet.simulate.microscope.Microscope` (wavelength, camera length, detector).
+        zone_axis: [uvw] in the direct lattice of the parent crystal's conventional cell (of the unit
+            when the specimen has no parent).
+        cells: (N1, N2, N3) repeats of the conventional cell along a, b, c (default 40 x 30 x 20).
+        inplane_rotation_deg: in-plane rotation about the beam, degrees.
+        tilt_mrad: tilt off the zone axis about lab x then lab y, mrad.
+        debye_waller: True (per-element defaults), False, a float B (A^2) or a dict symbol -> B.
+        oversample: sub-pixels per pixel side for the area integral (>= 1).
+
+    Returns:
+        `Pattern` with ``intensity`` (N, N) float64 (A^2 x 1/A^2 per pixel, direct beam excluded) and
+        ``spots`` (strongest first; intensities relative to the strongest diffracted spot).
+    """
+    from sadpnet.crystal import check_zone_axis
+
+    spec = _as_specimen(crystal_or_specimen, cells)
+    uvw = check_zone_axis(zone_axis)
+    if int(oversample) != oversample or oversample < 1:
+        raise InputError(f"oversample must be a positive integer, got {oversample!r}", "oversample")
+    oversample = int(oversample)
+    unit = spec.unit
+    ref_cell = spec.parent.atoms.cell if spec.parent is not None else unit.cell
+    U = _orientation(np.asarray(ref_cell, dtype=float), uvw, float(inplane_rotation_deg), tuple(tilt_mrad))
+    n_rep = np.array(spec.repeats, dtype=float)
+    a_lab = np.asarray(unit.cell, dtype=float) @ U.T  # rows: unit cell vectors in the lab frame, A
+    edge_a = np.linalg.norm(a_lab, axis=1) * n_rep
+    n_px = int(microscope.detector_pixels)
+    cal = microscope.pixel_size_inv_a
+    k = microscope.k_inv_a
+    s_max = S_MAX_LOBES / edge_a.min()
+    half = 0.5 * n_px * cal
+    lateral_a = np.sort(edge_a)[1]  # the block's middle edge: sets the spots' width on the detector
+    stencil_r = int(max(2, min(32, math.ceil(STENCIL_LOBES / (lateral_a * cal) - 0.5))))
+    refl = reflections(unit, microscope, U=U, g_max_inv_a=half + (stencil_r + 1) * cal, s_max_inv_a=s_max,
+                       debye_waller=debye_waller)
+    image = np.zeros(n_px * n_px)
+    spots: list[Spot] = []
+    meta = {"engine": "cell", "cells": [int(x) for x in spec.repeats], "specimen": spec.name,
+            "inplane_rotation_deg": float(inplane_rotation_deg), "tilt_mrad": [float(t) for t in tilt_mrad],
+            "debye_waller": debye_waller if isinstance(debye_waller, (bool, float, int)) else dict(debye_waller),
+            "oversample": oversample, "n_atoms_unit": len(unit)}
+    pattern = Pattern(intensity=image.reshape(n_px, n_px), spots=spots, microscope=microscope, zone_axis=uvw,
+                      space_group=spec.parent.space_group_number if spec.parent is not None else None,
+                      metadata=meta)
+    if len(refl.hkl) == 0:
+        return pattern
+    f_sq = refl.structure_factor_sq
+    # skip reflections whose peak (|F|^2 times the thickness envelope 1/(pi t s)^2) is negligible
+    env = f_sq / np.maximum(1.0, (np.pi * 0.5 * edge_a.min() * refl.excitation_error_inv_a) ** 2)
+    live = env >= RENDER_REL * env.max()
+    gl = refl.g_lab[live]
+    h_unit = refl.hkl[live].astype(float)
+    f_sq = f_sq[live]
+    gx, gy = gl[:, 0], gl[:, 1]
+    col0 = np.rint(n_px / 2 + gx / cal).astype(int)
+    row0 = np.rint(n_px / 2 - gy / cal).astype(int)
+    # stencil: (2r+1)^2 pixels x oversample^2 sub-samples around each spot's pixel
+    offs = np.arange(-stencil_r, stencil_r + 1)
+    sub = _subpixel_offsets(oversample)
+    d1 = (offs[:, None] + sub[None, :]).ravel()  # (P,) offsets in pixels, sub-pixel included
+    p1 = np.repeat(offs, oversample)  # (P,) pixel offset of each sub-sample
+    n_s, n_p = len(gl), len(d1)
+    qx = (col0[:, None] + d1[None, :] - n_px / 2) * cal  # (n, P): varies along columns
+    qy = (n_px / 2 - row0[:, None] - d1[None, :]) * cal  # (n, P): varies along rows
+    qz = k - np.sqrt(k * k - qx[:, None, :] ** 2 - qy[:, :, None] ** 2)  # (n, P_row, P_col)
+    lattice_sq = np.ones((n_s, n_p, n_p), dtype=np.float32)
+    nearest = np.ones((n_s, n_p, n_p), dtype=bool)
+    for i in range(3):
+        ax, ay, az = a_lab[i]
+        delta = (qx * ax - h_unit[:, i:i + 1])[:, None, :] + (qy * ay)[:, :, None] + qz * az  # q.a_i - h_i
+        nearest &= np.abs(delta) < 0.5
+        x = (np.pi * delta).astype(np.float32)
+        sx = np.sin(x)
+        small = np.abs(sx) < 1e-6
+        n_i = np.float32(n_rep[i])
+        lattice_sq *= np.where(small, n_i * n_i, (np.sin(x * n_i) / np.where(small, np.float32(1), sx)) ** 2)
+    cols = col0[:, None, None] + p1[None, None, :]
+    rows = row0[:, None, None] + p1[None, :, None]
+    inside = nearest & (cols >= 0) & (cols < n_px) & (rows >= 0) & (rows < n_px)
+    w = lattice_sq.astype(np.float64) * (f_sq * (cal * cal / (oversample * oversample)))[:, None, None]
+    w *= inside
+    flat = (rows * n_px + cols)[inside]
+    image += np.bincount(flat, weights=w[inside], minlength=n_px * n_px)
+    spot_int = w.reshape(n_s, -1).sum(axis=1)
+    if spot_int.max() <= 0:
+        return pattern
+    rel = spot_int / spot_int.max()
+    pxy_x = n_px / 2 + gx / cal
+    pxy_y = n_px / 2 - gy / cal
+    listed = (rel >= SPOT_LIST_REL) & (pxy_x >= -0.5) & (pxy_x < n_px - 0.5) & (pxy_y >= -0.5) & (pxy_y < n_px - 0.5)
+    hkl_parent, per_cell, integral = _parent_indices(spec, refl.hkl[live])
+    listed &= integral
+    d_a = refl.d_a[live]
+    s_err = refl.excitation_error_inv_a[live]
+    for i in np.flatnonzero(listed)[np.argsort(-spot_int[listed], kind="stable")]:
+        spots.append(Spot(hkl=tuple(int(v) for v in hkl_parent[i]), g_inv_a=(float(gx[i]), float(gy[i])),
+                          d_a=float(d_a[i]), excitation_error_inv_a=float(s_err[i]),
+                          structure_factor_sq=float(f_sq[i] / per_cell), intensity=float(rel[i]),
+                          pixel_xy=(float(pxy_x[i]), float(pxy_y[i]))))
+    return pattern
+
+
+def _parent_indices(spec: Specimen, hkl: np.ndarray):
+    """(hkl in the parent's conventional cell (n, 3) int, factor turning |F_unit|^2 into |F|^2 per
+    conventional cell (the square of the number of parent cells in the unit), (n,) bool: integral in the
+    parent). Without a parent the unit's own indices are used."""
+    if spec.parent is None or spec.unit_in_parent_cells is None:
+        return hkl, 1.0, np.ones(len(hkl), dtype=bool)
+    m = np.array(spec.unit_in_parent_cells, dtype=int)
+    return hkl // m, float(np.prod(m)) ** 2, np.all(hkl % m == 0, axis=1)
