@@ -105,7 +105,7 @@ def render(pattern, *, direct_beam: bool = True, direct_beam_ratio: float = 5.0,
     if psf_sigma_px > 0:
         from scipy.ndimage import gaussian_filter
 
-        img = gaussian_filter(img, psf_sigma_px, mode="constant", truncate=3.0)
+        img = gaussian_filter(img.astype(np.float32), psf_sigma_px, mode="constant", truncate=3.0)
     if beam_stop is not None:
         stop = beam_stop if isinstance(beam_stop, BeamStop) else BeamStop(radius_px=float(beam_stop), arm_width_px=0.0)
         img[_beam_stop_mask(n, stop)] = 0.0
@@ -116,15 +116,15 @@ def render(pattern, *, direct_beam: bool = True, direct_beam_ratio: float = 5.0,
         rng = np.random.default_rng(seed)
         total = img.sum()
         expected = img * (nz.dose_e / total) if total > 0 else img
-        img = rng.poisson(expected).astype(np.float64)
+        img = rng.poisson(np.asarray(expected, dtype=np.float64)).astype(np.float64)
         if nz.read_noise_e > 0:
             img += rng.normal(0.0, nz.read_noise_e, img.shape)
         np.maximum(img, 0.0, out=img)
-    top = img.max()
-    v = img / top if top > 0 else img
+    top = float(img.max())
+    v = img.astype(np.float32) * np.float32(1.0 / top if top > 0 else 1.0)
     if mapping == "log":
-        v = np.log1p(dynamic_range * v) * (1.0 / math.log1p(dynamic_range))
+        v = np.log1p(np.float32(dynamic_range) * v) * np.float32(1.0 / math.log1p(dynamic_range))
     else:
-        v = v ** gamma
+        v = v ** np.float32(gamma)
     full = (1 << bits) - 1
     return np.rint(np.clip(v, 0.0, 1.0) * full).astype(np.uint8 if bits == 8 else np.uint16)

@@ -1,0 +1,92 @@
+"""The simulator's Python API: one call from a CIF (or Crystal, or Specimen) to a `Pattern`.
+
+    from sadpnet.simulate import simulate, render, save_pattern
+    p = simulate("Al.cif", (0, 1, 1), voltage_kv=200, camera_length_mm=300)
+    save_pattern(p, render(p), "al_011.png")          # + al_011.json (spots, calibration)
+
+Engines: "cell" (`sadpnet.simulate.cell_engine`, perfect crystals and periodic supercells), "atoms"
+(`sadpnet.simulate.atoms_engine`, any set of atoms, NUFFT) and "dynamical" (abTEM multislice, optional
+extra, `sadpnet.simulate.dynamical`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sadpnet.errors import InputError
+from sadpnet.simulate.io import save_pattern  # noqa: F401  (re-exported)
+from sadpnet.simulate.microscope import DEFAULT_DETECTOR_PIXEL_SIZE_MM, Microscope
+from sadpnet.simulate.specimen import DEFAULT_CELLS, Specimen
+
+ENGINES = ("cell", "atoms", "dynamical")
+
+
+def _check_cells(cells) -> tuple[int, int, int]:
+    try:
+        vals = [float(c) for c in cells]
+    except (TypeError, ValueError):
+        raise InputError(f"cells must be three positive integers, got {cells!r}", "cells") from None
+    if len(vals) != 3 or any(v != int(v) or v < 1 for v in vals):
+        raise InputError(f"cells must be three positive integers, got {list(cells)!r}", "cells")
+    return tuple(int(v) for v in vals)  # type: ignore[return-value]
+
+
+def load_source(source, cells=DEFAULT_CELLS):
+    """A CIF path (str or Path), a `Crystal` or a `Specimen` -> (Crystal or None, Specimen)."""
+    from sadpnet.crystal import Crystal, read_cif
+
+    if isinstance(source, (str, Path)):
+        source = read_cif(source)
+    if isinstance(source, Crystal):
+        return source, Specimen.from_crystal(source, cells=_check_cells(cells))
+    if isinstance(source, Specimen):
+        return source.parent, source
+    raise InputError(f"source must be a CIF path, a Crystal or a Specimen, got {type(source).__name__}", "source")
+
+
+def simulate(source, zone_axis, *, voltage_kv: float = 200.0, camera_length_mm: float = 300.0,
+             size_px: int = 256, engine: str = "cell", cells=DEFAULT_CELLS, inplane_rotation_deg: float = 0.0,
+             tilt_mrad=(0.0, 0.0), debye_waller=True, oversample: int = 4,
+             detector_pixel_size_mm: float = DEFAULT_DETECTOR_PIXEL_SIZE_MM, **engine_options):
+    """Simulate one SADP.
+
+    Args:
+        source: CIF path, `sadpnet.crystal.Crystal` or `sadpnet.simulate.specimen.Specimen` (a Specimen keeps
+            its own repeats; ``cells`` applies to CIFs and Crystals).
+        zone_axis: [uvw] in the (parent) crystal's conventional direct lattice.
+        voltage_kv: acceleration voltage, kV.
+        camera_length_mm: camera length, mm.
+        size_px: detector side, pixels (pixel size ``detector_pixel_size_mm``, default 0.1 mm).
+        engine: "cell", "atoms" or "dynamical".
+        cells: (N1, N2, N3) conventional cells of the specimen (default 40 x 30 x 20).
+        inplane_rotation_deg: in-plane rotation, degrees; tilt_mrad: tilt about lab x then y, mrad.
+        debye_waller: True (per-element defaults), False, a float B (A^2) or a dict symbol -> B.
+        oversample: sub-pixels per pixel side for the pixel-area integral.
+        engine_options: passed to the engine (e.g. ``thickness_a`` for "dynamical").
+
+    Returns:
+        `sadpnet.simulate.pattern.Pattern`.
+    """
+    from sadpnet.crystal import check_zone_axis
+
+    if engine not in ENGINES:
+        raise InputError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}", "engine")
+    microscope = Microscope(voltage_kv=voltage_kv, camera_length_mm=camera_length_mm, detector_pixels=size_px,
+                            detector_pixel_size_mm=detector_pixel_size_mm)
+    uvw = check_zone_axis(zone_axis)
+    crystal, specimen = load_source(source, cells)
+    tilt = tuple(float(t) for t in tilt_mrad)
+    if engine == "cell":
+        from sadpnet.simulate.cell_engine import simulate_cell
+
+        return simulate_cell(specimen, microscope, uvw, inplane_rotation_deg=inplane_rotation_deg, tilt_mrad=tilt,
+                             debye_waller=debye_waller, oversample=oversample, **engine_options)
+    if engine == "atoms":
+        from sadpnet.simulate.atoms_engine import simulate_atoms
+
+        return simulate_atoms(specimen, microscope, uvw, inplane_rotation_deg=inplane_rotation_deg, tilt_mrad=tilt,
+                              debye_waller=debye_waller, oversample=oversample, **engine_options)
+    from sadpnet.simulate.dynamical import simulate_dynamical
+
+    return simulate_dynamical(specimen, microscope, uvw, inplane_rotation_deg=inplane_rotation_deg, tilt_mrad=tilt,
+                              debye_waller=debye_waller, **engine_options)
