@@ -1,0 +1,249 @@
+"""The web page for microscopists and its JSON API (FastAPI), a thin layer over sadpnet's Python API.
+
+``create_app(model_dir=None, max_upload_mb=64)`` loads the classifier once (`sadpnet.model.infer.load_model`)
+and serves:
+
+* ``GET /``: the page (``static/index.html`` + ``app.js`` + ``style.css``; plain HTML/CSS/JS).
+* ``POST /api/classify``: multipart, field ``file`` (repeat it for several patterns of one specimen),
+  optional ``calibration_inv_a_per_px`` (1/A per pixel, used for files without one), ``ensemble``
+  (default: true when several files), ``top_k`` (default 5). Returns the JSON of ``sadpnet classify --json``
+  (`sadpnet.model.infer`; ``images[i].source`` is the uploaded file name).
+* ``POST /api/inspect``: one ``file`` (+ optional calibration): what the page shows before classifying: the
+  calibration read from the file, the direct-beam centre, a log-scaled preview PNG and the spots found.
+* ``POST /api/match``: JSON ``{space_group, spots_g_inv_a, ...}``: the simulated pattern of a reference
+  crystal of that space group on the zone axis and in-plane rotation that best fit the spots
+  (`sadpnet.web.match`).
+* ``GET /api/health``, ``GET /api/model`` (the model card); ``/docs`` and ``/openapi.json`` (OpenAPI).
+
+Errors: request body over ``max_upload_mb`` -> 413 (Content-Length checked, bytes counted while streaming);
+a file type the readers do not know -> 415; a file that cannot be read, or bad parameters -> 422; each with
+``{"detail": "<one line>"}``. Every upload goes to a `tempfile.TemporaryDirectory` removed when the request
+ends. Endpoints are plain ``def`` functions, so FastAPI runs the CPU-bound work in its thread pool, off the
+event loop; the model itself is called under a lock (torch's thread setting is process-wide).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import FastAPI, File, Form, Request, UploadFile
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field
+
+from sadpnet import __version__
+from sadpnet.errors import InputError
+from sadpnet.web.uploads import ACCEPTED_SUFFIXES, UnsupportedType, UploadLimitMiddleware, check_suffix, saved_uploads
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+_ERRORS = {
+    413: {"description": "Upload larger than the server's limit (sadpnet serve --max-upload-mb)."},
+    415: {"description": "A file type that cannot be read (see GET /api/health: accepted_suffixes)."},
+    422: {"description": "A file that cannot be read, or bad parameters: {\"detail\": \"<one line>\"}."},
+}
+
+
+class MatchRequest(BaseModel):
+    space_group: int = Field(ge=1, le=230, description="Space-group number to show (usually the prediction).")
+    spots_g_inv_a: list[tuple[float, float]] = Field(
+        description="Measured spots, lab-frame (g_x, g_y) in 1/A (from POST /api/inspect).", max_length=500)
+    pixel_size_inv_a: float = Field(gt=0, description="Calibration of the measured image, 1/A per pixel.")
+    field_radius_inv_a: float | None = Field(None, gt=0, description="Half-width of the simulated image, 1/A "
+                                             "(default: to the farthest spot + 15 %).")
+    voltage_kv: float = Field(200.0, gt=0, le=3000, description="Acceleration voltage, kV.")
+    size_px: int = Field(256, ge=64, le=1024, description="Side of the simulated image, pixels.")
+
+
+def create_app(model_dir: str | Path | None = None, max_upload_mb: float = 64, *, model: Any = None):
+    """The FastAPI application.
+
+    Args:
+        model_dir: model directory (safetensors + card.json); None: the shipped default model.
+        max_upload_mb: largest accepted request body, MiB (several files together); larger -> HTTP 413.
+        model: an already loaded classifier (anything with ``.card`` and
+            ``classify_images(patterns, *, calibration_inv_a_per_px, top_k, ensemble) -> dict``, like
+            `sadpnet.model.infer.Classifier`); when given, ``model_dir`` is not read (tests inject one).
+
+    Raises:
+        InputError: ``max_upload_mb`` not positive, or the model directory cannot be loaded.
+    """
+    if not (max_upload_mb > 0):
+        raise InputError(f"must be a positive number of MB, got {max_upload_mb}", "--max-upload-mb")
+    limit_bytes = int(max_upload_mb * 2**20)
+    if model is None:
+        from sadpnet.model.infer import load_model
+
+        model = load_model(model_dir)
+    model_lock = threading.Lock()
+
+    app = FastAPI(
+        title="sadpnet",
+        version=__version__,
+        description="Classify the crystal structure (space group) of selected-area electron diffraction "
+        "patterns straight from microscope files (DM3/DM4, TIFF, PNG, JPEG, MRC, EMD, NPY).",
+    )
+    app.state.model = model
+    app.state.max_upload_bytes = limit_bytes
+    app.add_middleware(UploadLimitMiddleware, limit_bytes=limit_bytes)
+
+    @app.exception_handler(InputError)
+    async def _input_error(request: Request, exc: InputError):
+        return JSONResponse(status_code=422, content={"detail": str(exc)})
+
+    @app.exception_handler(UnsupportedType)
+    async def _unsupported(request: Request, exc: UnsupportedType):
+        return JSONResponse(status_code=415, content={"detail": str(exc)})
+
+    def _check_calibration(value: float | None) -> float | None:
+        if value is not None and not (value > 0 and value < float("inf")):
+            raise InputError(f"must be a positive number of 1/A per pixel, got {value}", "calibration_inv_a_per_px")
+        return value
+
+    patterns_cache = PatternCache(max_items=8)
+
+    def _load(paths, names, calibration):
+        """Read the saved uploads (`sadpnet.io.load_pattern`); errors name the uploaded file. Files already
+        read with the same content and calibration (the page inspects, then classifies) come from the cache."""
+        from sadpnet.io import load_pattern
+
+        patterns = []
+        for path, name in zip(paths, names):
+            key = PatternCache.key(path, calibration)
+            pattern = patterns_cache.get(key)
+            if pattern is None:
+                try:
+                    pattern = load_pattern(path, calibration_inv_a_per_px=calibration)
+                except InputError as exc:  # name the uploaded file, not the temporary one
+                    raise InputError(exc.problem.replace(str(path), name).replace(path.name, name), name) from None
+                patterns_cache.put(key, pattern)
+            patterns.append(pattern)
+        return patterns
+
+    @app.get("/", include_in_schema=False)
+    def index():
+        return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/api/health", summary="Is the server up, and with which model and limits")
+    def health() -> dict:
+        card = getattr(model, "card", {}) or {}
+        return {"status": "ok", "version": __version__, "model": card.get("name"),
+                "max_upload_mb": limit_bytes / 2**20, "accepted_suffixes": list(ACCEPTED_SUFFIXES)}
+
+    @app.get("/api/model", summary="The model card (what the model is, how it was trained, how well it does)")
+    def model_card() -> dict:
+        return dict(getattr(model, "card", {}) or {})
+
+    @app.post("/api/classify", summary="Classify one or several patterns of one specimen", responses=_ERRORS)
+    def classify(
+        file: Annotated[list[UploadFile], File(description="Microscope file(s); repeat the field for several patterns "
+                                                            "of one specimen (combined by the ensemble rule).")],
+        calibration_inv_a_per_px: Annotated[float | None, Form(description="1/A per pixel, for files without a "
+                                                                          "calibration of their own.")] = None,
+        ensemble: Annotated[bool | None, Form(description="Combine the files (default: true when several).")] = None,
+        top_k: Annotated[int, Form(ge=1, le=230, description="How many space groups to list.")] = 5,
+    ) -> dict:
+        """Returns the JSON of ``sadpnet classify --json`` (see sadpnet.model.infer); 413/415/422 on bad uploads."""
+        calibration = _check_calibration(calibration_inv_a_per_px)
+        names = [f.filename or f"file {i + 1}" for i, f in enumerate(file)]
+        for name in names:
+            check_suffix(name)
+        use_ensemble = len(file) > 1 if ensemble is None else bool(ensemble)
+        with saved_uploads([(n, f.file) for n, f in zip(names, file)]) as paths:
+            patterns = _load(paths, names, calibration)
+            with model_lock:
+                result = model.classify_images(patterns, calibration_inv_a_per_px=calibration, top_k=top_k,
+                                               ensemble=use_ensemble)
+        for entry, name in zip(result.get("images", []), names):
+            entry["source"] = name
+        return result
+
+    @app.post("/api/inspect", summary="What the page shows of a file before classifying it", responses=_ERRORS)
+    def inspect(
+        file: Annotated[UploadFile, File(description="One microscope file.")],
+        calibration_inv_a_per_px: Annotated[float | None, Form(description="1/A per pixel, for a file without "
+                                                                          "one.")] = None,
+        max_preview_px: Annotated[int, Form(ge=64, le=2048, description="Largest side of the preview PNG.")] = 512,
+    ) -> dict:
+        """The calibration (1/A per pixel, and whether the file or the form gave it), the direct-beam centre,
+        image size, a log-scaled preview (PNG data URL) and the spots found (pixels of the file's image)."""
+        from sadpnet.web.preview import find_spots, log_scaled_u8, png_data_url, spots_g_inv_a
+
+        calibration = _check_calibration(calibration_inv_a_per_px)
+        name = file.filename or "file"
+        check_suffix(name)
+        with saved_uploads([(name, file.file)]) as paths:
+            (pattern,) = _load(paths, [name], calibration)
+        image, mask = pattern.image, pattern.mask
+        centre = None if pattern.centre_xy is None else [float(pattern.centre_xy[0]), float(pattern.centre_xy[1])]
+        spots = find_spots(image, mask, centre)
+        cal = pattern.pixel_size_inv_a
+        if cal is not None and centre is not None:
+            for spot, g in zip(spots, spots_g_inv_a(spots, centre, cal)):
+                spot["g_inv_a"] = [round(float(g[0]), 6), round(float(g[1]), 6)]
+        meta = dict(pattern.metadata or {})
+        return {
+            "filename": name, "height_px": int(image.shape[0]), "width_px": int(image.shape[1]),
+            "pixel_size_inv_a": None if cal is None else float(cal),
+            "calibration_source": meta.get("calibration_source", "file" if cal is not None else None),
+            "voltage_kv": _number(meta.get("voltage_kv")), "camera_length_mm": _number(meta.get("camera_length_mm")),
+            "format": meta.get("format"), "centre_xy": centre,
+            "masked_fraction": None if mask is None else round(1.0 - float(mask.mean()), 4),
+            "spots": spots, "preview_png": png_data_url(log_scaled_u8(image, mask), max_px=max_preview_px),
+        }
+
+    @app.post("/api/match", summary="The simulated pattern that best matches measured spots", responses=_ERRORS)
+    def match(req: MatchRequest) -> dict:
+        """Simulates a reference crystal of ``space_group`` on its low-index zone axes, finds the zone axis and
+        in-plane rotation whose spots best fit the measured ones, and returns that pattern rendered as a PNG
+        data URL with its spots (same lab frame as the measured image)."""
+        from sadpnet.web.match import best_match
+
+        return best_match(req.space_group, req.spots_g_inv_a, voltage_kv=req.voltage_kv, size_px=req.size_px,
+                          field_radius_inv_a=req.field_radius_inv_a, measured_pixel_size_inv_a=req.pixel_size_inv_a)
+
+    return app
+
+
+class PatternCache:
+    """A small thread-safe LRU of loaded patterns keyed by (SHA-256 of the file, suffix, calibration)."""
+
+    def __init__(self, max_items: int = 8):
+        self.max_items = int(max_items)
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(path: Path, calibration: float | None) -> tuple:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        return h.hexdigest(), path.suffix.lower(), calibration
+
+    def get(self, key: tuple):
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        return None
+
+    def put(self, key: tuple, value) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.max_items:
+                self._items.popitem(last=False)
+
+
+def _number(value) -> float | None:
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
