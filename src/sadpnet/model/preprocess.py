@@ -1,0 +1,320 @@
+"""The one preprocessing every diffraction pattern goes through before a model sees it.
+
+Simulated patterns (training) and real microscope files (inference) both pass through
+`to_model_input` (one image, NumPy) or `to_model_input_batch` (many images, torch; the same code), so the
+model sees the same kind of input in both. Steps, in this order:
+
+1. **Resample** the image about its direct-beam centre ``centre_xy`` (column, row pixels; integer values
+   are pixel centres) onto the model's grid: ``size_px`` square, ``target_pixel_size_inv_a`` 1/A per pixel,
+   the beam on the centre of pixel (size_px/2, size_px/2) as in ``docs/conventions.md``. Each output
+   pixel is the masked mean of the input over its footprint (bilinear samples on a ``ceil(scale)``-fold
+   finer grid, averaged: area resampling, so spots neither vanish nor alias when shrinking). Output
+   pixels less than half covered by usable input (outside the image, beam stop, saturated) are unusable.
+2. **Background**: a masked white top-hat (the image minus its grey opening with a square window of
+   ``background_window_inv_a`` 1/A side) removes the diffuse central glow and uneven background and keeps
+   spots narrower than the window; the per-image median of what is left (noise) is subtracted, negatives
+   clipped to 0.
+3. **Central disc**: every pixel closer than ``central_disc_radius_inv_a`` 1/A to the centre (direct beam,
+   beam stop tip) is set to 0, as are unusable pixels.
+4. **Intensity**: divide by the ``normalise_quantile`` quantile of the usable pixels (default 0.998: the
+   brightest spots), then ``log1p(log_gain * x) / log1p(log_gain)`` and clip to [0, 1]. A blank image
+   stays all 0.
+
+Output: float32 (size_px, size_px) in [0, 1]. Deterministic (no random choices; CPU torch ops).
+
+Limits: if the scale change ``target_pixel_size_inv_a / pixel_size_inv_a`` lies outside
+[1/max_scale_change, max_scale_change], or less than ``min_field_fraction`` of the output square would be
+covered by the input image, `InputError` names both calibrations.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+
+from sadpnet.errors import InputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+    from sadpnet.io.measured import MeasuredPattern
+
+#: Suggested model grid: 128 px of 0.0266 1/A (+-1.70 1/A, twice the 1/A per pixel of the default
+#: 256-px detector at 200 kV and 300 mm).
+DEFAULT_SIZE_PX = 128
+DEFAULT_TARGET_PIXEL_SIZE_INV_A = 0.0266
+
+
+@dataclass(frozen=True)
+class PreprocessSettings:
+    """Everything `to_model_input` needs besides the image; store ``to_dict()`` in a model card.
+
+    Attributes:
+        target_pixel_size_inv_a: the model's reciprocal-space calibration, 1/A per pixel.
+        size_px: side of the model's square input, pixels.
+        central_disc_radius_inv_a: radius of the disc about the direct beam set to 0, 1/A (0.1 1/A is
+            below the first allowed reflection of every cubic crystal with a < 10 A).
+        background_window_inv_a: side of the top-hat window, 1/A (wider than a spot, narrower than the
+            spacing of neighbouring spots).
+        log_gain: dynamic-range compression, ``log1p(gain x) / log1p(gain)`` of the normalised image.
+        normalise_quantile: quantile of the usable pixels that maps to 1 before compression.
+        max_scale_change: largest allowed ratio of input and target calibrations (either way).
+        min_field_fraction: least fraction of the output square the input image must cover.
+    """
+
+    target_pixel_size_inv_a: float = DEFAULT_TARGET_PIXEL_SIZE_INV_A
+    size_px: int = DEFAULT_SIZE_PX
+    central_disc_radius_inv_a: float = 0.1
+    background_window_inv_a: float = 0.15
+    log_gain: float = 100.0
+    normalise_quantile: float = 0.998
+    max_scale_change: float = 8.0
+    min_field_fraction: float = 0.25
+
+    def __post_init__(self) -> None:
+        for name in ("target_pixel_size_inv_a", "log_gain", "max_scale_change"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                raise InputError(f"must be a positive number, got {v!r}", name)
+        for name in ("central_disc_radius_inv_a", "background_window_inv_a"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
+                raise InputError(f"must be a non-negative number of 1/A, got {v!r}", name)
+        if int(self.size_px) != self.size_px or self.size_px < 8:
+            raise InputError(f"must be an integer of at least 8 pixels, got {self.size_px!r}", "size_px")
+        if not 0.5 <= self.normalise_quantile < 1:
+            raise InputError(f"must be in [0.5, 1), got {self.normalise_quantile!r}", "normalise_quantile")
+        if not 0 <= self.min_field_fraction <= 1:
+            raise InputError(f"must be in [0, 1], got {self.min_field_fraction!r}", "min_field_fraction")
+        if self.max_scale_change < 1:
+            raise InputError(f"must be at least 1, got {self.max_scale_change!r}", "max_scale_change")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "PreprocessSettings":
+        unknown = set(d) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise InputError(f"unknown preprocessing settings {sorted(unknown)}", "preprocess")
+        return cls(**d)
+
+
+def to_model_input(
+    image: np.ndarray,
+    pixel_size_inv_a: float | None,
+    *,
+    centre_xy: Sequence[float] | None = None,
+    mask: np.ndarray | None = None,
+    target_pixel_size_inv_a: float = DEFAULT_TARGET_PIXEL_SIZE_INV_A,
+    size_px: int = DEFAULT_SIZE_PX,
+    max_scale_change: float = 8.0,
+    **settings: Any,
+) -> np.ndarray:
+    """Preprocess one pattern for the model (see the module docstring for the steps).
+
+    Args:
+        image: (H, W) intensities, any real dtype.
+        pixel_size_inv_a: the image's calibration, 1/A per pixel; None raises `InputError` (the caller
+            decides what an uncalibrated image means).
+        centre_xy: direct-beam centre (column, row), pixels; None = (W/2, H/2), the simulator's convention.
+        mask: (H, W) bool, True = usable (False: beam stop, saturated, dead pixels); None = all usable.
+        target_pixel_size_inv_a, size_px, max_scale_change, **settings: fields of `PreprocessSettings`.
+
+    Returns:
+        float32 (size_px, size_px) array in [0, 1].
+    """
+    s = PreprocessSettings(target_pixel_size_inv_a=target_pixel_size_inv_a, size_px=size_px,
+                           max_scale_change=max_scale_change, **settings)
+    img = np.asarray(image)
+    if img.ndim != 2:
+        raise InputError(f"expected one 2-D image, got an array of shape {img.shape}", "image")
+    if mask is not None:
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape != img.shape:
+            raise InputError(f"mask shape {mask.shape} differs from image shape {img.shape}", "mask")
+        mask = mask[None]
+    centre = None if centre_xy is None else np.asarray(centre_xy, dtype=np.float64).reshape(1, 2)
+    out = to_model_input_batch(img[None], [pixel_size_inv_a], centre_xy=centre, mask=mask, settings=s)
+    return out[0].numpy()
+
+
+def measured_to_model_input(pattern: "MeasuredPattern", settings: PreprocessSettings | None = None) -> np.ndarray:
+    """`to_model_input` of a `sadpnet.io.MeasuredPattern` (its image, calibration, centre and mask)."""
+    s = settings or PreprocessSettings()
+    if pattern.pixel_size_inv_a is None:
+        raise InputError("the file has no reciprocal-space calibration and none was given "
+                         "(calibration_inv_a_per_px)", pattern.source)
+    try:
+        return to_model_input(pattern.image, pattern.pixel_size_inv_a, centre_xy=pattern.centre_xy,
+                              mask=pattern.mask, **s.to_dict())
+    except InputError as e:
+        raise InputError(e.problem, pattern.source) from None
+
+
+def to_model_input_batch(
+    images: "np.ndarray | torch.Tensor",
+    pixel_size_inv_a: "float | Sequence[float] | np.ndarray",
+    *,
+    centre_xy: "np.ndarray | torch.Tensor | None" = None,
+    mask: "np.ndarray | torch.Tensor | None" = None,
+    settings: PreprocessSettings | None = None,
+    chunk: int = 64,
+) -> "torch.Tensor":
+    """Preprocess a batch of same-sized patterns with torch (CPU or the tensor's device).
+
+    Args:
+        images: (B, H, W) intensities.
+        pixel_size_inv_a: one calibration for all or one per image (B,), 1/A per pixel.
+        centre_xy: (B, 2) centres (column, row), pixels; None = (W/2, H/2) for all.
+        mask: (B, H, W) bool, True = usable; None = all usable.
+        settings: `PreprocessSettings` (defaults when None).
+        chunk: images processed at once (bounds the memory of the resampling grid).
+
+    Returns:
+        float32 tensor (B, size_px, size_px) in [0, 1], on the images' device.
+    """
+    import torch
+
+    s = settings or PreprocessSettings()
+    x = torch.as_tensor(np.asarray(images) if not isinstance(images, torch.Tensor) else images)
+    if x.ndim != 3:
+        raise InputError(f"expected a (B, H, W) batch, got shape {tuple(x.shape)}", "images")
+    b, h, w = x.shape
+    if h < 2 or w < 2:
+        raise InputError(f"image of {h}x{w} pixels is too small", "images")
+    x = x.to(torch.float32)
+    cal = _calibrations(pixel_size_inv_a, b)
+    scale = s.target_pixel_size_inv_a / cal  # input pixels per output pixel, (B,)
+    bad = np.flatnonzero((scale > s.max_scale_change) | (scale < 1.0 / s.max_scale_change))
+    if bad.size:
+        i = int(bad[0])
+        raise InputError(
+            f"calibration {cal[i]:.6g} 1/A per pixel cannot be resampled to the model's "
+            f"{s.target_pixel_size_inv_a:.6g} 1/A per pixel: a scale change of {scale[i]:.3g}x is beyond "
+            f"max_scale_change={s.max_scale_change:g}", "pixel_size_inv_a")
+    if centre_xy is None:
+        centre = np.tile([w / 2.0, h / 2.0], (b, 1))
+    else:
+        centre = np.asarray(centre_xy.cpu() if isinstance(centre_xy, torch.Tensor) else centre_xy, dtype=np.float64)
+        if centre.shape != (b, 2) or not np.all(np.isfinite(centre)):
+            raise InputError(f"expected finite (B, 2) centres, got shape {centre.shape}", "centre_xy")
+    _check_field(scale, centre, h, w, s, cal)
+    if mask is not None:
+        m = torch.as_tensor(np.asarray(mask) if not isinstance(mask, torch.Tensor) else mask)
+        if tuple(m.shape) != (b, h, w):
+            raise InputError(f"mask shape {tuple(m.shape)} differs from images shape {(b, h, w)}", "mask")
+        m = m.to(device=x.device, dtype=torch.float32)
+    else:
+        m = None
+    bad_px = ~torch.isfinite(x)
+    if bool(bad_px.any()):
+        m = (~bad_px).to(torch.float32) if m is None else m * (~bad_px).to(torch.float32)
+        x = torch.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+    outs = []
+    for i0 in range(0, b, chunk):
+        sl = slice(i0, i0 + chunk)
+        outs.append(_preprocess_chunk(x[sl], None if m is None else m[sl], scale[sl], centre[sl], s))
+    return torch.cat(outs, 0)
+
+
+def _calibrations(pixel_size_inv_a, b: int) -> np.ndarray:
+    if pixel_size_inv_a is None:
+        raise InputError("the image has no reciprocal-space calibration (1/A per pixel); give one",
+                         "pixel_size_inv_a")
+    cal = np.asarray(pixel_size_inv_a, dtype=object)
+    if cal.ndim == 0:
+        cal = np.full(b, cal.item(), dtype=object)
+    if cal.shape != (b,) or any(c is None for c in cal):
+        raise InputError("the image has no reciprocal-space calibration (1/A per pixel); give one"
+                         if any(c is None for c in cal.ravel()) else
+                         f"expected one calibration or {b}, got shape {cal.shape}", "pixel_size_inv_a")
+    cal = cal.astype(np.float64)
+    if not np.all(np.isfinite(cal) & (cal > 0)):
+        raise InputError(f"calibrations must be positive numbers of 1/A per pixel, got {cal[~(np.isfinite(cal) & (cal > 0))][:3]}",
+                         "pixel_size_inv_a")
+    return cal
+
+
+def _check_field(scale: np.ndarray, centre: np.ndarray, h: int, w: int, s: PreprocessSettings, cal: np.ndarray) -> None:
+    """Fraction of the output square that falls inside the input image (interval overlap per axis)."""
+    half = s.size_px / 2.0 * scale  # half-width of the output field, input pixels
+    fx = (np.minimum(centre[:, 0] + half, w - 0.5) - np.maximum(centre[:, 0] - half, -0.5)).clip(0) / (2 * half)
+    fy = (np.minimum(centre[:, 1] + half, h - 0.5) - np.maximum(centre[:, 1] - half, -0.5)).clip(0) / (2 * half)
+    frac = fx * fy
+    bad = np.flatnonzero(frac < s.min_field_fraction)
+    if bad.size:
+        i = int(bad[0])
+        raise InputError(
+            f"at calibration {cal[i]:.6g} 1/A per pixel the image ({w}x{h} px, centre {centre[i, 0]:.1f}, "
+            f"{centre[i, 1]:.1f}) covers only {100 * frac[i]:.0f} % of the model's field of "
+            f"{s.size_px} px x {s.target_pixel_size_inv_a:.6g} 1/A per pixel (at least "
+            f"{100 * s.min_field_fraction:.0f} % needed)", "pixel_size_inv_a")
+
+
+def _preprocess_chunk(x, m, scale: np.ndarray, centre: np.ndarray, s: PreprocessSettings):
+    import torch
+    import torch.nn.functional as F
+
+    b, h, w = x.shape
+    n = int(s.size_px)
+    dev = x.device
+    # 1. area resampling: ss x ss bilinear samples per output pixel, averaged
+    ss = int(min(4, max(1, math.ceil(float(scale.max()) - 1e-6))))
+    u = (torch.arange(n * ss, dtype=torch.float64) + 0.5) / ss - 0.5 - n / 2.0  # output offsets, px
+    sc = torch.as_tensor(scale, dtype=torch.float64)[:, None]
+    cx = torch.as_tensor(centre[:, 0], dtype=torch.float64)[:, None]
+    cy = torch.as_tensor(centre[:, 1], dtype=torch.float64)[:, None]
+    gx = (cx + u[None] * sc) * (2.0 / (w - 1)) - 1.0  # align_corners=True: -1/+1 = first/last pixel centre
+    gy = (cy + u[None] * sc) * (2.0 / (h - 1)) - 1.0
+    grid = torch.stack(torch.broadcast_tensors(gx[:, None, :], gy[:, :, None]), dim=-1).to(torch.float32).to(dev)
+    if m is None:
+        inp = torch.stack([x, torch.ones_like(x)], 1)
+    else:
+        inp = torch.stack([x * m, m], 1)
+    res = F.grid_sample(inp, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
+    if ss > 1:
+        res = F.avg_pool2d(res, ss)
+    cover = res[:, 1]
+    valid = cover > 0.5
+    val = torch.where(valid, res[:, 0] / cover.clamp_min(1e-6), torch.zeros_like(cover))
+    # 2. masked white top-hat: opening ignores unusable pixels
+    k = max(3, 2 * int(round(s.background_window_inv_a / s.target_pixel_size_inv_a / 2.0)) + 1)
+    inf = torch.tensor(float("inf"), device=dev)
+    ero = -_max_filter(torch.where(valid, -val, -inf), k)
+    opened = _max_filter(torch.where(torch.isfinite(ero), ero, -inf), k)
+    top = torch.where(valid & torch.isfinite(opened), val - opened, torch.zeros_like(val)).clamp_min(0)
+    # 3. central disc
+    r = torch.arange(n, dtype=torch.float32, device=dev) - n / 2.0
+    rr = r[None, :] ** 2 + r[:, None] ** 2
+    r0 = s.central_disc_radius_inv_a / s.target_pixel_size_inv_a
+    valid = valid & (rr >= r0 * r0)[None]
+    top = top * valid
+    # noise floor: median of the usable pixels
+    flat = torch.where(valid, top, torch.full_like(top, float("nan"))).reshape(b, -1)
+    floor = torch.nan_to_num(torch.nanmedian(flat, dim=1).values, nan=0.0)
+    top = (top - floor[:, None, None]).clamp_min(0) * valid
+    # 4. normalise by a high quantile of the usable pixels, compress, clip
+    nvalid = valid.reshape(b, -1).sum(1)
+    kth = (s.normalise_quantile * nvalid.to(torch.float64)).floor().clamp_min(1).to(torch.long)  # 1-based rank
+    from_top = (nvalid - kth).clamp_min(0)  # 0-based rank from the top of the usable pixels
+    kmax = int(from_top.max()) + 1
+    top_vals = torch.topk(torch.where(valid, top, torch.full_like(top, -1.0)).reshape(b, -1), kmax, dim=1).values
+    q = top_vals.gather(1, from_top[:, None])[:, 0].clamp_min(0)
+    q = torch.where(q > 0, q, top_vals[:, 0].clamp_min(0))  # sparse patterns: fall back to the maximum
+    y = torch.where(q[:, None, None] > 0, top / q.clamp_min(1e-30)[:, None, None], torch.zeros_like(top))
+    y = torch.log1p(s.log_gain * y) / math.log1p(s.log_gain)
+    return y.clamp(0.0, 1.0).contiguous()
+
+
+def _max_filter(x, k: int):
+    """Separable k x k maximum filter of (B, H, W) with edge pixels ignored (padding -inf)."""
+    import torch.nn.functional as F
+
+    p = k // 2
+    y = F.max_pool2d(x[:, None], (1, k), stride=1, padding=(0, p))
+    y = F.max_pool2d(y, (k, 1), stride=1, padding=(p, 0))
+    return y[:, 0]
