@@ -159,7 +159,9 @@ def load_crystal(material_id: str):
 
 
 def _read_source(source: str, name: str, read_cif):
-    if "#" in source:  # a CIF string in a CSV row
+    if Path(source).is_absolute():  # a user's CIF outside the corpus
+        c = read_cif(source)
+    elif "#" in source:  # a CIF string in a CSV row
         csv_rel, row_id = source.split("#", 1)
         text = _csv_cif_strings(str(resource_path(*csv_rel.split("/"))))[row_id]
         with tempfile.TemporaryDirectory() as tmp:

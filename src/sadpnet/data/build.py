@@ -1,0 +1,230 @@
+"""Build a dataset store from a spec with Dask: plan, simulate and render chunk by chunk, resumably.
+
+`build_dataset` plans the table (`sadpnet.data.plan`), creates the store (`sadpnet.data.store`), then
+runs one Dask task per image chunk (``storage.chunk_patterns`` patterns) on a local cluster of
+``workers`` processes (default: this machine's cores), on an existing cluster (``scheduler="tcp://..."``),
+or in this process (``workers=0``, no Dask). At most a few chunks are in flight per worker, and each
+finished chunk is written by this process and marked done, so memory stays bounded whatever the dataset
+size. A rerun of the same spec skips marked chunks (resume after kill -9); a different spec is refused
+unless ``overwrite``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+from sadpnet.errors import InputError
+
+#: Columns a worker needs to make a pattern.
+_ROW_COLUMNS = ("material_id", "source", "zone_u", "zone_v", "zone_w", "voltage_kv", "camera_length_mm",
+                "defect_type", "defect_params", "inplane_rotation_deg", "tilt_x_mrad", "tilt_y_mrad", "cells",
+                "seed", "augment")
+
+
+@functools.lru_cache(maxsize=64)
+def _source_crystal(material_id: str, source: str, defect_type: str, defect_params: str):
+    from sadpnet.data.corpus import load_crystal_from_row
+    from sadpnet.data.variants import make_source
+
+    crystal = load_crystal_from_row({"material_id": material_id, "source": source})
+    return make_source(crystal, {"type": defect_type, **json.loads(defect_params)})
+
+
+def _render_kwargs(render: dict) -> dict:
+    from sadpnet.simulate.detector import BeamStop, Noise
+
+    out = dict(render)
+    if isinstance(out.get("beam_stop"), dict):
+        out["beam_stop"] = BeamStop(**out["beam_stop"])
+    if isinstance(out.get("noise"), dict):
+        out["noise"] = Noise(**out["noise"])
+    return out
+
+
+def make_pattern_image(row: dict, spec: dict) -> np.ndarray:
+    """The stored image (uint8/uint16, (S, S)) of one table row."""
+    from sadpnet.simulate.api import simulate
+    from sadpnet.simulate.detector import render
+
+    m, sim = spec["microscope"], spec["simulation"]
+    crystal = _source_crystal(row["material_id"], row["source"], row["defect_type"], row["defect_params"])
+    aug = json.loads(row["augment"])
+    pattern = simulate(crystal, (int(row["zone_u"]), int(row["zone_v"]), int(row["zone_w"])),
+                       voltage_kv=float(row["voltage_kv"]), camera_length_mm=float(row["camera_length_mm"]),
+                       size_px=m["image_size_px"], detector_pixel_size_mm=m["detector_pixel_size_mm"],
+                       engine=sim["engine"], cells=tuple(int(x) for x in row["cells"].split()),
+                       inplane_rotation_deg=float(row["inplane_rotation_deg"]),
+                       tilt_mrad=(float(row["tilt_x_mrad"]), float(row["tilt_y_mrad"])),
+                       debye_waller=sim["debye_waller"])
+    kwargs = _render_kwargs({**spec["render"], **aug.get("render", {})})
+    bits = 16 if spec["storage"]["dtype"] == "uint16" else 8
+    return render(pattern, bits=bits, seed=int(row["seed"]), **kwargs)
+
+
+def compute_chunk(rows: list[dict], spec: dict) -> np.ndarray:
+    """Images of a chunk's rows, (n, S, S). Runs on a Dask worker (single-threaded numerics)."""
+    # largest reciprocal range first: the simulator's per-cell reflection table is then built once per material
+    order = sorted(range(len(rows)), key=lambda i: (rows[i]["material_id"], -float(rows[i]["voltage_kv"]),
+                                                     float(rows[i]["camera_length_mm"]), i))
+    out = [None] * len(rows)
+    for i in order:
+        out[i] = make_pattern_image(rows[i], spec)
+    return np.stack(out)
+
+
+def _prepare(spec_path: Path, out: Path, overwrite: bool):
+    """(spec, hash, meta, table) of the store at ``out``, creating it or reopening it for a resume."""
+    from sadpnet.data.plan import plan_table
+    from sadpnet.data.spec import load_spec, spec_hash
+    from sadpnet.data.store import create_store, read_meta, read_table
+
+    spec = load_spec(spec_path)
+    h = spec_hash(spec)
+    if out.exists() and not out.is_dir():
+        raise InputError("exists and is not a folder", out)
+    if out.is_dir() and any(out.iterdir()):
+        if not (out / "store.json").is_file():
+            raise InputError("exists, is not empty and is not a dataset store; refusing to write into it", out)
+        meta = read_meta(out)
+        if meta["spec_hash"] == h and meta.get("state") in ("building", "complete"):
+            return spec, h, meta, read_table(out), True
+        if not overwrite:
+            raise InputError(f"holds a store built from a different spec ({meta['spec_hash']} != {h}); "
+                             "use --overwrite to replace it", out)
+        shutil.rmtree(out)
+    _, table = plan_table(spec, str(spec_path))
+    st = spec["storage"]
+    meta = create_store(out, spec, h, table, st["chunk_patterns"], spec["microscope"]["image_size_px"], st["dtype"])
+    return spec, h, meta, table, False
+
+
+def build_dataset(spec_path: str | Path, out: str | Path, *, workers: int | None = None,
+                  scheduler: str | None = None, overwrite: bool = False, progress: bool = True,
+                  max_chunks: int | None = None) -> dict:
+    """Build (or resume) the store of ``spec_path`` in ``out``; returns the dataset card.
+
+    Args:
+        workers: local Dask worker processes (default: the machine's cores); 0 runs in this process.
+        scheduler: address of an existing Dask scheduler (``tcp://host:8786``); ``workers`` is then ignored.
+        overwrite: replace a store built from another spec.
+        progress: show a rich progress bar (patterns, rate, time left).
+        max_chunks: stop after this many chunks (for tests and benchmarks; the store stays resumable).
+    """
+    from sadpnet.data.card import make_card, write_card
+    from sadpnet.data.store import done_chunks, open_images, write_chunk, write_meta
+
+    spec_path, out = Path(spec_path), Path(out)
+    t0 = time.perf_counter()
+    spec, h, meta, table, resumed = _prepare(spec_path, out, overwrite)
+    n, n_chunk = meta["n_patterns"], meta["chunk_patterns"]
+    done = done_chunks(out)
+    todo = [k for k in range(meta["n_chunks"]) if k not in done]
+    if max_chunks is not None:
+        todo = todo[:max_chunks]
+    records = table[list(_ROW_COLUMNS)].to_dict("records")
+    images = open_images(out, mode="r+")
+
+    def rows_of(k):
+        return records[k * n_chunk: min(n, (k + 1) * n_chunk)]
+
+    done_before = sum(len(rows_of(k)) for k in done)
+    bar = _Bar(n, done_before, progress)
+    workers_desc = "in process"
+    with bar:
+        if workers == 0 and scheduler is None:
+            for k in todo:
+                block = compute_chunk(rows_of(k), spec)
+                write_chunk(out, images, k, n_chunk, block)
+                bar.advance(len(block))
+        else:
+            from dask.distributed import Client, LocalCluster, as_completed
+
+            if scheduler:
+                client, cluster = Client(scheduler), None
+                workers_desc = f"scheduler {scheduler}"
+            else:
+                nw = workers or os.cpu_count() or 1
+                os.environ.setdefault("OMP_NUM_THREADS", "1")
+                cluster = LocalCluster(n_workers=nw, threads_per_worker=1, processes=True, dashboard_address=None,
+                                       silence_logs=40)
+                client = Client(cluster)
+                workers_desc = f"{nw} local worker process{'es' if nw > 1 else ''}"
+            try:
+                nworkers = max(1, len(client.scheduler_info()["workers"]))
+                spec_f = client.scatter(spec, broadcast=True)
+                queue = list(todo)
+                in_flight = as_completed()
+                key_of = {}
+                for _ in range(min(len(queue), 2 * nworkers + 1)):
+                    k = queue.pop(0)
+                    f = client.submit(compute_chunk, rows_of(k), spec_f, pure=False)
+                    key_of[f.key] = k
+                    in_flight.add(f)
+                for f in in_flight:
+                    k = key_of.pop(f.key)
+                    block = f.result()
+                    f.release()
+                    write_chunk(out, images, k, n_chunk, block)
+                    bar.advance(len(block))
+                    if queue:
+                        k2 = queue.pop(0)
+                        f2 = client.submit(compute_chunk, rows_of(k2), spec_f, pure=False)
+                        key_of[f2.key] = k2
+                        in_flight.add(f2)
+            finally:
+                client.close()
+                if cluster is not None:
+                    cluster.close()
+    elapsed = time.perf_counter() - t0
+    remaining = meta["n_chunks"] - len(done_chunks(out))
+    meta = dict(meta)
+    meta["build_seconds"] = round(meta.get("build_seconds", 0.0) + elapsed, 2)
+    if remaining == 0:
+        if meta.get("state") != "complete":
+            meta["state"] = "complete"
+            card = make_card(table, spec, meta, meta["build_seconds"], workers_desc)
+            write_card(out, card)
+        write_meta(out, meta)
+        from sadpnet.data.card import read_card
+
+        return read_card(out)
+    write_meta(out, meta)
+    return {"state": "building", "chunks_left": remaining, "n_patterns": n}
+
+
+class _Bar:
+    """A rich progress bar counting patterns, with rate and time left (or nothing when disabled)."""
+
+    def __init__(self, total: int, done: int, enabled: bool):
+        self.enabled = enabled
+        if enabled:
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                       TimeRemainingColumn)
+
+            self.p = Progress(TextColumn("building"), BarColumn(), MofNCompleteColumn(),
+                              TextColumn("{task.fields[rate]} patterns/s"), TimeElapsedColumn(),
+                              TextColumn("left"), TimeRemainingColumn(), transient=False)
+            self.task = self.p.add_task("build", total=total, completed=done, rate="-")
+            self.t0, self.n0 = time.perf_counter(), 0
+
+    def __enter__(self):
+        if self.enabled:
+            self.p.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self.enabled:
+            self.p.__exit__(*exc)
+
+    def advance(self, k: int) -> None:
+        if self.enabled:
+            self.n0 += k
+            rate = self.n0 / max(1e-9, time.perf_counter() - self.t0)
+            self.p.update(self.task, advance=k, rate=f"{rate:.0f}")

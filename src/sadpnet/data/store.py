@@ -1,0 +1,139 @@
+"""The dataset store on disk: Zarr images + Parquet table + dataset card, written chunk by chunk.
+
+Layout of a store folder ``DIR``::
+
+    DIR/store.json        store version, spec hash, shape, dtype, chunking, state (building | complete)
+    DIR/spec.json         the normalised spec it was built from
+    DIR/table.parquet     one row per pattern (`sadpnet.data.plan.TABLE_COLUMNS`), row i <-> images[i]
+    DIR/images.zarr/      Zarr v3 array "images", (N, S, S) uint8 or uint16, one chunk = `chunk_patterns`
+                          patterns, zstd-compressed
+    DIR/progress/         one marker per finished chunk: chunk-<k>.done holding the SHA-256 of its pixels
+    DIR/card.json, card.md   written when the build completes: counts per class, split and zone axis, spec,
+                          versions, build time
+
+Every file is written atomically (Zarr's local store writes chunks to a temporary name and renames them;
+our JSON/Parquet files use `sadpnet.atomic_write`), and a chunk's marker is written only after the chunk:
+a build killed at any point leaves chunks that are either marked and complete or unmarked and redone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from sadpnet.atomic_write import atomic_path, write_text_atomic
+from sadpnet.errors import InputError
+
+#: Version of the store layout. A store written by a newer version is refused.
+STORE_VERSION = 1
+IMAGES = "images.zarr"
+
+
+def _meta_path(root: Path) -> Path:
+    return Path(root) / "store.json"
+
+
+def read_meta(root: str | Path) -> dict:
+    """store.json of a store; InputError if it is not a store or was written by a newer version."""
+    root = Path(root)
+    p = _meta_path(root)
+    if not p.is_file():
+        raise InputError("not a sadpnet dataset store (no store.json)", root)
+    try:
+        meta = json.loads(p.read_text())
+    except json.JSONDecodeError:
+        raise InputError("store.json is not valid JSON", p) from None
+    v = meta.get("store_version")
+    if not isinstance(v, int) or v > STORE_VERSION:
+        raise InputError(f"written by a newer store version ({v}); this sadpnet reads versions up to "
+                         f"{STORE_VERSION}: upgrade sadpnet", root)
+    return meta
+
+
+def write_meta(root: Path, meta: dict) -> None:
+    write_text_atomic(_meta_path(root), json.dumps(meta, indent=1, sort_keys=True))
+
+
+def create_store(root: Path, spec: dict, spec_hash: str, table, n_chunk: int, size_px: int, dtype: str) -> dict:
+    """Write store.json (state building), spec.json, table.parquet and an empty image array."""
+    import zarr
+    from zarr.codecs import BloscCodec
+
+    from sadpnet import __version__
+
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "progress").mkdir(exist_ok=True)
+    write_text_atomic(root / "spec.json", json.dumps(spec, indent=1, sort_keys=True))
+    with atomic_path(root / "table.parquet") as tmp:
+        table.to_parquet(tmp, index=False)
+    n = len(table)
+    zarr.create_array(store=str(root / IMAGES), shape=(n, size_px, size_px), chunks=(n_chunk, size_px, size_px),
+                      dtype=dtype, fill_value=0, overwrite=True,
+                      compressors=BloscCodec(cname="zstd", clevel=3, shuffle="bitshuffle"))
+    meta = {"store_version": STORE_VERSION, "sadpnet_version": __version__, "spec_hash": spec_hash,
+            "n_patterns": n, "image_size_px": size_px, "dtype": dtype, "chunk_patterns": n_chunk,
+            "n_chunks": -(-n // n_chunk), "state": "building"}
+    write_meta(root, meta)
+    return meta
+
+
+def open_images(root: str | Path, mode: str = "r"):
+    """The Zarr image array of a store."""
+    import zarr
+
+    return zarr.open_array(store=str(Path(root) / IMAGES), mode=mode)
+
+
+def read_table(root: str | Path, columns: list[str] | None = None):
+    import pandas as pd
+
+    return pd.read_parquet(Path(root) / "table.parquet", columns=columns)
+
+
+def chunk_digest(block: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(block).tobytes()).hexdigest()
+
+
+def _marker(root: Path, k: int) -> Path:
+    return Path(root) / "progress" / f"chunk-{k:07d}.done"
+
+
+def done_chunks(root: str | Path) -> set[int]:
+    """Chunks whose marker exists (finished and written)."""
+    out = set()
+    for p in (Path(root) / "progress").glob("chunk-*.done"):
+        try:
+            out.add(int(p.stem.split("-")[1].split(".")[0]))
+        except ValueError:
+            continue
+    return out
+
+
+def write_chunk(root: Path, images, k: int, n_chunk: int, block: np.ndarray) -> None:
+    """Write chunk ``k`` (its rows of the image array) then its marker; a full disk is an InputError."""
+    import errno
+
+    try:
+        images[k * n_chunk: k * n_chunk + len(block)] = block
+        write_text_atomic(_marker(root, k), chunk_digest(block))
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise InputError(f"disk full while writing chunk {k}; free space and run the same command again "
+                             "to resume", root) from None
+        raise
+
+
+def verify_store(root: str | Path) -> list[int]:
+    """Chunks whose pixels do not match their marker's digest (empty list: all marked chunks intact)."""
+    meta = read_meta(root)
+    images = open_images(root)
+    n_chunk = meta["chunk_patterns"]
+    bad = []
+    for k in sorted(done_chunks(root)):
+        block = images[k * n_chunk: min(meta["n_patterns"], (k + 1) * n_chunk)]
+        if chunk_digest(block) != _marker(root, k).read_text().strip():
+            bad.append(k)
+    return bad
