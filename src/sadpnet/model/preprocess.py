@@ -9,7 +9,7 @@ model sees the same kind of input in both. Steps, in this order:
    the beam on the centre of pixel (size_px/2, size_px/2) as in ``docs/conventions.md``. Each output
    pixel is the masked mean of the input over its footprint (bilinear samples on a ``ceil(scale)``-fold
    finer grid, averaged: area resampling, so spots neither vanish nor alias when shrinking). Output
-   pixels less than half covered by usable input (outside the image, beam stop, saturated) are unusable.
+   pixels not fully (95 %) covered by usable input (outside the image, beam stop, saturated) are unusable.
 2. **Background**: a masked white top-hat (the image minus its grey opening with a square window of
    ``background_window_inv_a`` 1/A side) removes the diffuse central glow and uneven background and keeps
    spots narrower than the window; the per-image median of what is left (noise) is subtracted, negatives
@@ -55,10 +55,15 @@ class PreprocessSettings:
     Attributes:
         target_pixel_size_inv_a: the model's reciprocal-space calibration, 1/A per pixel.
         size_px: side of the model's square input, pixels.
-        central_disc_radius_inv_a: radius of the disc about the direct beam set to 0, 1/A (0.1 1/A is
-            below the first allowed reflection of every cubic crystal with a < 10 A).
+        central_disc_radius_inv_a: radius of the disc about the direct beam set to 0, 1/A (0.15 1/A is
+            below the first allowed reflection of every cubic crystal with a < 6.6 A, and of the
+            face-centred ones, first ring {111}, with a < 11.5 A).
         background_window_inv_a: side of the top-hat window, 1/A (wider than a spot, narrower than the
             spacing of neighbouring spots).
+        noise_mads: after the top-hat, subtract median + noise_mads x 1.4826 MAD of the usable pixels
+            (the noise floor of real detectors; 0 for a noise-free simulation).
+        spot_sigma_inv_a: gaussian blur after the top-hat, 1/A (sharp simulated and broad real spots
+            come out alike; 0 = none).
         log_gain: dynamic-range compression, ``log1p(gain x) / log1p(gain)`` of the normalised image.
         normalise_quantile: quantile of the usable pixels that maps to 1 before compression.
         max_scale_change: largest allowed ratio of input and target calibrations (either way).
@@ -67,8 +72,10 @@ class PreprocessSettings:
 
     target_pixel_size_inv_a: float = DEFAULT_TARGET_PIXEL_SIZE_INV_A
     size_px: int = DEFAULT_SIZE_PX
-    central_disc_radius_inv_a: float = 0.1
-    background_window_inv_a: float = 0.15
+    central_disc_radius_inv_a: float = 0.15
+    background_window_inv_a: float = 0.12
+    noise_mads: float = 3.0
+    spot_sigma_inv_a: float = 0.02
     log_gain: float = 100.0
     normalise_quantile: float = 0.998
     max_scale_change: float = 8.0
@@ -79,7 +86,7 @@ class PreprocessSettings:
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
                 raise InputError(f"must be a positive number, got {v!r}", name)
-        for name in ("central_disc_radius_inv_a", "background_window_inv_a"):
+        for name in ("central_disc_radius_inv_a", "background_window_inv_a", "noise_mads", "spot_sigma_inv_a"):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
                 raise InputError(f"must be a non-negative number of 1/A, got {v!r}", name)
@@ -262,25 +269,18 @@ def _preprocess_chunk(x, m, scale: np.ndarray, centre: np.ndarray, s: Preprocess
     b, h, w = x.shape
     n = int(s.size_px)
     dev = x.device
-    # 1. area resampling: ss x ss bilinear samples per output pixel, averaged
-    ss = int(min(4, max(1, math.ceil(float(scale.max()) - 1e-6))))
-    u = (torch.arange(n * ss, dtype=torch.float64) + 0.5) / ss - 0.5 - n / 2.0  # output offsets, px
-    sc = torch.as_tensor(scale, dtype=torch.float64)[:, None]
-    cx = torch.as_tensor(centre[:, 0], dtype=torch.float64)[:, None]
-    cy = torch.as_tensor(centre[:, 1], dtype=torch.float64)[:, None]
-    gx = (cx + u[None] * sc) * (2.0 / (w - 1)) - 1.0  # align_corners=True: -1/+1 = first/last pixel centre
-    gy = (cy + u[None] * sc) * (2.0 / (h - 1)) - 1.0
-    grid = torch.stack(torch.broadcast_tensors(gx[:, None, :], gy[:, :, None]), dim=-1).to(torch.float32).to(dev)
+    # 1. area resampling, separable: out = Ry @ image @ Rx^T (per image)
+    ry = _resampling_matrix(n, h, centre[:, 1], scale, dev)  # (B, n, H)
+    rx = _resampling_matrix(n, w, centre[:, 0], scale, dev)  # (B, n, W)
+    rxt = rx.transpose(1, 2)
     if m is None:
-        inp = torch.stack([x, torch.ones_like(x)], 1)
+        num = ry @ x @ rxt
+        cover = ry.sum(2)[:, :, None] * rx.sum(2)[:, None, :]
     else:
-        inp = torch.stack([x * m, m], 1)
-    res = F.grid_sample(inp, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
-    if ss > 1:
-        res = F.avg_pool2d(res, ss)
-    cover = res[:, 1]
-    valid = cover > 0.5
-    val = torch.where(valid, res[:, 0] / cover.clamp_min(1e-6), torch.zeros_like(cover))
+        num = ry @ (x * m) @ rxt
+        cover = ry @ m @ rxt
+    valid = cover > 0.95  # partly covered pixels (beam-stop edge) carry its penumbra
+    val = torch.where(valid, num / cover.clamp_min(1e-6), torch.zeros_like(cover))
     # 2. masked white top-hat: opening ignores unusable pixels
     k = max(3, 2 * int(round(s.background_window_inv_a / s.target_pixel_size_inv_a / 2.0)) + 1)
     inf = torch.tensor(float("inf"), device=dev)
@@ -293,10 +293,16 @@ def _preprocess_chunk(x, m, scale: np.ndarray, centre: np.ndarray, s: Preprocess
     r0 = s.central_disc_radius_inv_a / s.target_pixel_size_inv_a
     valid = valid & (rr >= r0 * r0)[None]
     top = top * valid
-    # noise floor: median of the usable pixels
-    flat = torch.where(valid, top, torch.full_like(top, float("nan"))).reshape(b, -1)
-    floor = torch.nan_to_num(torch.nanmedian(flat, dim=1).values, nan=0.0)
+    # noise floor: median + noise_mads x (1.4826 MAD) of the usable pixels (every 3rd pixel: plenty)
+    flat = torch.where(valid, top, torch.full_like(top, float("nan"))).reshape(b, -1)[:, ::3]
+    med = torch.nan_to_num(torch.nanmedian(flat, dim=1).values, nan=0.0)
+    mad = torch.nan_to_num(torch.nanmedian((flat - med[:, None]).abs(), dim=1).values, nan=0.0)
+    floor = med + s.noise_mads * 1.4826 * mad
     top = (top - floor[:, None, None]).clamp_min(0) * valid
+    # spot size: a gaussian of spot_sigma_inv_a makes sharp (simulated) and broad (real) spots alike
+    sig = s.spot_sigma_inv_a / s.target_pixel_size_inv_a
+    if sig > 0:
+        top = _gaussian_blur(top, sig) * valid
     # 4. normalise by a high quantile of the usable pixels, compress, clip
     nvalid = valid.reshape(b, -1).sum(1)
     kth = (s.normalise_quantile * nvalid.to(torch.float64)).floor().clamp_min(1).to(torch.long)  # 1-based rank
@@ -310,11 +316,56 @@ def _preprocess_chunk(x, m, scale: np.ndarray, centre: np.ndarray, s: Preprocess
     return y.clamp(0.0, 1.0).contiguous()
 
 
-def _max_filter(x, k: int):
-    """Separable k x k maximum filter of (B, H, W) with edge pixels ignored (padding -inf)."""
+def _resampling_matrix(n: int, size_in: int, centre: np.ndarray, scale: np.ndarray, dev):
+    """(B, n, size_in) weights of input pixels in each output pixel along one axis.
+
+    Output pixel j spans input coordinates centre + (j - n/2 +- 0.5) * scale; its weights are the overlaps
+    of a footprint of width max(scale, 1) about that centre with the input pixels [i - 0.5, i + 0.5],
+    divided by the width: the area mean when shrinking, linear interpolation when enlarging. Rows sum to
+    the covered fraction (< 1 where the footprint leaves the image).
+    """
+    import torch
+
+    sc = torch.as_tensor(scale, dtype=torch.float64)[:, None, None]
+    c = torch.as_tensor(centre, dtype=torch.float64)[:, None, None]
+    j = torch.arange(n, dtype=torch.float64)[None, :, None]
+    i = torch.arange(size_in, dtype=torch.float64)[None, None, :]
+    mid = c + (j - n / 2.0) * sc
+    half = 0.5 * sc.clamp_min(1.0)
+    ov = (torch.minimum(mid + half, i + 0.5) - torch.maximum(mid - half, i - 0.5)).clamp_min(0.0)
+    return (ov / (2 * half)).to(torch.float32).to(dev)
+
+
+def _shifted(x, r: int, fill: float):
+    """The (2r+1) shifted views of (B, H, W) along each axis, after padding with ``fill``."""
     import torch.nn.functional as F
 
-    p = k // 2
-    y = F.max_pool2d(x[:, None], (1, k), stride=1, padding=(0, p))
-    y = F.max_pool2d(y, (k, 1), stride=1, padding=(p, 0))
-    return y[:, 0]
+    h, w = x.shape[-2:]
+    xp = F.pad(x, (r, r, 0, 0), value=fill)
+    cols = [xp[..., :, d:d + w] for d in range(2 * r + 1)]
+    return cols, (lambda y: [F.pad(y, (0, 0, r, r), value=fill)[..., d:d + h, :] for d in range(2 * r + 1)])
+
+
+def _gaussian_blur(x, sigma_px: float):
+    """Separable gaussian blur of (B, H, W) (zero padding), kernel truncated at 3 sigma."""
+    r = max(1, int(math.ceil(3 * sigma_px)))
+    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma_px) ** 2)
+    k = (k / k.sum()).tolist()
+    cols, rows_of = _shifted(x, r, 0.0)
+    y = sum(kk * v for kk, v in zip(k, cols))
+    return sum(kk * v for kk, v in zip(k, rows_of(y)))
+
+
+def _max_filter(x, k: int):
+    """Separable k x k maximum filter of (B, H, W) with edge pixels ignored (padding -inf)."""
+    import torch
+
+    cols, rows_of = _shifted(x, k // 2, float("-inf"))
+    y = cols[0]
+    for v in cols[1:]:
+        y = torch.maximum(y, v)
+    rows = rows_of(y)
+    z = rows[0]
+    for v in rows[1:]:
+        z = torch.maximum(z, v)
+    return z
