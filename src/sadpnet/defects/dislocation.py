@@ -27,6 +27,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from sadpnet.defects.block import is_translation, perfect_block, period_along, reduce_int
 from sadpnet.errors import InputError
 
 #: Slip-plane family used to resolve inconsistent index sets, by lattice.
@@ -84,15 +85,6 @@ def _frac_vec(v, what: str) -> tuple[Fraction, Fraction, Fraction]:
     return t  # type: ignore[return-value]
 
 
-def _reduce(v) -> tuple[int, ...]:
-    import math
-
-    g = 0
-    for x in v:
-        g = math.gcd(g, abs(int(x)))
-    return tuple(int(x) // max(g, 1) for x in v)
-
-
 def _family(v):
     """All permutations and sign changes of ``v`` (cubic family), without duplicates."""
     out = set()
@@ -100,18 +92,6 @@ def _family(v):
         for s in itertools.product((1, -1), repeat=3):
             out.add(tuple(a * b for a, b in zip(p, s)))
     return sorted(out, reverse=True)
-
-
-def is_translation(crystal, frac, tol: float = 1e-4) -> bool:
-    """Whether ``frac`` (conventional-cell fractions) maps the structure onto itself."""
-    sp = crystal.atoms.get_scaled_positions()
-    shifted = (sp + np.asarray(frac, dtype=float)) % 1.0
-    nums = crystal.atoms.numbers
-    for p, z in zip(shifted, nums):
-        d = (sp[nums == z] - p + 0.5) % 1.0 - 0.5
-        if np.min(np.abs(d).max(axis=1)) > tol:
-            return False
-    return True
 
 
 def _lattice_type(crystal) -> str | None:
@@ -136,7 +116,7 @@ def resolve_indices(crystal, line, burgers):
 
     def plane_of(u, v):
         c = np.cross(np.array(u, dtype=float), np.array([float(x) for x in v]))
-        return _reduce(np.round(c * 12).astype(int))
+        return reduce_int(np.round(c * 12).astype(int))
 
     if dot(line, b) == 0:
         return line, b, plane_of(line, b), None
@@ -162,35 +142,6 @@ def resolve_indices(crystal, line, burgers):
                          f"edge dislocation on a {lat} slip plane (line must be perpendicular to burgers)", "line")
     _, lf, bf, n = best
     return lf, bf, tuple(abs(x) for x in n), (line, b)
-
-
-def _period_along(crystal, direction) -> float:
-    """Shortest lattice translation along integer ``direction`` (conventional-cell fractions), as a multiple of it."""
-    for k in (Fraction(1, 6), Fraction(1, 4), Fraction(1, 3), Fraction(1, 2), Fraction(1)):
-        if is_translation(crystal, [float(k * x) for x in direction]):
-            return float(k)
-    return 1.0
-
-
-def _perfect_block(crystal, frame, lengths_a, origin_a):
-    """Atoms of the perfect crystal inside the box (frame coordinates in [0, L)), positions in the frame."""
-    cell = np.asarray(crystal.atoms.cell)
-    corners = np.array(list(itertools.product(*[(0.0, L) for L in lengths_a]))) + origin_a  # frame coordinates
-    crys = corners @ frame  # crystal Cartesian coordinates
-    frac = crys @ np.linalg.inv(cell)
-    lo = np.floor(frac.min(0)).astype(int) - 1
-    hi = np.ceil(frac.max(0)).astype(int) + 1
-    grid = np.stack(np.meshgrid(*[np.arange(a, b) for a, b in zip(lo, hi)], indexing="ij"), -1).reshape(-1, 3)
-    sp = crystal.atoms.get_scaled_positions()
-    pos_frac = (grid[:, None, :] + sp[None, :, :]).reshape(-1, 3)
-    nums = np.tile(crystal.atoms.numbers, len(grid))
-    p = pos_frac @ cell @ frame.T - origin_a
-    eps = 1e-6
-    inside = np.all((p >= -eps) & (p < np.asarray(lengths_a) - eps), axis=1)
-    p = p[inside]
-    nums = nums[inside]
-    order = np.lexsort((p[:, 0], p[:, 1], p[:, 2]))
-    return p[order], nums[order]
 
 
 def _core_grid(count: int) -> list[tuple[float, float]]:
@@ -239,12 +190,12 @@ def build_dislocation_array(crystal, line=(1, 1, -2), burgers=(0.5, -0.5, 0), co
     e3 = xi / np.linalg.norm(xi)
     e2 = np.cross(e3, e1)
     frame = np.array([e1, e2, e3])
-    n_int = _reduce(np.round(e2 * 1e6 / np.abs(e2[np.abs(e2) > 1e-9]).min()).astype(int))
+    n_int = reduce_int(np.round(e2 * 1e6 / np.abs(e2[np.abs(e2) > 1e-9]).min()).astype(int))
     periods = np.array([np.linalg.norm(b_crys_a),
-                        _period_along(crystal, n_int) * np.linalg.norm(n_int) * a,
-                        _period_along(crystal, lf) * np.linalg.norm(xi) * a])
+                        period_along(crystal, n_int) * np.linalg.norm(n_int) * a,
+                        period_along(crystal, lf) * np.linalg.norm(xi) * a])
     lengths = np.maximum(1, np.round(np.array(cells) * a / periods)) * periods
-    p0, nums = _perfect_block(crystal, frame, lengths, np.zeros(3))
+    p0, nums = perfect_block(crystal, frame, lengths, np.zeros(3))
     # core positions: midway between two glide planes (atom planes along e2) and between atom columns along e1
     ys = np.unique(np.round(p0[:, 1], 4))
     xs = np.unique(np.round(p0[np.abs(p0[:, 1] - ys[0]) < 1e-3, 0], 4))
@@ -305,10 +256,10 @@ def burgers_circuit(crystal, result: DislocationResult, core_index: int = 0, hal
     p_ref = result.reference.positions @ frame.T - pad
     p_def = result.atoms.positions @ frame.T - pad
     core = result.cores_a[core_index] @ frame.T - pad
-    n_int = _reduce(np.round(frame[1] * 1e6 / np.abs(frame[1][np.abs(frame[1]) > 1e-9]).min()).astype(int))
+    n_int = reduce_int(np.round(frame[1] * 1e6 / np.abs(frame[1][np.abs(frame[1]) > 1e-9]).min()).astype(int))
     a = float(crystal.atoms.cell.cellpar()[0])
     step_x = np.array([np.linalg.norm([float(x) for x in result.burgers]) * a, 0, 0])
-    step_y = np.array([0, _period_along(crystal, n_int) * np.linalg.norm(n_int) * a, 0])
+    step_y = np.array([0, period_along(crystal, n_int) * np.linalg.norm(n_int) * a, 0])
     nx = max(2, int(round(2 * half_size_a / step_x[0])))
     ny = max(2, int(round(2 * half_size_a / step_y[1])))
     tree = cKDTree(p_ref)

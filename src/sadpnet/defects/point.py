@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sadpnet.defects.block import MIN_DISTANCE_A, min_distance_a  # noqa: F401 (re-exported)
 from sadpnet.errors import InputError
 
 #: Interstitial sites relative to a lattice point, in conventional-cell fractions, by lattice.
@@ -22,8 +23,6 @@ INTERSTITIAL_SITES: dict[str, dict[str, tuple[float, float, float]]] = {
 #: Largest supercell repeat accepted along one axis.
 MAX_SUPERCELL = 20
 
-#: Closest approach accepted between two atoms, A.
-MIN_DISTANCE_A = 1.5
 
 
 @dataclass
@@ -160,8 +159,8 @@ def interstitial_fraction(crystal, site: str) -> np.ndarray:
     if name in ("tetrahedral", "octahedral", "tet", "oct"):
         name = {"tet": "tetrahedral", "oct": "octahedral"}.get(name, name)
         if lat is None:
-            raise InputError(f"named interstitial sites are known only for one-element fcc and bcc crystals; give "
-                             f"the site as fractional coordinates x,y,z", "site")
+            raise InputError("named interstitial sites are known only for one-element fcc and bcc crystals; give "
+                             "the site as fractional coordinates x,y,z", "site")
         base = crystal.atoms.get_scaled_positions()[0]
         return (base + np.array(INTERSTITIAL_SITES[lat][name])) % 1.0
     try:
@@ -204,11 +203,3 @@ def relax_defect(result: PointDefectResult, potential: str | None = None, fmax_e
     result.atoms = r.atoms
     result.relax = r
     return result
-
-
-def min_distance_a(atoms) -> float:
-    """Closest distance between two atoms (periodic images included), A."""
-    from matscipy.neighbours import neighbour_list
-
-    d = neighbour_list("d", atoms, MIN_DISTANCE_A * 2)
-    return float(d.min()) if len(d) else float("inf")

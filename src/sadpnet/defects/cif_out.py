@@ -1,0 +1,37 @@
+"""Write defected structures as P1 CIFs whose comments say how they were made.
+
+The comments record the sadpnet version, the defect and its parameters (JSON), the seed, the parent
+crystal (name, space group, conventional cell) and how the written cell relates to it: a supercell of
+N1 x N2 x N3 parent cells, or a block whose axes e1, e2, e3 are given in the parent's Cartesian frame.
+Zone axes of ``sadpnet simulate`` on such a file refer to the file's own (P1) cell axes.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def defect_comments(kind: str, parameters: dict, parent, relation: str, seed: int | None = None) -> list[str]:
+    """Comment lines for a defect CIF (see module docstring)."""
+    from sadpnet import __version__
+
+    a, b, c, al, be, ga = parent.lattice_parameters
+    lines = [
+        f"sadpnet {__version__} defect {kind}",
+        f"parameters: {json.dumps(parameters, sort_keys=True, default=str)}",
+        f"seed: {seed if seed is not None else 'none (deterministic)'}",
+        f"parent: {parent.name} {parent.formula}, space group {parent.space_group_number} ({parent.space_group_symbol}), "
+        f"conventional cell a={a:.6f} b={b:.6f} c={c:.6f} A alpha={al:.4f} beta={be:.4f} gamma={ga:.4f} deg"
+        + (f", from {parent.source}" if parent.source else ""),
+        f"cell: {relation}",
+    ]
+    return lines
+
+
+def write_defect_cif(atoms, path: str | Path, kind: str, parameters: dict, parent, relation: str,
+                     seed: int | None = None) -> Path:
+    """Write ``atoms`` as a P1 CIF (atomically) with `defect_comments`."""
+    from sadpnet.crystal import write_cif
+
+    return write_cif(atoms, path, defect_comments(kind, parameters, parent, relation, seed))
