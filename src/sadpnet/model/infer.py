@@ -70,7 +70,8 @@ class Classifier:
         return float(self.card["target_pixel_size_inv_a"])
 
     # ---- numbers -------------------------------------------------------------------------------------------
-    def forward_inputs(self, x: np.ndarray, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    def forward_inputs(self, x: np.ndarray, batch_size: int = 64, threads: int | None = None
+                       ) -> tuple[np.ndarray, np.ndarray]:
         """Raw logits (B, K) and pooled features (B, C) of preprocessed inputs x (B, S, S) float32."""
         import torch
 
@@ -78,7 +79,7 @@ class Classifier:
 
         x = np.asarray(x, dtype=np.float32)
         logits, feats = [], []
-        with inference_threads(), torch.inference_mode():
+        with inference_threads(threads), torch.inference_mode():
             for i in range(0, len(x), batch_size):
                 xb = torch.from_numpy(x[i:i + batch_size, None]).contiguous(memory_format=torch.channels_last)
                 lo, fe = self.net.forward_with_features(xb)
@@ -103,8 +104,9 @@ class Classifier:
     def preprocess(self, image, pixel_size_inv_a: float, centre_xy=None, mask=None) -> np.ndarray:
         from sadpnet.model.preprocess import to_model_input
 
-        return to_model_input(image, pixel_size_inv_a, centre_xy=centre_xy, mask=mask,
-                              target_pixel_size_inv_a=self.target_pixel_size_inv_a, size_px=self.image_size_px)
+        settings = dict(self.card.get("preprocessing") or {})
+        settings.update(target_pixel_size_inv_a=self.target_pixel_size_inv_a, size_px=self.image_size_px)
+        return to_model_input(image, pixel_size_inv_a, centre_xy=centre_xy, mask=mask, **settings)
 
     # ---- the documented API --------------------------------------------------------------------------------
     def classify_images(self, patterns, *, calibration_inv_a_per_px: float | None = None, top_k: int = 5,
@@ -122,7 +124,11 @@ class Classifier:
         inputs, cal_info = [], []
         for p in patterns:
             cal, source = _calibration_of(p, calibration_inv_a_per_px)
-            inputs.append(self.preprocess(p.image, cal, getattr(p, "centre_xy", None), getattr(p, "mask", None)))
+            try:
+                inputs.append(self.preprocess(p.image, cal, getattr(p, "centre_xy", None), getattr(p, "mask", None)))
+            except InputError as exc:
+                raise InputError(f"{exc.where + ': ' if exc.where else ''}{exc.problem}",
+                                 getattr(p, "source", f"image {len(inputs)}")) from None
             cal_info.append({"pixel_size_inv_a": float(cal), "source": source})
         logits, feats = self.forward_inputs(np.stack(inputs))
         probs = self.probabilities(logits)

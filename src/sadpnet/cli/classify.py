@@ -1,0 +1,59 @@
+"""``sadpnet classify``: space group of diffraction patterns in microscope files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from sadpnet.cli.base import app
+
+
+@app.command("classify")
+def classify_command(
+    images: List[Path] = typer.Argument(..., help="Pattern files: DM3/DM4, TIFF, PNG/JPEG, MRC, EMD, .npy."),
+    model: Optional[Path] = typer.Option(None, "--model", help="Model folder (card.json + model.safetensors) "
+                                         "[default: the shipped model]."),
+    ensemble: bool = typer.Option(False, "--ensemble", help="Also combine all images (one specimen, e.g. several "
+                                  "zone axes) into one answer."),
+    calibration: Optional[float] = typer.Option(None, "--calibration-inv-a-per-px",
+                                                help="Calibration, 1/A per pixel, for files that carry none."),
+    top_k: int = typer.Option(3, "--top-k", help="How many space groups to list per image."),
+    as_json: bool = typer.Option(False, "--json", help="Print the documented JSON result."),
+) -> None:
+    """Classify patterns: top-k space groups with calibrated probabilities, and an 'unknown' verdict."""
+    import json
+
+    from sadpnet.model.infer import classify_paths
+
+    res = classify_paths(images, model_dir=model, ensemble=ensemble, calibration_inv_a_per_px=calibration,
+                         top_k=top_k)
+    if as_json:
+        typer.echo(json.dumps(res, indent=2))
+        return
+    for im in res["images"]:
+        typer.echo(f"{im['source']}: {_verdict(im)}")
+        cal = im["calibration"]
+        typer.echo(f"  calibration {cal['pixel_size_inv_a']:.6g} 1/A per px ({cal['source']}), centre "
+                   + ("-" if im["centre_xy"] is None else f"({im['centre_xy'][0]:.1f}, {im['centre_xy'][1]:.1f}) px"))
+        for t in im["top"]:
+            typer.echo(f"  {_name(t):<28} {100 * t['probability']:6.2f} %")
+    if res["ensemble"] is not None:
+        e = res["ensemble"]
+        typer.echo(f"ensemble of {e['n_images']} images: {_verdict(e)}")
+        for t in e["top"]:
+            typer.echo(f"  {_name(t):<28} {100 * t['probability']:6.2f} %")
+
+
+def _name(t: dict) -> str:
+    if "space_group" in t:
+        return f"{t['space_group']} {t['symbol']} ({t['crystal_system']})"
+    return str(t["label"])
+
+
+def _verdict(r: dict) -> str:
+    p = r["prediction"]
+    if r["unknown"]["verdict"]:
+        return f"UNKNOWN (out of distribution; closest {_name(p)}, {100 * p['probability']:.1f} %)"
+    return f"{_name(p)}, {100 * p['probability']:.1f} %"
