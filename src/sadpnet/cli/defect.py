@@ -15,7 +15,7 @@ from sadpnet.cli.base import app
 
 defect_app = typer.Typer(help="Build defected crystals (strain, thermal, point defects, dislocations, twins) "
                          "from a CIF and write them as CIFs.", no_args_is_help=True,
-                         context_settings={"help_option_names": ["-h", "--help"], "ignore_unknown_options": True})
+                         context_settings={"help_option_names": ["-h", "--help"]})
 app.add_typer(defect_app, name="defect")
 
 _OUT = typer.Option(..., "-o", "--output", help="CIF file to write.")

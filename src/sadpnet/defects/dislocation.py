@@ -115,8 +115,9 @@ def resolve_indices(crystal, line, burgers):
         return sum(Fraction(x) * y for x, y in zip(u, v))
 
     def plane_of(u, v):
-        c = np.cross(np.array(u, dtype=float), np.array([float(x) for x in v]))
-        return reduce_int(np.round(c * 12).astype(int))
+        c = reduce_int(np.round(np.cross(np.array(u, dtype=float), np.array([float(x) for x in v])) * 12).astype(int))
+        first = next(x for x in c if x != 0)
+        return tuple(-x for x in c) if first < 0 else c
 
     if dot(line, b) == 0:
         return line, b, plane_of(line, b), None
@@ -141,7 +142,7 @@ def resolve_indices(crystal, line, burgers):
         raise InputError(f"line [{' '.join(map(str, line))}] and burgers {' '.join(str(x) for x in b)} cannot form an "
                          f"edge dislocation on a {lat} slip plane (line must be perpendicular to burgers)", "line")
     _, lf, bf, n = best
-    return lf, bf, tuple(abs(x) for x in n), (line, b)
+    return lf, bf, n, (line, b)
 
 
 def _core_grid(count: int) -> list[tuple[float, float]]:
@@ -241,11 +242,13 @@ def _nearest_translation(crystal, frac):
     return best
 
 
-def burgers_circuit(crystal, result: DislocationResult, core_index: int = 0, half_size_a: float = 20.0) -> np.ndarray:
+def burgers_circuit(crystal, result: DislocationResult, core_index: int = 0,
+                    half_size_a: float | None = None) -> np.ndarray:
     """Closure failure (conventional-cell fractions, FS/RH) of a Burgers circuit around one core of ``result``.
 
     The circuit is a rectangle of lattice steps (b along e1, the lattice period along e2) of about
-    ``2 * half_size_a`` on a side around the core, in the atom plane nearest the middle of the line; each step
+    ``2 * half_size_a`` on a side around the core (default: up to 20 A, inside the block, enclosing no other
+    core), in the atom plane nearest the middle of the line; each step
     taken in the dislocated crystal is mapped to the nearest perfect-lattice translation.
     """
     from scipy.spatial import cKDTree
@@ -256,6 +259,12 @@ def burgers_circuit(crystal, result: DislocationResult, core_index: int = 0, hal
     p_ref = result.reference.positions @ frame.T - pad
     p_def = result.atoms.positions @ frame.T - pad
     core = result.cores_a[core_index] @ frame.T - pad
+    if half_size_a is None:  # stay inside the block and away from the other cores
+        cores = result.cores_a @ frame.T - pad
+        others = np.delete(cores, core_index, axis=0)[:, :2]
+        spacing = np.min(np.abs(others - core[:2]).max(axis=1)) if len(others) else np.inf
+        edge = min(core[0], core[1], result.box_a[0] - core[0], result.box_a[1] - core[1])
+        half_size_a = min(20.0, 0.8 * edge, 0.45 * spacing)
     n_int = reduce_int(np.round(frame[1] * 1e6 / np.abs(frame[1][np.abs(frame[1]) > 1e-9]).min()).astype(int))
     a = float(crystal.atoms.cell.cellpar()[0])
     step_x = np.array([np.linalg.norm([float(x) for x in result.burgers]) * a, 0, 0])

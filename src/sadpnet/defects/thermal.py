@@ -17,6 +17,7 @@ ideal (starting) sites after removing the drift of the centre of mass.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -172,7 +173,9 @@ def md_snapshots(supercell, temperature_k: float, n_snapshots: int = 1, seed: in
     atoms = attach(supercell.copy(), potential)
     rng = np.random.default_rng(seed)
     if temperature_k > 0:
-        MaxwellBoltzmannDistribution(atoms, temperature_K=2 * temperature_k, rng=rng)
+        with warnings.catch_warnings():  # ASE 3.29 deprecates the name in favour of thermalize_momenta
+            warnings.simplefilter("ignore", DeprecationWarning)
+            MaxwellBoltzmannDistribution(atoms, temperature_K=2 * temperature_k, rng=rng)
         Stationary(atoms)
     atoms.set_constraint(FixCom())
     dyn = Langevin(atoms, timestep_fs * units.fs, temperature_K=temperature_k, friction=friction_per_fs / units.fs,
