@@ -115,7 +115,8 @@ def _search(img: np.ndarray, m: np.ndarray, hidden: np.ndarray, min_overlap: flo
         r_e = max(2.0, min(h, w) / 100.0)
         ci = np.clip(np.rint(cand).astype(int), 0, [w - 1, h - 1])
         hid = ndi.uniform_filter(hidden.astype(np.float64), int(2 * r_e) | 1)[ci[:, 1], ci[:, 0]]
-        bright = ndi.gaussian_filter(np.where(m, a, 0.0), r_e / 2)[ci[:, 1], ci[:, 0]]
+        lin = np.where(m, np.clip(img - np.percentile(img[m], 1.0), 0.0, None), 0.0)  # linear, not log
+        bright = ndi.gaussian_filter(lin, r_e / 2)[ci[:, 1], ci[:, 0]]
         dist = np.hypot(*(cand - c_env).T)
         order = np.argsort(-bright)
         if len(order) > 1 and bright[order[0]] > 1.5 * max(bright[order[1]], 1e-12) and hid[order[0]] < 0.5:
