@@ -53,8 +53,8 @@ class MatchRequest(BaseModel):
     spots_g_inv_a: list[tuple[float, float]] = Field(
         description="Measured spots, lab-frame (g_x, g_y) in 1/A (from POST /api/inspect).", max_length=500)
     pixel_size_inv_a: float = Field(gt=0, description="Calibration of the measured image, 1/A per pixel.")
-    field_radius_inv_a: float | None = Field(None, gt=0, description="Half-width of the simulated image, 1/A "
-                                             "(default: to the farthest spot + 15 %).")
+    field_radius_inv_a: float | None = Field(None, gt=0, description="Half-width of the simulated image, 1/A, "
+                                             "e.g. the measured image's (default: the farthest spot + 15 %).")
     voltage_kv: float = Field(200.0, gt=0, le=3000, description="Acceleration voltage, kV.")
     size_px: int = Field(256, ge=64, le=1024, description="Side of the simulated image, pixels.")
 

@@ -6,13 +6,13 @@ shipped examples (213 beta-Mn, 221 CsCl, 225 Al, 227 Si, 229 Fe, `REFERENCE_EXAM
 shipped CIF of that space group in ``resources/cifs/cif_index.csv``. Candidates: the 16 standard cubic zone
 axes for cubic crystals, else the 16 lowest-index ones (`sadpnet.crystal`). Each candidate is simulated
 once (`sadpnet.simulate.api.simulate`, cached) and its spots g = (g_x, g_y) (1/A, lab frame) are rotated in
-the detector plane in 1-degree steps (refined to 0.1 degree); the score is the F1 of
+the detector plane in 2-degree steps (refined to 0.1 degree); the score is the F1 of
 
 * precision: the mean over measured spots of exp(-d^2 / 2 sigma^2), d the distance to the nearest simulated
   spot, and
 * recall: the same over the simulated spots inside the measured g-range, weighted by sqrt(intensity),
 
-with sigma = max(3 measured pixels, 1 % of |g|). The winner is simulated again at that rotation and rendered
+with sigma = max(3 measured pixels, 2 % of |g|) (calibrations of real files are good to a few %). The winner is simulated again at that rotation and rendered
 (`sadpnet.simulate.detector.render`).
 """
 
@@ -27,7 +27,7 @@ import numpy as np
 #: Shipped example crystal used to show each of the paper's five space groups.
 REFERENCE_EXAMPLES: dict[int, str] = {213: "beta-Mn", 221: "CsCl", 225: "Al", 227: "Si", 229: "Fe"}
 
-_ROTATION_STEP_DEG = 1.0
+_ROTATION_STEP_DEG = 2.0
 _MIN_RELATIVE_INTENSITY = 0.005  # simulated spots weaker than this (relative to the strongest) are ignored
 
 
@@ -69,12 +69,12 @@ def _camera_length_mm(voltage_kv: float, size_px: int, field_radius_inv_a: float
 
 @functools.lru_cache(maxsize=256)
 def _simulated(space_group: int, zone_axis: tuple[int, int, int], voltage_kv: float, camera_length_mm: float,
-               size_px: int, inplane_rotation_deg: float = 0.0):
+               size_px: int, inplane_rotation_deg: float = 0.0, oversample: int = 4):
     from sadpnet.simulate.api import simulate
 
     _, crystal = reference_crystal(space_group)
     return simulate(crystal, zone_axis, voltage_kv=voltage_kv, camera_length_mm=camera_length_mm, size_px=size_px,
-                    inplane_rotation_deg=inplane_rotation_deg)
+                    inplane_rotation_deg=inplane_rotation_deg, oversample=oversample)
 
 
 def _rotations(deg: np.ndarray) -> np.ndarray:
@@ -99,9 +99,10 @@ def fit_scores(measured_g: np.ndarray, sim_g: np.ndarray, sim_weight: np.ndarray
         z = np.zeros(t)
         return z, z, z
     rs = np.einsum("tij,nj->tni", _rotations(angles_deg), s)  # (T, n, 2)
-    d2 = ((rs[:, :, None, :] - m[None, None, :, :]) ** 2).sum(-1)  # (T, n, m)
-    sig2 = np.maximum(sigma_px_inv_a, 0.01 * np.maximum(gm[None, None, :], gs[None, :, None])) ** 2
-    close = np.exp(-d2 / (2.0 * sig2))
+    # |R s - m|^2 = |s|^2 + |m|^2 - 2 (R s).m  (rotation keeps |s|), without a (T, n, m, 2) array
+    d2 = (gs**2)[None, :, None] + (gm**2)[None, None, :] - 2.0 * np.einsum("tni,mi->tnm", rs, m)
+    sig2 = np.maximum(sigma_px_inv_a, 0.02 * np.maximum(gm[None, :], gs[:, None])) ** 2  # (n, m)
+    close = np.exp(-np.maximum(d2, 0.0) / (2.0 * sig2)[None])
     precision = close.max(axis=1).mean(axis=1)
     recall = (close.max(axis=2) * w[None, :]).sum(axis=1) / w.sum()
     f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
@@ -114,8 +115,9 @@ def best_match(space_group: int, spots_g_inv_a, *, measured_pixel_size_inv_a: fl
 
     Returns a JSON-serialisable dict: space_group, crystal (name, formula), zone_axis, inplane_rotation_deg,
     score/precision/recall (0..1), candidates (best zone axes with scores), the simulated image as a PNG data
-    URL (``size_px`` square, direct beam at the centre pixel, calibration ``pixel_size_inv_a``) and its
-    brightest spots (hkl, pixel x/y).
+    URL (``size_px`` square, direct beam at the centre pixel, calibration ``pixel_size_inv_a``; its half-width
+    is ``field_radius_inv_a`` when given, e.g. that of the measured image, else 1.15 x the farthest measured
+    spot) and its spots (hkl, pixel x/y in that image, lab-frame g in 1/A, relative intensity).
     """
     from sadpnet.errors import InputError
     from sadpnet.simulate.detector import render
@@ -126,7 +128,7 @@ def best_match(space_group: int, spots_g_inv_a, *, measured_pixel_size_inv_a: fl
     if len(m) < 3:
         raise InputError(f"need at least 3 measured spots away from the centre to match, got {len(m)}", "spots_g_inv_a")
     name, crystal = reference_crystal(int(space_group))
-    radius = float(field_radius_inv_a or 1.15 * np.linalg.norm(m, axis=1).max())
+    radius = float(1.15 * np.linalg.norm(m, axis=1).max())
     radius = float(np.ceil(radius * 20) / 20)  # 0.05 1/A steps: repeated requests reuse the cache
     cam_mm = round(_camera_length_mm(voltage_kv, size_px, radius), 3)
     sigma = 3.0 * float(measured_pixel_size_inv_a)
@@ -141,7 +143,7 @@ def best_match(space_group: int, spots_g_inv_a, *, measured_pixel_size_inv_a: fl
         w = np.sqrt(np.array([sp.intensity for sp in spots], float))
         f1, _, _ = fit_scores(m, g, w, coarse, sigma)
         i = int(np.argmax(f1))
-        fine = coarse[i] + np.arange(-1.0, 1.0001, 0.1)
+        fine = coarse[i] + np.arange(-2.0, 2.0001, 0.1)
         f1f, pf, rf = fit_scores(m, g, w, fine, sigma)
         j = int(np.argmax(f1f))
         results.append((float(f1f[j]), float(pf[j]), float(rf[j]), uvw, float(fine[j] % 360.0)))
@@ -149,8 +151,11 @@ def best_match(space_group: int, spots_g_inv_a, *, measured_pixel_size_inv_a: fl
         raise InputError(f"no simulated spots for space group {space_group} inside {radius:.2f} 1/A", "space_group")
     results.sort(key=lambda r: -r[0])
     score, precision, recall, uvw, rot = results[0]
-    pat = _simulated(int(space_group), uvw, float(voltage_kv), cam_mm, int(size_px), round(rot, 1))
-    image = render(pat)
+    # the image shown: the field of the measured image when given, else the matching field
+    show_mm = cam_mm if field_radius_inv_a is None else round(
+        _camera_length_mm(voltage_kv, size_px, float(field_radius_inv_a)), 3)
+    pat = _simulated(int(space_group), uvw, float(voltage_kv), show_mm, int(size_px), round(rot, 1))
+    image = render(pat, psf_sigma_px=1.2)
     u8 = image if image.dtype == np.uint8 else (image.astype(np.float64) * (255.0 / max(1, image.max()))).astype(np.uint8)
     return {
         "space_group": int(space_group), "symbol": crystal.space_group_symbol,
@@ -160,9 +165,11 @@ def best_match(space_group: int, spots_g_inv_a, *, measured_pixel_size_inv_a: fl
         "n_measured_spots": int(len(m)),
         "candidates": [{"zone_axis": list(r[3]), "inplane_rotation_deg": round(r[4], 1), "score": round(r[0], 4)}
                        for r in results[:top_candidates]],
-        "voltage_kv": float(voltage_kv), "camera_length_mm": cam_mm, "size_px": int(size_px),
+        "voltage_kv": float(voltage_kv), "camera_length_mm": show_mm, "size_px": int(size_px),
         "pixel_size_inv_a": float(pat.pixel_size_inv_a),
         "image_png": png_data_url(u8, max_px=size_px),
         "spots": [{"hkl": [int(v) for v in sp.hkl], "x": round(float(sp.pixel_xy[0]), 2),
-                   "y": round(float(sp.pixel_xy[1]), 2)} for sp in pat.spots[:40]],
+                   "y": round(float(sp.pixel_xy[1]), 2), "g_inv_a": [round(float(v), 6) for v in sp.g_inv_a],
+                   "intensity": round(float(sp.intensity), 5)}
+                  for sp in pat.spots if sp.intensity >= 1e-4][:150],
     }

@@ -217,6 +217,7 @@ function renderResult() {
     r.images.forEach((im) => per.append(topList(im.top, im.source + (im.unknown.verdict ? " (unknown)" : ""))));
   }
   drawMeasured(0);
+  state.match = null;
   const blob = new Blob([JSON.stringify(r, null, 2)], { type: "application/json" });
   const link = $("download-json");
   if (link.dataset.url) URL.revokeObjectURL(link.dataset.url);
@@ -268,6 +269,30 @@ function drawMeasured(i) {
     (ins.centre_xy ? " at (" + ins.centre_xy[0].toFixed(1) + ", " + ins.centre_xy[1].toFixed(1) + ") px" : "");
 }
 
+function drawOverlay() {
+  // the matched simulated spots on the measured pattern (diamonds), when asked for
+  const svg = $("measured-plot").querySelector("svg");
+  if (!svg) return;
+  svg.querySelectorAll(".sim-spot").forEach((el) => el.remove());
+  const ins = state.inspections[0];
+  const m = state.match;
+  const cal = ins && (ins.pixel_size_inv_a || calibrationValue());
+  if (!m || !cal || !ins.centre_xy || !$("overlay").checked) return;
+  const [cx, cy] = ins.centre_xy;
+  const r = Math.max(4, Math.min(ins.width_px, ins.height_px) / 90);
+  m.spots.forEach((s) => {
+    const x = cx + s.g_inv_a[0] / cal, y = cy - s.g_inv_a[1] / cal;
+    if (x < 0 || y < 0 || x > ins.width_px || y > ins.height_px) return;
+    const d = document.createElementNS(SVG, "path");
+    d.setAttribute("d", `M${x},${y - r}L${x + r},${y}L${x},${y + r}L${x - r},${y}Z`);
+    d.setAttribute("class", "sim-spot");
+    const title = document.createElementNS(SVG, "title");
+    title.textContent = "(" + s.hkl.join(" ") + ")";
+    d.append(title);
+    svg.append(d);
+  });
+}
+
 function measuredG(ins) {
   const cal = ins.pixel_size_inv_a || calibrationValue();
   if (!cal || !ins.centre_xy) return [];
@@ -289,6 +314,7 @@ async function showMatch() {
     space_group: best.space_group, spots_g_inv_a: g,
     pixel_size_inv_a: ins.pixel_size_inv_a || calibrationValue(),
     voltage_kv: ins.voltage_kv || 200.0,
+    field_radius_inv_a: 0.5 * Math.max(ins.width_px, ins.height_px) * (ins.pixel_size_inv_a || calibrationValue()),
   };
   const resp = await fetch("/api/match", {
     method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
@@ -303,6 +329,7 @@ async function showMatch() {
   const svg = svgPlot(m.image_png, m.size_px, m.size_px, "Simulated pattern of " + m.crystal.name +
     ", space group " + m.space_group + ", zone axis " + za);
   plot.replaceChildren(svg);
+  drawOverlay();
   $("simulated-caption").textContent = "Simulated " + m.crystal.name + " (" + m.crystal.formula + "), space group " +
     m.space_group + " " + m.symbol + ", zone axis " + za + ", rotated " + m.inplane_rotation_deg +
     "\u00b0; spot fit " + pct(m.score) + ", " + m.voltage_kv + " kV";
@@ -327,5 +354,6 @@ document.addEventListener("DOMContentLoaded", () => {
   $("file-input").addEventListener("change", (e) => chooseFiles(e.target.files));
   $("calibration").addEventListener("input", updateControls);
   $("ensemble").addEventListener("change", () => { $("ensemble").dataset.touched = "1"; });
+  $("overlay").addEventListener("change", drawOverlay);
   $("classify-form").addEventListener("submit", (e) => { e.preventDefault(); classify(); });
 });
