@@ -32,7 +32,8 @@ class TwinResult:
     """A block with one coherent twin boundary.
 
     Attributes:
-        atoms: the twinned block (ase.Atoms, crystal frame; periodic in the boundary plane).
+        atoms: the twinned block (ase.Atoms, crystal frame); as a periodic cell it is a bicrystal whose second
+            boundary, at the cell face z = 0, is an equally coherent twin.
         plane: (hkl); direction: [uvw] in the plane; requested: (plane, direction) as asked when resolved, else None.
         sigma: coincidence index of the reflection.
         frame: (3, 3) rows e1 (direction), e2, e3 (plane normal), crystal frame.
@@ -158,33 +159,35 @@ def build_twin(crystal, plane=(1, 1, 1), direction=(1, 1, -2), fraction: float =
     periods = np.array([period_length_a(crystal, direction), period_length_a(crystal, integer_direction(e2)),
                         period_length_a(crystal, integer_direction(e3))])
     lengths = np.maximum(1, np.round(np.array(cells) * a / periods)) * periods
-    # perfect crystal over z in [-Lz, Lz) (frame), then grain A below and the mirror of the lattice above
-    p, nums = perfect_block(crystal, frame, lengths * [1, 1, 2], origin_a=(0.0, 0.0, -lengths[2]))
-    p[:, 2] -= lengths[2]
+    # The boundary is an atomic layer z_b near fraction * Lz. The block height H is chosen so that 2 z_b - H is
+    # a lattice period along the normal: then the periodic cell closes with a second, equally coherent twin
+    # boundary at z = 0 (the written CIF is a proper bicrystal; the specimen block has one internal boundary).
+    height = lengths[2]
+    p, nums = perfect_block(crystal, frame, lengths * [1, 1, 3], origin_a=(0.0, 0.0, -2 * height))
+    p[:, 2] -= 2 * height
     layers = np.unique(np.round(p[:, 2], 6))
-    zb = float(layers[np.argmin(np.abs(layers - fraction * lengths[2]))])
+    layers = layers[(layers >= 0) & (layers < height)]
+    zb = float(layers[np.argmin(np.abs(layers - fraction * height))])
+    m = round((height - 2 * zb) / periods[2])
+    height = 2 * zb + m * periods[2]
+    if height <= zb + 1e-6:
+        height += periods[2]
+    lengths = np.array([lengths[0], lengths[1], height])
     tol = 1e-6
     in_a = (p[:, 2] >= -tol) & (p[:, 2] <= zb + tol)
-    src_b = (p[:, 2] > 2 * zb - lengths[2] + tol) & (p[:, 2] < zb - tol)
+    src_b = (p[:, 2] > 2 * zb - height + tol) & (p[:, 2] < zb - tol)
     pb = p[src_b].copy()
     pb[:, 2] = 2 * zb - pb[:, 2]
     pos = np.concatenate([p[in_a], pb])
     numbers = np.concatenate([nums[in_a], nums[src_b]])
     grain = np.concatenate([np.zeros(in_a.sum(), int), np.ones(src_b.sum(), int)])
-    box = np.diag(lengths) @ frame
-    atoms = Atoms(numbers=numbers, positions=pos @ frame, cell=box, pbc=True)
+    atoms = Atoms(numbers=numbers, positions=pos @ frame, cell=np.diag(lengths) @ frame, pbc=True)
     dmin = min_distance_a(atoms)
-    vacuum = 0.0
-    if dmin < MIN_DISTANCE_A:  # the periodic image across the top/bottom faces clashes: open the block there
-        vacuum = 2 * MIN_DISTANCE_A
-        atoms.set_cell(np.diag(lengths + [0, 0, vacuum]) @ frame)
-        atoms.pbc = (True, True, False)
-        dmin = min_distance_a(atoms)
-        if dmin < MIN_DISTANCE_A:
-            raise InputError(f"the mirror construction across ({' '.join(map(str, plane))}) puts atoms {dmin:.2f} A "
-                             "apart: not a coherent twin of this crystal", "plane")
+    if dmin < MIN_DISTANCE_A:
+        raise InputError(f"the mirror construction across ({' '.join(map(str, plane))}) puts atoms {dmin:.2f} A "
+                         "apart: not a coherent twin of this crystal", "plane")
     info = {"plane": list(plane), "direction": list(direction), "sigma": sigma, "fraction": float(fraction),
-            "boundary_a": zb, "block_a": [round(float(x), 4) for x in lengths], "vacuum_a": vacuum,
+            "boundary_a": zb, "block_a": [round(float(x), 4) for x in lengths],
             "frame_e1_e2_e3": [[round(float(x), 6) for x in r] for r in frame], "min_distance_a": round(dmin, 4)}
     if requested is not None:
         info["requested"] = {"plane": list(requested[0]), "direction": list(requested[1])}
