@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from web_helpers import DM3, ServerThread
+from web_helpers import DM3, SI_TIF, ServerThread
 
 CHROMIUM = os.environ.get("SADPNET_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -110,8 +110,8 @@ def test_upload_dm3_shows_space_group_229(page, server, tmp_path):
 def test_keyboard_only_and_labels(page, server):
     page.goto(server.url + "/")
     # every form control has a label
-    unlabelled = page.evaluate("""() => Array.from(document.querySelectorAll('input, button'))
-        .filter(el => el.tagName === 'INPUT' ? el.labels.length === 0 : !el.textContent.trim())
+    unlabelled = page.evaluate("""() => Array.from(document.querySelectorAll('input, select, button'))
+        .filter(el => el.tagName === 'BUTTON' ? !el.textContent.trim() : el.labels.length === 0)
         .map(el => el.id)""")
     assert unlabelled == []
     # Tab order reaches the file input first, then the options and the button
@@ -144,3 +144,25 @@ def test_unreadable_file_gives_a_clear_message(page, server):
                                                 "buffer": b"\x89PNG\r\n\x1a\nbroken"}])
     page.wait_for_function("document.getElementById('error').textContent.includes('broken.png')")
     assert page.is_disabled("#classify-button")
+
+
+def test_missing_calibration_is_asked_for_and_files_are_combined(page, server):
+    page.goto(server.url + "/")
+    page.set_input_files("#file-input", [str(DM3), str(SI_TIF)])
+    # the TIFF figure has no calibration: the page says so, focuses the field and waits for it
+    page.wait_for_function("document.getElementById('status').textContent.startsWith('Enter the calibration')")
+    assert "no calibration in the file" in page.inner_text("#file-list")
+    assert page.evaluate("document.activeElement.id") == "calibration"
+    assert page.is_disabled("#classify-button")
+    page.keyboard.type("0.012")
+    assert page.is_enabled("#classify-button")
+    assert page.is_checked("#ensemble")  # two files: combined by default
+    page.keyboard.press("Enter")  # submits the form
+    page.wait_for_function("document.getElementById('status').textContent.startsWith('Done')", timeout=90_000)
+    assert "ensemble of 2 patterns" in page.inner_text("#verdict")
+    per_image = page.inner_text("#per-image")
+    assert "z2_saed.dm3" in per_image and SI_TIF.name in per_image
+    assert page.locator("#show-file option").count() == 2
+    page.select_option("#show-file", "1")
+    page.wait_for_function("document.getElementById('status').textContent.startsWith('Showing')", timeout=60_000)
+    assert SI_TIF.name in page.inner_text("#measured-caption")

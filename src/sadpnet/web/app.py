@@ -105,6 +105,7 @@ def create_app(model_dir: str | Path | None = None, max_upload_mb: float = 64, *
         return value
 
     patterns_cache = PatternCache(max_items=8)
+    app.state.pattern_cache = patterns_cache
 
     def _load(paths, names, calibration):
         """Read the saved uploads (`sadpnet.io.load_pattern`); errors name the uploaded file. Files already
@@ -233,6 +234,10 @@ class PatternCache:
                 self._items.move_to_end(key)
                 return self._items[key]
         return None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
 
     def put(self, key: tuple, value) -> None:
         with self._lock:

@@ -2,7 +2,7 @@
 // show the best-matching simulated pattern (POST /api/match). Plain JS, no build step.
 "use strict";
 
-const state = { files: [], inspections: [], result: null, match: null };
+const state = { files: [], inspections: [], result: null, match: null, shown: 0, t0: 0 };
 const $ = (id) => document.getElementById(id);
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -12,7 +12,7 @@ function showError(text) {
   box.textContent = text;
   box.hidden = !text;
 }
-function pct(p) { return (100 * p).toFixed(p >= 0.995 || p < 0.001 ? 1 : 1) + " %"; }
+function pct(p) { return (100 * p).toFixed(1) + " %"; }
 
 async function apiError(resp) {
   try {
@@ -105,6 +105,7 @@ async function chooseFiles(fileList) {
   renderFileList();
   setStatus("Reading " + state.files.length + " file(s)\u2026");
   const t0 = performance.now();
+  state.t0 = t0;
   state.inspections = await Promise.all(state.files.map((f) => inspectFile(f).catch((e) => ({ error: String(e) }))));
   renderFileList();
   updateControls();
@@ -135,7 +136,8 @@ async function classify() {
   form.append("top_k", String(parseInt($("top-k").value, 10) || 5));
   $("classify-button").disabled = true;
   setStatus("Classifying\u2026");
-  const t0 = performance.now();
+  const t0 = state.t0 || performance.now();  // from the moment the files were chosen
+  state.t0 = 0;
   try {
     const resp = await fetch("/api/classify", { method: "POST", body: form });
     if (!resp.ok) { showError(await apiError(resp)); setStatus("Not classified."); return; }
@@ -143,7 +145,7 @@ async function classify() {
     renderResult();
     setStatus("Classified in " + ((performance.now() - t0) / 1000).toFixed(2) + " s; simulating the best match\u2026");
     $("result").focus();
-    await showMatch();
+    await showMatch(state.shown);
     setStatus("Done in " + ((performance.now() - t0) / 1000).toFixed(2) + " s.");
   } catch (e) {
     showError("The request failed: " + e);
@@ -216,6 +218,10 @@ function renderResult() {
   if (r.images.length > 1) {
     r.images.forEach((im) => per.append(topList(im.top, im.source + (im.unknown.verdict ? " (unknown)" : ""))));
   }
+  const pick = $("show-file");
+  pick.replaceChildren(...state.files.map((f, i) => new Option(f.name, String(i))));
+  $("show-file-field").hidden = state.files.length < 2;
+  state.shown = 0;
   drawMeasured(0);
   state.match = null;
   const blob = new Blob([JSON.stringify(r, null, 2)], { type: "application/json" });
@@ -274,7 +280,7 @@ function drawOverlay() {
   const svg = $("measured-plot").querySelector("svg");
   if (!svg) return;
   svg.querySelectorAll(".sim-spot").forEach((el) => el.remove());
-  const ins = state.inspections[0];
+  const ins = state.inspections[state.shown];
   const m = state.match;
   const cal = ins && (ins.pixel_size_inv_a || calibrationValue());
   if (!m || !cal || !ins.centre_xy || !$("overlay").checked) return;
@@ -300,10 +306,10 @@ function measuredG(ins) {
   return ins.spots.map((s) => [(s.x - cx) * cal, -(s.y - cy) * cal]);
 }
 
-async function showMatch() {
+async function showMatch(i) {
   const best = mainAnswer().prediction;
   const plot = $("simulated-plot");
-  const ins = state.inspections[0];
+  const ins = state.inspections[i];
   const g = measuredG(ins);
   if (best.space_group === undefined || g.length < 3) {
     plot.replaceChildren(Object.assign(document.createElement("p"), {
@@ -355,5 +361,13 @@ document.addEventListener("DOMContentLoaded", () => {
   $("calibration").addEventListener("input", updateControls);
   $("ensemble").addEventListener("change", () => { $("ensemble").dataset.touched = "1"; });
   $("overlay").addEventListener("change", drawOverlay);
+  $("show-file").addEventListener("change", async (e) => {
+    state.shown = parseInt(e.target.value, 10) || 0;
+    state.match = null;
+    drawMeasured(state.shown);
+    setStatus("Simulating the best match for " + state.files[state.shown].name + "\u2026");
+    await showMatch(state.shown);
+    setStatus("Showing " + state.files[state.shown].name + ".");
+  });
   $("classify-form").addEventListener("submit", (e) => { e.preventDefault(); classify(); });
 });

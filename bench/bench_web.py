@@ -1,0 +1,131 @@
+"""Web page speed: from upload to result for a 1024x1024 DM3 (z2_saed.dm3), target <= 2 s.
+
+Measured in one process, against the bare Python API call as the baseline:
+
+* baseline: ``sadpnet.model.infer.classify_paths([dm3])`` (reads the file, loads the model, classifies);
+* api: what the page does over real HTTP (uvicorn on 127.0.0.1, model loaded once): POST /api/inspect
+  (calibration, centre, preview, spots), POST /api/classify, POST /api/match (best simulated pattern),
+  "cold" (pattern and simulation caches emptied: a file never seen) and "warm";
+* page: the same in headless chromium (Playwright), from setting the file on the page's file input to the
+  "Done" status, when /usr/bin/chromium is there.
+
+Usage: ``python bench/bench_web.py [--model DIR] [--repeats N]``. The machine's 2 cores are shared: numbers
+are noisy when others run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "web"))
+
+TARGET_S = 2.0
+
+
+def timed(fn, repeats):
+    out = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", type=Path, default=None, help="model directory (default: the shipped model)")
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+
+    import httpx
+    from web_helpers import DM3, ServerThread
+
+    from sadpnet.model.infer import classify_paths
+    from sadpnet.web import match
+    from sadpnet.web.app import create_app
+
+    classify_paths([DM3], model_dir=args.model)  # imports and first-call costs out of the way
+    base = timed(lambda: classify_paths([DM3], model_dir=args.model), args.repeats)
+
+    app = create_app(model_dir=args.model)
+    data = DM3.read_bytes()
+
+    def page_sequence(client, base_url):
+        files = {"file": ("z2_saed.dm3", data, "application/octet-stream")}
+        ins = client.post(base_url + "/api/inspect", files=files).raise_for_status().json()
+        res = client.post(base_url + "/api/classify", files=files).raise_for_status().json()
+        best = res["images"][0]["prediction"]
+        cal, (cx, cy) = ins["pixel_size_inv_a"], ins["centre_xy"]
+        g = [[(s["x"] - cx) * cal, -(s["y"] - cy) * cal] for s in ins["spots"]]
+        client.post(base_url + "/api/match", json={
+            "space_group": best["space_group"], "spots_g_inv_a": g, "pixel_size_inv_a": cal,
+            "voltage_kv": ins["voltage_kv"] or 200.0, "field_radius_inv_a": 512 * cal}).raise_for_status()
+        return best
+
+    def cold(client, url):
+        app.state.pattern_cache.clear()
+        match._simulated.cache_clear()
+        return page_sequence(client, url)
+
+    page_times = None
+    with ServerThread(app) as server, httpx.Client(timeout=60) as client:
+        best = page_sequence(client, server.url)  # first-call costs (imports of the simulator, ...)
+        api_cold = timed(lambda: cold(client, server.url), args.repeats)
+        api_warm = timed(lambda: page_sequence(client, server.url), args.repeats)
+        if os.access("/usr/bin/chromium", os.X_OK):
+            page_times = browser_times(server.url, DM3, app, args.repeats)
+
+    med = statistics.median
+    print(f"bench_web: z2_saed.dm3 (1024x1024 DM3) -> space group {best['space_group']} ({best['probability']:.3f})")
+    print(f"  baseline classify_paths (read + load model + classify): median {med(base):.3f} s  {fmt(base)}")
+    print(f"  API, page's 3 requests, cold caches:  median {med(api_cold):.3f} s  {fmt(api_cold)}"
+          f"  ratio to baseline {med(api_cold) / med(base):.2f}")
+    print(f"  API, page's 3 requests, warm caches:  median {med(api_warm):.3f} s  {fmt(api_warm)}"
+          f"  ratio to baseline {med(api_warm) / med(base):.2f}")
+    worst = med(api_cold)
+    if page_times:
+        print(f"  browser, file chosen -> 'Done' (cold caches): median {med(page_times):.3f} s  {fmt(page_times)}"
+              f"  ratio to baseline {med(page_times) / med(base):.2f}")
+        worst = max(worst, med(page_times))
+    verdict = "PASS" if worst <= TARGET_S else "FAIL"
+    print(f"  target: upload to result <= {TARGET_S:.1f} s -> {verdict} (median {worst:.3f} s)")
+    return 0
+
+
+def fmt(xs):
+    return "[" + ", ".join(f"{x:.3f}" for x in xs) + "]"
+
+
+def browser_times(url, dm3, app, repeats):
+    from playwright.sync_api import sync_playwright
+
+    from sadpnet.web import match
+
+    out = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        page = browser.new_page()
+        for _ in range(repeats):
+            app.state.pattern_cache.clear()
+            match._simulated.cache_clear()
+            page.goto(url + "/")
+            page.wait_for_function("document.getElementById('model-line').textContent.startsWith('Model:')")
+            t0 = time.perf_counter()
+            page.set_input_files("#file-input", str(dm3))
+            page.wait_for_function("document.getElementById('status').textContent.startsWith('Done')",
+                                   timeout=60_000)
+            out.append(time.perf_counter() - t0)
+        browser.close()
+    return out
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
