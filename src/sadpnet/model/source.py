@@ -33,7 +33,7 @@ class MemorySource:
         return float(self.table["pixel_size_inv_a"].iloc[i])
 
     def subset(self, positions) -> "MemorySource":
-        positions = np.asarray(positions)
+        positions = np.asarray(positions, dtype=np.int64)
         return MemorySource(self.images[positions], self.table.iloc[positions].reset_index(drop=True))
 
 

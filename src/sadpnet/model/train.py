@@ -38,6 +38,10 @@ from sadpnet.model.augment import NO_AUGMENT, AugmentConfig, augment
 from sadpnet.model.preprocess import DEFAULT_TARGET_PIXEL_SIZE_INV_A  # 1/A per model pixel (128 px: +-1.70 1/A)
 
 
+#: Settings that may differ when a run is resumed (everything else must match the checkpoint).
+RESUME_MAY_CHANGE = ("epochs", "max_hours", "patience", "workers", "half_weights")
+
+
 @dataclass
 class TrainConfig:
     arch: str = "resnet18"
@@ -159,7 +163,8 @@ def _load_optimizer(opt, params, tensors: dict, meta: dict) -> None:
 
 
 def train(train_source, val_source, cfg: TrainConfig, out_dir: str | Path, *, scheme=None, resume: bool = False,
-          dataset_id: str | None = None, progress: bool = True, finalize: bool = True) -> dict:
+          dataset_id: str | None = None, progress: bool = True, finalize: bool = True,
+          finalize_kwargs: dict | None = None) -> dict:
     """Train, checkpointing every epoch; returns a summary dict (best epoch, accuracies, times, paths)."""
     import torch
     from safetensors.torch import load_file, save_file
@@ -212,7 +217,9 @@ def train(train_source, val_source, cfg: TrainConfig, out_dir: str | Path, *, sc
     ck = out_dir / "checkpoint"
     if resume and (ck / "state.json").is_file():
         old = json.loads((ck / "state.json").read_text())
-        if old["config"] != asdict(cfg) or old["classes"] != scheme.classes:
+        same = {k: v for k, v in old["config"].items() if k not in RESUME_MAY_CHANGE}
+        now = json.loads(json.dumps(asdict(cfg)))
+        if same != {k: v for k, v in now.items() if k not in RESUME_MAY_CHANGE} or old["classes"] != scheme.classes:
             raise InputError("the checkpoint was made with a different configuration or classes; "
                              "use a new output directory", out_dir)
         t = load_file(str(ck / "state.safetensors"))
@@ -310,7 +317,7 @@ def train(train_source, val_source, cfg: TrainConfig, out_dir: str | Path, *, sc
     if finalize and rank == 0:
         from sadpnet.model.finalize import finalize_model
 
-        finalize_model(out_dir, cfg, scheme, train_source, val_source, summary)
+        finalize_model(out_dir, cfg, scheme, train_source, val_source, summary, **(finalize_kwargs or {}))
     return summary
 
 
