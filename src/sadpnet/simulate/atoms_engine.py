@@ -56,8 +56,10 @@ def _setup(specimen, microscope, zone_axis, inplane_rotation_deg, tilt_mrad, deb
     if int(oversample) != oversample or oversample < 1:
         raise InputError(f"oversample must be a positive integer, got {oversample!r}", "oversample")
     unit = specimen.unit
-    ref_cell = specimen.parent.atoms.cell if specimen.parent is not None else unit.cell
-    U = orientation_matrix(np.asarray(ref_cell, dtype=float), uvw, float(inplane_rotation_deg),
+    ref_cell = np.asarray(specimen.parent.atoms.cell if specimen.parent is not None else unit.cell, dtype=float)
+    if abs(np.linalg.det(ref_cell)) < 1e-9:  # no parent and no cell: [uvw] is a Cartesian direction
+        ref_cell = np.eye(3)
+    U = orientation_matrix(ref_cell, uvw, float(inplane_rotation_deg),
                            tuple(float(t) for t in tilt_mrad))
     b = _species_b(unit, debye_waller)
     keys = sorted(set(zip(unit.numbers.tolist(), b.tolist())))
@@ -218,7 +220,8 @@ def simulate_atoms(specimen, microscope, zone_axis, *, inplane_rotation_deg: flo
             coordinates) repeated ``repeats`` times along the unit's cell vectors; ``parent`` (or None)
             defines the zone-axis lattice and the indexed spots.
         microscope: `sadpnet.simulate.microscope.Microscope`.
-        zone_axis: [uvw] in the parent's conventional direct lattice (the unit's cell without a parent).
+        zone_axis: [uvw] in the parent's conventional direct lattice (the unit's cell without a parent;
+            a Cartesian direction when the unit has no cell either).
         inplane_rotation_deg: in-plane rotation about the beam, degrees.
         tilt_mrad: tilt off the zone axis about lab x then lab y, mrad.
         debye_waller: True (per-element defaults), False, a float B (A^2) or a dict symbol -> B.
