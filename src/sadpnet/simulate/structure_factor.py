@@ -107,6 +107,8 @@ class _CellTable:
     g_cart: np.ndarray  # (n, 3) 1/A, crystal Cartesian frame
     f: np.ndarray  # (n,) complex, A
     g_max_inv_a: float
+    envelope_g_inv_a: np.ndarray  # (m,) grid of |g|, 1/A
+    envelope_a: np.ndarray  # (m,) sum_j occ_j f_j(g) DW_j(g), A: how F falls with |g| across a spot
 
 
 def _fingerprint(atoms, debye_waller) -> tuple:
@@ -121,7 +123,8 @@ def cell_table(atoms_or_crystal, g_max_inv_a: float, debye_waller: bool | dict |
     """All non-extinct reciprocal-lattice points of a cell with 0 < |g| <= g_max (cached per cell).
 
     Returns an object with ``hkl`` (n, 3) int, ``g_cart`` (n, 3) in 1/A (crystal Cartesian frame),
-    ``f`` (n,) complex F_hkl in A.
+    ``f`` (n,) complex F_hkl in A, and ``envelope_g_inv_a``, ``envelope_a``: sum_j occ_j f_j DW_j (A) on a grid
+    of |g| (how |F| falls off with |q| across a spot).
     """
     atoms = _atoms_of(atoms_or_crystal)
     key = _fingerprint(atoms, debye_waller)
@@ -142,7 +145,9 @@ def cell_table(atoms_or_crystal, g_max_inv_a: float, debye_waller: bool | dict |
     hkl, g_cart, gn = hkl[keep], g_cart[keep], gn[keep]
     f = structure_factors(atoms, hkl, debye_waller)
     allowed = np.abs(f) ** 2 >= EXTINCTION_REL * _max_amplitude(atoms, gn, debye_waller) ** 2
-    tab = _CellTable(hkl=hkl[allowed].astype(int), g_cart=g_cart[allowed], f=f[allowed], g_max_inv_a=g_lim)
+    grid = np.linspace(0.0, g_lim + 0.5, 1024)
+    tab = _CellTable(hkl=hkl[allowed].astype(int), g_cart=g_cart[allowed], f=f[allowed], g_max_inv_a=g_lim,
+                     envelope_g_inv_a=grid, envelope_a=_max_amplitude(atoms, grid, debye_waller))
     _CACHE[key] = tab
     while len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
@@ -159,6 +164,7 @@ class Reflections:
         excitation_error_inv_a: (n,) s = g_z - |g|^2 / (2 k), 1/A (positive inside the sphere).
         d_a: (n,) interplanar spacings, A.
         f: (n,) complex structure factors, A.
+        envelope_g_inv_a, envelope_a: sum_j occ_j f_j(g) DW_j(g) (A) tabulated on a grid of |g| (1/A).
     """
 
     hkl: np.ndarray
@@ -166,6 +172,8 @@ class Reflections:
     excitation_error_inv_a: np.ndarray
     d_a: np.ndarray
     f: np.ndarray
+    envelope_g_inv_a: np.ndarray | None = None
+    envelope_a: np.ndarray | None = None
 
     @property
     def structure_factor_sq(self) -> np.ndarray:
@@ -204,4 +212,5 @@ def reflections(crystal, microscope, zone_axis=None, U=None, g_max_inv_a: float 
     s = g_lab[:, 2] - g2 / (2.0 * k)
     keep = (np.abs(s) <= s_max_inv_a) & (np.abs(g_lab[:, 0]) <= g_max_inv_a) & (np.abs(g_lab[:, 1]) <= g_max_inv_a)
     return Reflections(hkl=tab.hkl[keep], g_lab=g_lab[keep], excitation_error_inv_a=s[keep],
-                       d_a=1.0 / np.sqrt(g2[keep]), f=tab.f[keep])
+                       d_a=1.0 / np.sqrt(g2[keep]), f=tab.f[keep], envelope_g_inv_a=tab.envelope_g_inv_a,
+                       envelope_a=tab.envelope_a)
