@@ -24,11 +24,15 @@ from sadpnet.errors import InputError
 
 @lru_cache(maxsize=None)
 def _sg_symbols() -> dict[int, str]:
+    import warnings
+
     import spglib
 
     out: dict[int, str] = {}
     for hall in range(1, 531):
-        t = spglib.get_spacegroup_type(hall)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            t = spglib.get_spacegroup_type(hall)
         n = int(t.number)
         if n not in out:
             out[n] = str(t.international_short)
