@@ -24,6 +24,11 @@ def study_command(
     seed: int = typer.Option(0, "--seed", help="Seed of every random choice (grid points, defect realisations)."),
     patterns_per_set: int = typer.Option(6, "--patterns-per-set", min=1,
                                          help="Quick mode: grid points simulated per test set."),
+    cache: Optional[Path] = typer.Option(None, "--cache", help="Directory for computed MD snapshots and relaxed "
+                                                               "supercells (default: REPORT_DIR/cache)."),
+    rebuild_specimens: bool = typer.Option(False, "--rebuild-specimens",
+                                           help="Recompute MD snapshots and relaxed supercells instead of using "
+                                                "the cached or shipped ones (minutes each on a CPU)."),
 ) -> None:
     """Run the robustness study of Jeong et al. (2024) on Al and Fe and write its report."""
     import sys
@@ -47,7 +52,8 @@ def study_command(
             bar.update(tasks[stage], completed=done, item=text[:50])
 
         results = run_study(out, quick=quick, models=entries, seed=seed, grid=grid, progress=progress,
-                            command=" ".join(["sadpnet"] + sys.argv[1:]))
+                            command=" ".join(["sadpnet"] + sys.argv[1:]), cache_dir=cache,
+                            rebuild_specimens=rebuild_specimens)
     n = sum(s["n_patterns"] for s in results["sets"])
     typer.echo(f"{len(results['sets'])} test sets, {n} patterns, models: "
                + ", ".join(f"{m['name']} ({m['status']})" for m in results["models"]))

@@ -223,7 +223,6 @@ def _calibration_plot(curves: dict[str, dict], title: str) -> bytes:
 def _blocks(results: dict, examples: list[dict]) -> list[tuple]:
     B: list[tuple] = []
     models = results["models"]
-    ok_models = [m for m in models if m["status"] == "ok"]
     sets = results["sets"]
     by_row: dict[str, list[str]] = {}
     for s in sets:

@@ -21,8 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from sadpnet.errors import InputError
-from sadpnet.study.testsets import Grid, SetPatterns, TestSetSpec, build_source, paper_test_sets, simulate_points, \
-    simulate_set
+from sadpnet.study.testsets import Grid, SetPatterns, TestSetSpec, paper_test_sets, simulate_points, simulate_set
 
 #: The goals of issue 6 (targets set by the project, not the paper's numbers), percent.
 GOALS = {
@@ -179,7 +178,7 @@ def _examples(sets: list[SetPatterns], grid: Grid, seed: int) -> list[dict]:
                     ref_img = ref.images[ref.points.index(point)]
                 else:  # the pristine set was not simulated at this point (quick mode): simulate it now
                     try:
-                        ref_img = simulate_points(ref.source, [point], grid)[0][0]
+                        ref_img = simulate_points(ref.source, [point], grid, ref.options)[0][0]
                     except Exception as exc:  # noqa: BLE001 - an example panel must not end the study
                         ref_img = None
                         print(f"example panel: pristine {m} at {point} failed: {exc}")
@@ -193,7 +192,8 @@ def _examples(sets: list[SetPatterns], grid: Grid, seed: int) -> list[dict]:
 
 def run_study(out_dir: str | Path, *, quick: bool = True, models: list[ModelEntry] | None = None, seed: int = 0,
               sets: list[TestSetSpec] | None = None, grid: Grid | None = None, progress=None,
-              command: str = "sadpnet study") -> dict:
+              command: str = "sadpnet study", cache_dir: str | Path | None = None,
+              rebuild_specimens: bool = False) -> dict:
     """Run the whole study and write ``out_dir``/report.md, report.html, results.json and the plots.
 
     Args:
@@ -204,6 +204,8 @@ def run_study(out_dir: str | Path, *, quick: bool = True, models: list[ModelEntr
         sets, grid: override the test sets / grid (the smoke test uses a tiny grid).
         progress: optional callable ``progress(stage: str, done: int, total: int, text: str)``.
         command: the command line recorded in the report.
+        cache_dir: where computed MD snapshots and relaxed supercells are kept (default ``out_dir``/cache).
+        rebuild_specimens: recompute them even if cached or shipped.
     Returns the results dict (also written as results.json).
     """
     from sadpnet.study.report import write_report
@@ -215,13 +217,14 @@ def run_study(out_dir: str | Path, *, quick: bool = True, models: list[ModelEntr
         raise InputError("report directory is a file", out_dir)
     grid = grid or (Grid.quick(seed) if quick else Grid.full(seed))
     sets = sets if sets is not None else paper_test_sets(quick=quick)
+    cache_dir = Path(cache_dir) if cache_dir is not None else out_dir / "cache"
     entries = load_models(models if models is not None else default_model_entries())
     step = progress or (lambda *a: None)
 
     simulated: list[SetPatterns] = []
     for i, spec in enumerate(sets):
         step("simulate", i, len(sets), spec.label)
-        simulated.append(simulate_set(spec, grid, seed))
+        simulated.append(simulate_set(spec, grid, seed, cache_dir, rebuild_specimens))
     step("simulate", len(sets), len(sets), "done")
     t_sim = time.perf_counter()
 
@@ -246,7 +249,8 @@ def run_study(out_dir: str | Path, *, quick: bool = True, models: list[ModelEntr
         "mode": "quick" if quick else "full", "seed": seed, "started": started, "command": command,
         "grid": {"voltages_kv": list(grid.voltages_kv), "camera_lengths_mm": list(grid.camera_lengths_mm),
                  "zone_axes": [list(z) for z in grid.zone_axes], "patterns_per_set": grid.patterns_per_set,
-                 "size_px": grid.size_px, "cells": list(grid.cells), "supercell_repeats": list(grid.supercell_repeats)},
+                 "size_px": grid.size_px, "detector_pixel_size_mm": grid.detector_pixel_size_mm,
+                 "cells": list(grid.cells), "supercell_repeats": list(grid.supercell_repeats)},
         "models": [{"name": e.name, "dir": str(e.model_dir), "status": e.status,
                     "classes": (e.card or {}).get("classes"), "architecture": (e.card or {}).get("architecture"),
                     "training_data": (e.card or {}).get("training_data", (e.card or {}).get("dataset")),
@@ -256,7 +260,7 @@ def run_study(out_dir: str | Path, *, quick: bool = True, models: list[ModelEntr
                                                       for k, v in s.spec.params},
                   "paper_row": s.spec.paper_row, "space_group": s.spec.space_group, "status": s.status,
                   "n_patterns": int(len(s.images)), "build_s": s.build_s, "simulate_s": s.simulate_s,
-                  "source": _source_metadata(s.source)} for s in simulated],
+                  "source": _source_metadata(s.source), "simulate_options": s.options} for s in simulated],
         "per_pattern": per_pattern,
         "timing_s": {"simulate": t_sim - t_start, "classify": t_eval - t_sim, "per_model": model_time},
         "versions": versions(),

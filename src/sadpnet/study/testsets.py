@@ -12,11 +12,14 @@ and zone-axis list, drawn with the study's seed), full mode (`Grid.full`) the pa
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
+from sadpnet.errors import InputError
 from sadpnet.study.paper import PAPER_SETTINGS
 
 #: True space group of the two model materials.
@@ -137,6 +140,7 @@ class Grid:
         zone_axes: the standard zone axes (sets with their own zone axes use theirs).
         patterns_per_set: grid points simulated per set; None = every point (full mode).
         size_px: detector image side, pixels.
+        detector_pixel_size_mm: detector pixel side, mm (a smaller image with larger pixels keeps the field).
         cells: specimen size in conventional cells (a, b, c) for pristine and strained crystals.
         supercell_repeats: repeats of point-defect and thermal supercells (the paper: 10 x 10 x 10).
         seed: seed of the choice of grid points in quick mode.
@@ -150,6 +154,7 @@ class Grid:
     cells: tuple[int, int, int] = (40, 30, 20)
     supercell_repeats: tuple[int, int, int] = (10, 10, 10)
     seed: int = 0
+    detector_pixel_size_mm: float = 0.1
     extra: dict = field(default_factory=dict, compare=False)
 
     @classmethod
@@ -192,22 +197,141 @@ def _crystal(material: str):
     return read_cif(example_cif(material))
 
 
-def build_source(spec: TestSetSpec, grid: Grid, seed: int = 0):
-    """The thing to simulate for a set: a `Crystal` (pristine) or a `Specimen` built by `sadpnet.defects`.
+#: Thermal snapshots and relaxed point-defect supercells computed by this module with the default seed (0) and
+#: shipped, because the MD and the ML-potential relaxations take minutes each on 2 cores (see docs/study.md;
+#: ``sadpnet study --rebuild-specimens`` recomputes them).
+SHIPPED_SPECIMENS = Path(__file__).resolve().parent / "specimens"
 
-    Raises whatever the defects stage raises; `simulate_set` turns a missing API into "not available".
+#: Supercell of the thermal snapshots (the paper's ab initio MD cell).
+THERMAL_SUPERCELL = (3, 3, 3)
+
+
+def _unit_file(spec: TestSetSpec, seed: int) -> str:
+    return f"{spec.key}.seed{seed}.extxyz"
+
+
+def _read_unit(path: Path):
+    from ase.io import read
+
+    atoms = read(path, format="extxyz")
+    meta = json.loads(atoms.info.pop("sadpnet", "{}"))
+    return atoms, meta
+
+
+def _write_unit(path: Path, atoms, meta: dict) -> None:
+    from ase.io import write
+
+    from sadpnet.atomic_write import atomic_path
+
+    a = atoms.copy()
+    a.calc = None
+    for key in list(a.arrays):
+        if key not in ("numbers", "positions"):
+            del a.arrays[key]
+    a.info = {"sadpnet": json.dumps(meta, sort_keys=True, default=str)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        write(tmp, a, format="extxyz")
+
+
+def _make_unit(spec: TestSetSpec, crystal, seed: int):
+    """The expensive part of a thermal-MD or point-defect set: (supercell atoms, metadata)."""
+    p = spec.param
+    if spec.defect == "thermal-md":
+        from sadpnet.defects.point import make_supercell
+        from sadpnet.defects.thermal import md_snapshots
+
+        r = md_snapshots(make_supercell(crystal, THERMAL_SUPERCELL), p["temperature_k"], 1, seed=seed)
+        return r.snapshots[0], {"method": "md", "temperature_k": r.temperature_k, "u_rms_a": r.u_rms_a,
+                                "u_max_a": r.u_max_a, "debye_u_rms_a": r.debye_u_rms_a, **r.info}
+    from sadpnet.defects import point
+
+    size = tuple(p["supercell"])
+    if spec.defect == "vacancy":
+        r = point.vacancy(crystal, size)
+    elif spec.defect == "substitution":
+        r = point.substitute(crystal, size, p["element"])
+    else:
+        r = point.interstitial(crystal, size, p["element"], p["site"])
+    r = point.relax_defect(r)
+    rr = r.relax
+    return r.atoms, {"description": r.description, "potential": rr.potential, "relax_steps": rr.steps,
+                     "converged": rr.converged, "max_force_ev_a": rr.max_force_ev_a,
+                     "max_displacement_a": rr.max_displacement_a, **r.info}
+
+
+def cached_unit(spec: TestSetSpec, crystal, seed: int, cache_dir: Path | None, rebuild: bool = False):
+    """(supercell atoms, metadata) of a thermal-MD or point-defect set, computed once per seed.
+
+    Looked up in ``cache_dir`` then among the shipped specimens (unless ``rebuild``); computed otherwise and
+    written to ``cache_dir``. The metadata records where it came from ("origin").
     """
+    name = _unit_file(spec, seed)
+    if not rebuild:
+        for d, origin in ((cache_dir, "cache"), (SHIPPED_SPECIMENS, "shipped")):
+            if d is not None and (Path(d) / name).is_file():
+                atoms, meta = _read_unit(Path(d) / name)
+                return atoms, {**meta, "origin": f"{origin}: {name}"}
+    atoms, meta = _make_unit(spec, crystal, seed)
+    if cache_dir is not None:
+        _write_unit(Path(cache_dir) / name, atoms, meta)
+    return atoms, {**meta, "origin": "computed in this run"}
+
+
+def build_source(spec: TestSetSpec, grid: Grid, seed: int = 0, cache_dir: Path | None = None,
+                 rebuild: bool = False):
+    """What to simulate for a set, and how: ``(Crystal or Specimen, simulate keyword arguments)``.
+
+    Pristine: the crystal (``grid.cells``). Strain: the strained crystal (`sadpnet.defects.strain`), zone axes
+    in the strained lattice. Thermal and point defects: the supercell (3x3x3 MD snapshot, Debye snapshot, or
+    the relaxed defect supercell of `sadpnet.defects.point`) repeated ``grid.supercell_repeats`` times;
+    snapshots carry their displacements, so they are simulated without a Debye-Waller factor. Dislocation
+    arrays and twins: one block of about ``grid.cells`` cells (`sadpnet.defects.dislocation`,
+    `sadpnet.defects.twin`), simulated atom by atom (engine "atoms").
+    """
+    from sadpnet.defects.specimen import block_specimen, supercell_specimen
+
     crystal = _crystal(spec.material)
     p = spec.param
     if spec.defect == "pristine":
-        return crystal
+        return crystal, {"engine": "cell"}
     if spec.defect in ("strain-normal", "strain-shear"):
         from sadpnet.defects.strain import apply_strain
 
         voigt = np.zeros(6)
         voigt[0 if spec.defect == "strain-normal" else 5] = p["strain"]  # e_xx along a, or gamma_xy
-        return apply_strain(crystal, voigt).crystal
-    raise NotImplementedError(f"defect {spec.defect!r} is not wired to sadpnet.defects yet")
+        return apply_strain(crystal, voigt).crystal, {"engine": "cell"}
+    if spec.defect == "thermal-debye":
+        from sadpnet.defects.point import make_supercell
+        from sadpnet.defects.thermal import debye_snapshots
+
+        r = debye_snapshots(make_supercell(crystal, THERMAL_SUPERCELL), p["temperature_k"], 1, seed=seed)
+        meta = {"method": "debye", "temperature_k": r.temperature_k, "u_rms_a": r.u_rms_a, "u_max_a": r.u_max_a}
+        size, unit = THERMAL_SUPERCELL, r.snapshots[0]
+    elif spec.defect in ("thermal-md", "vacancy", "substitution", "interstitial"):
+        unit, meta = cached_unit(spec, crystal, seed, cache_dir, rebuild)
+        size = THERMAL_SUPERCELL if spec.defect == "thermal-md" else tuple(p["supercell"])
+    elif spec.defect == "dislocation":
+        from sadpnet.defects.dislocation import build_dislocation_array
+
+        dis = PAPER_SETTINGS["dislocation"]
+        r = build_dislocation_array(crystal, line=dis["line"], burgers=(0.5, 0.5, 0.0), count=dis["count"],
+                                    cells=grid.cells)
+        return block_specimen(r.atoms, crystal, name=spec.label, metadata={"defect": "dislocation", **r.info}), \
+            {"engine": "atoms"}
+    elif spec.defect == "twin":
+        from sadpnet.defects.twin import build_twin
+
+        r = build_twin(crystal, plane=p["plane"], direction=p["direction"], cells=grid.cells)
+        return block_specimen(r.atoms, crystal, name=spec.label, metadata={"defect": "twin", **r.info}), \
+            {"engine": "atoms"}
+    else:
+        raise InputError(f"unknown defect {spec.defect!r}", "test set")
+    cells = tuple(int(s) * int(r) for s, r in zip(size, grid.supercell_repeats))
+    specimen = supercell_specimen(unit, crystal, size, cells=cells, name=spec.label,
+                                  metadata={"defect": spec.defect, **meta})
+    thermal = spec.defect.startswith("thermal")
+    return specimen, {"engine": "cell", "debye_waller": not thermal}
 
 
 @dataclass
@@ -231,35 +355,45 @@ class SetPatterns:
     build_s: float = 0.0
     simulate_s: float = 0.0
     source: object = None
+    options: dict = field(default_factory=dict)
 
 
-def simulate_points(source, points, grid: Grid) -> tuple[np.ndarray, np.ndarray]:
-    """Simulate and render ``source`` at every grid point: (N, size, size) uint8 images and (N,) 1/A per pixel."""
+def simulate_points(source, points, grid: Grid, options: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Simulate and render ``source`` at every grid point: (N, size, size) uint8 images and (N,) 1/A per pixel.
+
+    ``options``: keyword arguments of `sadpnet.simulate.api.simulate` (engine, debye_waller).
+    """
     from sadpnet.simulate.api import simulate
     from sadpnet.simulate.detector import render
 
     images, cal = [], []
     for zone, v, cl in points:
-        pat = simulate(source, zone, voltage_kv=v, camera_length_mm=cl, size_px=grid.size_px, cells=grid.cells)
+        pat = simulate(source, zone, voltage_kv=v, camera_length_mm=cl, size_px=grid.size_px, cells=grid.cells,
+                       detector_pixel_size_mm=grid.detector_pixel_size_mm, **(options or {}))
         images.append(np.asarray(render(pat), dtype=np.uint8))
         cal.append(pat.pixel_size_inv_a)
     return np.stack(images), np.asarray(cal, dtype=float)
 
 
-def simulate_set(spec: TestSetSpec, grid: Grid, seed: int = 0) -> SetPatterns:
-    """Build the set's specimen and simulate it over the grid; a failure becomes a "not available" status."""
+def simulate_set(spec: TestSetSpec, grid: Grid, seed: int = 0, cache_dir: Path | None = None,
+                 rebuild: bool = False) -> SetPatterns:
+    """Build the set's specimen and simulate it over the grid.
+
+    A defects or simulator API that is missing (ImportError) becomes a "not available" status, so the
+    report still lists the set; any other error ends the study (it is a bug or bad input).
+    """
     points = grid.points(spec.zone_axes)
     empty = np.zeros((0, grid.size_px, grid.size_px), np.uint8)
     t0 = time.perf_counter()
     try:
-        source = build_source(spec, grid, seed)
-    except (ImportError, AttributeError, NotImplementedError) as exc:
-        return SetPatterns(spec, empty, [], np.zeros(0), f"not available: defects API ({exc})",
+        source, options = build_source(spec, grid, seed, cache_dir, rebuild)
+    except ImportError as exc:
+        return SetPatterns(spec, empty, [], np.zeros(0), f"not available: defects stage ({exc})",
                            time.perf_counter() - t0)
     t1 = time.perf_counter()
     try:
-        images, cal = simulate_points(source, points, grid)
-    except (ImportError, AttributeError, NotImplementedError) as exc:
+        images, cal = simulate_points(source, points, grid, options)
+    except ImportError as exc:
         return SetPatterns(spec, empty, [], np.zeros(0), f"not available: simulator ({exc})", t1 - t0,
                            time.perf_counter() - t1)
-    return SetPatterns(spec, images, points, cal, "ok", t1 - t0, time.perf_counter() - t1, source)
+    return SetPatterns(spec, images, points, cal, "ok", t1 - t0, time.perf_counter() - t1, source, options)
