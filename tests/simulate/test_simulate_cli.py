@@ -1,0 +1,97 @@
+"""`sadpnet simulate` and the API's file output: formats, sidecar, bad input (exit 2, nothing written)."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from sadpnet.resources import example_cif
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "sadpnet", *args], capture_output=True, text=True)
+
+
+def test_simulate_png_and_spots(tmp_path):
+    out, spots = tmp_path / "al.png", tmp_path / "al_spots.json"
+    r = run("simulate", str(example_cif("Al")), "--zone", "0", "1", "1", "--voltage-kv", "200",
+            "--camera-length-mm", "300", "--cells", "40", "30", "20", "--size", "256", "-o", str(out), "--spots", str(spots))
+    assert r.returncode == 0, r.stderr
+    from PIL import Image
+
+    img = np.asarray(Image.open(out))
+    assert img.shape == (256, 256) and img.dtype == np.uint8
+    d = json.loads(spots.read_text())
+    for key in ("wavelength_a", "pixel_size_inv_a", "zone_axis", "space_group", "spots"):
+        assert key in d
+    assert d["zone_axis"] == [0, 1, 1] and d["space_group"] == 225
+    s = d["spots"][0]
+    assert set(s) >= {"hkl", "g_inv_a", "d_a", "excitation_error_inv_a", "structure_factor_sq", "intensity", "pixel_xy"}
+    assert s["intensity"] == 1.0 and len(s["g_inv_a"]) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["al.png", "al_spots.json"]
+
+
+def test_api_formats(tmp_path):
+    import tifffile
+
+    from sadpnet.simulate import render, save_pattern, simulate
+
+    p = simulate(example_cif("Fe"), (1, 1, 1), voltage_kv=300, camera_length_mm=250, size_px=128)
+    img16 = render(p, bits=16)
+    a, side = save_pattern(p, img16, tmp_path / "fe.tif")
+    assert side == tmp_path / "fe.json" and tifffile.imread(a).dtype == np.uint16
+    b, _ = save_pattern(p, None, tmp_path / "fe_raw.npy")
+    np.testing.assert_array_equal(np.load(b), p.intensity)
+    c, _ = save_pattern(p, img16, tmp_path / "fe16.png")
+    from PIL import Image
+
+    assert np.array_equal(np.asarray(Image.open(c)), img16)
+    assert not [f for f in tmp_path.iterdir() if f.name.startswith(".")]  # no temporary files left
+
+
+def test_api_accepts_supercell_cif(tmp_path):
+    """A P1 supercell CIF (as `sadpnet defect` writes) is just a CIF."""
+    from sadpnet.crystal import read_cif, write_cif
+    from sadpnet.simulate import simulate
+
+    al = read_cif(example_cif("Al"))
+    path = tmp_path / "al_222_p1.cif"
+    write_cif(al.atoms.repeat((2, 2, 2)), path, ["2x2x2 supercell"])
+    p = simulate(path, (0, 0, 1), cells=(20, 15, 10))
+    assert p.spots and p.intensity.max() > 0
+
+
+@pytest.mark.parametrize("args, where", [
+    (["--zone", "0", "0", "0"], "zone"),
+    (["--zone", "0", "0", "1", "--voltage-kv", "-200"], "voltage"),
+    (["--zone", "0", "0", "1", "--size", "0"], "size"),
+    (["--zone", "0", "0", "1", "--cells", "0", "30", "20"], "cells"),
+    (["--zone", "0", "0", "1", "--engine", "magic"], "engine"),
+])
+def test_bad_input_exit_2(tmp_path, args, where):
+    out = tmp_path / "x.png"
+    r = run("simulate", str(example_cif("Al")), *args, "-o", str(out))
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and where in lines[0]
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("content", [None, "data_broken\n_cell_length_a 4.05\nnonsense here\n"])
+def test_missing_or_malformed_cif(tmp_path, content):
+    cif = tmp_path / "in.cif"
+    if content is not None:
+        cif.write_text(content)
+    out = tmp_path / "out" / "x.png"
+    r = run("simulate", str(cif), "--zone", "0", "0", "1", "-o", str(out))
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "in.cif" in lines[0]
+    assert not out.parent.exists() or list(out.parent.iterdir()) == []
+
+
+def test_bad_output_suffix(tmp_path):
+    r = run("simulate", str(example_cif("Al")), "--zone", "0", "0", "1", "-o", str(tmp_path / "x.jpg"))
+    assert r.returncode == 2 and "output" in r.stderr and list(tmp_path.iterdir()) == []
