@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.sadpnet-installed
 
-.PHONY: venv browser test test-fast study bench clean
+.PHONY: venv browser test test-fast study demo bench clean
 
 venv: $(STAMP)
 
@@ -31,6 +31,9 @@ test: $(STAMP) browser
 
 study: $(STAMP)
 	$(VENV)/bin/sadpnet study --quick -o out/study
+
+demo: $(STAMP)
+	$(VENV)/bin/sadpnet demo -o out/demo
 
 bench: $(STAMP)
 	for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done

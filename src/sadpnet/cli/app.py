@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "evaluate",
     "study",
     "serve",
+    "demo",
 )
 
 for _name in COMMAND_MODULES:
