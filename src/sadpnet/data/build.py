@@ -85,8 +85,10 @@ def _prepare(spec_path: Path, out: Path, overwrite: bool):
     from sadpnet.data.spec import load_spec, spec_hash
     from sadpnet.data.store import create_store, read_meta, read_table
 
+    from sadpnet.data.corpus import corpus_digest
+
     spec = load_spec(spec_path)
-    h = spec_hash(spec)
+    h = spec_hash({**spec, "corpus_digest": corpus_digest()})  # same spec on another corpus: another store
     if out.exists() and not out.is_dir():
         raise InputError("exists and is not a folder", out)
     if out.is_dir() and any(out.iterdir()):
@@ -96,7 +98,7 @@ def _prepare(spec_path: Path, out: Path, overwrite: bool):
         if meta["spec_hash"] == h and meta.get("state") in ("building", "complete"):
             return spec, h, meta, read_table(out), True
         if not overwrite:
-            raise InputError(f"holds a store built from a different spec ({meta['spec_hash']} != {h}); "
+            raise InputError(f"holds a store built from a different spec or corpus ({meta['spec_hash']} != {h}); "
                              "use --overwrite to replace it", out)
         shutil.rmtree(out)
     _, table = plan_table(spec, str(spec_path))

@@ -18,11 +18,13 @@ datasets name their crystals by a stable ``material_id``. Columns:
 * ``rule``: for variants, the rule that made them (JSON; see `VARIANT_RULE`).
 
 Only the paper's five space groups (`PAPER_SPACE_GROUPS`) are read in full (cell and formula from the
-standardised structure); other rows carry the space group and formula of the source's own index.
+standardised structure); other rows carry the space group and formula of the source's own index. Of the
+five, files that do not parse, hold partially occupied sites, or put two non-hydrogen atoms closer
+than `MIN_DISTANCE_A` are left out of the index.
 
 Variant rule (`VARIANT_RULE`): *element substitution on the same prototype with Zen's-law volume
-scaling*. One Wyckoff orbit (or all orbits of one element) of a real structure is given to another metal
-of similar size: the metallic radius (from the atomic volume of the element's solid reference state in
+scaling*. One Wyckoff orbit (or all orbits of one element) of a real structure is given to another
+element of the same periodic-table block (s, p or d: similar valence) and of similar size: the radius (from the atomic volume of the element's solid reference state in
 ASE, ``ase.data.reference_states``) must stay within 15 % (the Hume-Rothery size rule); the cell is scaled
 isotropically so that its volume changes as the summed atomic volumes of the substituted atoms do (Zen's
 law of additive volumes); the result must keep the base's space group (spglib) and its lattice parameter
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import hashlib
 import json
 import math
 import tempfile
@@ -51,8 +54,9 @@ PAPER_SPACE_GROUPS: tuple[int, ...] = (213, 221, 225, 227, 229)
 #: Variants top each paper space group up to this many distinct materials.
 TARGET_PER_SPACE_GROUP = 40
 #: Version of the index format and of the variant rule (bump when either changes).
-CORPUS_VERSION = 1
-VARIANT_RULE = "orbit substitution by a metal within 15 % metallic radius, Zen's-law volume scaling"
+CORPUS_VERSION = 2
+VARIANT_RULE = ("orbit substitution by an element of the same block within 15 % metallic radius, "
+                "Zen's-law volume scaling")
 
 CORPUS_DIR = "corpus"
 INDEX_FILE = "corpus.csv"
@@ -74,6 +78,10 @@ COLUMNS = ("material_id", "group_id", "family_id", "source", "licence", "formula
 #: Metals that substitutions may use: solid reference state known to ASE, not radioactive.
 _PALETTE = ("Li Be Na Mg Al Si K Ca Sc Ti V Cr Mn Fe Co Ni Cu Zn Ga Ge Rb Sr Y Zr Nb Mo Ru Rh Pd Ag Cd In Sn "
             "Cs Ba La Hf Ta W Re Os Ir Pt Au Pb").split()
+#: Periodic-table block of the palette (a substitute must come from the block of the element it replaces:
+#: the valence part of the Hume-Rothery rules).
+_BLOCK = {**{e: "s" for e in "Li Be Na Mg K Ca Rb Sr Cs Ba".split()},
+          **{e: "p" for e in "Al Si Ga Ge In Sn Pb".split()}}
 
 
 #: Atoms per conventional cell of the reference states that ASE lists without a simple lattice.
@@ -121,6 +129,19 @@ class CorpusEntry:
     rule: str = ""
 
 
+#: Real structures with two atoms closer than this (A) are left out as unphysical.
+MIN_DISTANCE_A = 1.1
+
+
+def _shortest_distance_a(atoms) -> float:
+    """Shortest distance between two non-hydrogen atoms of a periodic cell (periodic images included), A."""
+    from ase.neighborlist import neighbor_list
+
+    i, j, d = neighbor_list("ijd", atoms, 3.0)
+    heavy = (atoms.numbers[i] > 1) & (atoms.numbers[j] > 1)  # bonds to H may be ~1 A
+    return float(d[heavy].min()) if heavy.any() else math.inf
+
+
 # ----------------------------------------------------------------------------------------------- loading
 
 def index_path() -> Path:
@@ -137,6 +158,11 @@ def _load_index_cached(path: str, mtime: float):
         df[col] = pd.to_numeric(df[col], errors="coerce")
     df["representative"] = df["representative"].astype(str).str.lower() == "true"
     return df
+
+
+def corpus_digest() -> str:
+    """SHA-256 (hex, 16 chars) of the corpus index file: a store records which corpus it was planned from."""
+    return hashlib.sha256(index_path().read_bytes()).hexdigest()[:16]
 
 
 def load_index():
@@ -208,6 +234,8 @@ def _real_rows() -> list[dict]:
                 return  # a file that does not parse (three Dans_Diffraction files) is left out
             if len(c.atoms) and float(c.occupancy.min()) < 1.0:
                 return  # partially occupied sites (e.g. ZrFeBcc): not an ordered structure
+            if _shortest_distance_a(c.atoms) < MIN_DISTANCE_A:
+                return  # not a physical structure (e.g. Dans_Diffraction's Cubic.cif, a = 1 A)
             a, b, cc, al, be, ga = c.lattice_parameters
             row.update(formula=c.formula, space_group=c.space_group_number, space_group_symbol=c.space_group_symbol,
                        a_a=round(a, 5), b_a=round(b, 5), c_a=round(cc, 5), alpha_deg=round(al, 3),
@@ -282,6 +310,8 @@ def _substitution_candidates(crystal) -> list[tuple[str, dict[int, str]]]:
             r_new = metallic_radius_a(new)
             if new == old or r_new is None or abs(r_new / r_old - 1) > 0.15:
                 continue
+            if _BLOCK.get(new, "d") != _BLOCK.get(old, "d"):
+                continue
             out.append((f"{label}:{new}", {i: new for i in idx}))
     return out
 
@@ -314,7 +344,6 @@ def _variant_rows(real: list[dict], out_dir: Path, seed: int) -> list[dict]:
 
     by_id = {r["material_id"]: r for r in real}
     rows: list[dict] = []
-    rng = np.random.default_rng(seed)
     for sg in PAPER_SPACE_GROUPS:
         reps = [r for r in real if r["space_group"] == sg and r["representative"]]
         have = {r["group_id"] for r in reps}
@@ -330,7 +359,9 @@ def _variant_rows(real: list[dict], out_dir: Path, seed: int) -> list[dict]:
             crystal = load_crystal_from_row(base)
             for label, subs in _substitution_candidates(crystal):
                 cands.append((base, crystal, label, subs))
-        order = rng.permutation(len(cands))
+        # a stable seeded order (hash of base and substitution): adding a file elsewhere leaves choices alone
+        order = sorted(range(len(cands)), key=lambda i: hashlib.sha256(
+            f"{seed}:{cands[i][0]['material_id']}:{cands[i][2]}".encode()).hexdigest())
         for k in order:
             if need <= 0:
                 break

@@ -1,0 +1,102 @@
+"""The crystal corpus: coverage of the paper's five space groups, traceability, the variant rule."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from sadpnet.crystal import read_cif
+from sadpnet.data.corpus import (PAPER_SPACE_GROUPS, VARIANT_RULE, atomic_volume_a3, load_crystal, load_index,
+                                 metallic_radius_a)
+from sadpnet.resources import resource_path
+
+
+@pytest.fixture(scope="module")
+def index():
+    return load_index()
+
+
+def test_at_least_30_distinct_materials_per_paper_space_group(index):
+    reps = index[index.representative & index.space_group.isin(PAPER_SPACE_GROUPS)]
+    counts = reps.groupby("space_group").group_id.nunique()
+    assert set(counts.index) == set(PAPER_SPACE_GROUPS)
+    assert (counts >= 30).all(), counts.to_dict()
+    # one representative per group, and ids unique
+    assert not reps.group_id.duplicated().any()
+    assert not index.material_id.duplicated().any()
+
+
+def test_every_row_traceable_to_a_file_or_a_rule(index):
+    ids = set(index.material_id)
+    for _, r in index.iterrows():
+        path = r.source.split("#")[0]
+        assert resource_path(*path.split("/")).is_file(), r.source
+        if r.material_id.startswith("var/"):
+            rule = json.loads(r.rule)
+            assert rule["rule"] == VARIANT_RULE and rule["base"] in ids
+            assert r.family_id == index.set_index("material_id").at[rule["base"], "group_id"]
+        else:
+            assert r.rule == "" and r.licence
+
+
+def test_real_paper_structures_read_back_as_indexed(index):
+    rows = index[index.space_group.isin(PAPER_SPACE_GROUPS) & ~index.material_id.str.startswith("var/")]
+    for mid in ["cod/Al", "cod/Fe", "aflow/279_A_cP20_213_cd", rows.material_id.iloc[-1]]:
+        r = index.set_index("material_id").loc[mid]
+        c = load_crystal(mid)
+        assert c.space_group_number == r.space_group and c.formula == r.formula
+        assert c.lattice_parameters[0] == pytest.approx(r.a_a, abs=1e-4)
+
+
+def test_variants_keep_space_group_and_follow_zens_law(index):
+    var = index[index.material_id.str.startswith("var/")]
+    assert len(var) > 0
+    by_id = index.set_index("material_id")
+    for _, r in var.iterrows():
+        c = load_crystal(r.material_id)
+        rule = json.loads(r.rule)
+        base = load_crystal(rule["base"])
+        assert c.space_group_number == base.space_group_number == r.space_group
+        assert c.formula == r.formula != base.formula
+        # Zen's law: per-formula volume changes by the summed atomic volumes of the substituted atoms
+        vol_ratio = c.atoms.cell.volume / base.atoms.cell.volume * len(base.atoms) / len(c.atoms)
+        assert vol_ratio == pytest.approx(rule["volume_scale"], rel=1e-4)
+        v_base = sum(atomic_volume_a3(s) or 0 for s in base.atoms.get_chemical_symbols())
+        v_new = sum(atomic_volume_a3(s) or 0 for s in c.atoms.get_chemical_symbols())
+        if all(atomic_volume_a3(s) for s in base.atoms.get_chemical_symbols()):
+            assert vol_ratio == pytest.approx(v_new / v_base * len(base.atoms) / len(c.atoms), rel=1e-4)
+        # Hume-Rothery: each substituted element within 15 % of the radius it replaced
+        old, new = rule["substitution"].split(":")
+        base_symbols = set(base.atoms.get_chemical_symbols())
+        old_el = old[:2] if old[:2] in base_symbols else old[:1]  # "Mnc" (Mn on orbit c), "Sia", "Fe"
+        assert old_el in base_symbols
+        assert abs(metallic_radius_a(new) / metallic_radius_a(old_el) - 1) <= 0.15 + 1e-9
+        assert by_id.at[rule["base"], "space_group"] == r.space_group
+
+
+def test_atomic_volumes_against_textbook_lattice_parameters():
+    # fcc Al a = 4.05 A (4 atoms), bcc Fe a = 2.87 A (2 atoms), hcp Mg a = 3.21 A, c = 5.21 A (2 atoms)
+    assert atomic_volume_a3("Al") == pytest.approx(4.05**3 / 4, rel=0.01)
+    assert atomic_volume_a3("Fe") == pytest.approx(2.87**3 / 2, rel=0.01)
+    assert atomic_volume_a3("Mg") == pytest.approx(math.sqrt(3) / 2 * 3.21**2 * 5.21 / 2, rel=0.01)
+    assert atomic_volume_a3("O") is None  # a gas: no solid reference state
+
+
+def test_duplicates_share_the_group_of_their_representative(index):
+    al = index[index.formula.eq("Al") & index.space_group.eq(225)]
+    assert {"cod/Al", "dans/Aluminium"} <= set(al.material_id)
+    assert al.group_id.nunique() == 1 and al.representative.sum() == 1
+    assert al[al.representative].material_id.iloc[0] == "cod/Al"
+
+
+def test_variant_cifs_readable_by_pymatgen(index):
+    from pymatgen.core import Structure
+    from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+    var = index[index.material_id.str.startswith("var/")].iloc[::7]
+    for _, r in var.iterrows():
+        s = Structure.from_file(str(resource_path(*r.source.split("/"))))
+        assert SpacegroupAnalyzer(s, symprec=1e-3).get_space_group_number() == r.space_group
+        c = read_cif(resource_path(*r.source.split("/")))
+        assert np.isclose(s.volume / len(s), c.atoms.cell.volume / len(c.atoms), rtol=1e-6)
