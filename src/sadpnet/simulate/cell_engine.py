@@ -152,32 +152,43 @@ def simulate_cell(crystal_or_specimen, microscope, zone_axis, *, cells=DEFAULT_C
     d1 = (offs[:, None] + sub[None, :]).ravel()  # (P,) offsets in pixels, sub-pixel included
     p1 = np.repeat(offs, oversample)  # (P,) pixel offset of each sub-sample
     n_s, n_p = len(gl), len(d1)
+    f32 = np.float32
+    # everything below is small offsets from the lattice point: float32 is ample (checked against float64 sums)
     qx = (col0[:, None] + d1[None, :] - n_px / 2) * cal  # (n, P): varies along columns
     qy = (n_px / 2 - row0[:, None] - d1[None, :]) * cal  # (n, P): varies along rows
-    qz = k - np.sqrt(k * k - qx[:, None, :] ** 2 - qy[:, :, None] ** 2)  # (n, P_row, P_col)
-    lattice_sq = np.ones((n_s, n_p, n_p), dtype=np.float32)
-    nearest = np.ones((n_s, n_p, n_p), dtype=bool)
+    dqx = (qx - gx[:, None]).astype(f32)[:, None, :]
+    dqy = (qy - gy[:, None]).astype(f32)[:, :, None]
+    q2 = qx.astype(f32)[:, None, :] ** 2 + qy.astype(f32)[:, :, None] ** 2  # (n, P_row, P_col)
+    qz = q2 / (f32(k) + np.sqrt(f32(k * k) - q2))  # = k - sqrt(k^2 - q^2), without cancellation
+    dqz = qz - gl[:, 2].astype(f32)[:, None, None]
+    # a sample belongs to its nearest lattice point: test only when a stencil could reach a neighbour
+    reach = ((stencil_r + 1) * cal * math.sqrt(2.0) + float(np.abs(refl.excitation_error_inv_a[live]).max())
+             + 1.5 * cal) * np.linalg.norm(a_lab, axis=1)
+    nearest = None
+    amp = None
     for i in range(3):
-        ax, ay, az = a_lab[i]
-        delta = (qx * ax - h_unit[:, i:i + 1])[:, None, :] + (qy * ay)[:, :, None] + qz * az  # q.a_i - h_i
-        nearest &= np.abs(delta) < 0.5
-        x = (np.pi * delta).astype(np.float32)
-        sx = np.sin(x)
-        small = np.abs(sx) < 1e-6
-        n_i = np.float32(n_rep[i])
-        lattice_sq *= np.where(small, n_i * n_i, (np.sin(x * n_i) / np.where(small, np.float32(1), sx)) ** 2)
+        ax, ay, az = (f32(v) for v in a_lab[i])
+        delta = dqx * ax + dqy * ay + dqz * az  # q.a_i - h_i, (n, P, P)
+        if reach[i] >= 0.5:
+            near_i = np.abs(delta) < 0.5
+            nearest = near_i if nearest is None else nearest & near_i
+        x = delta * f32(np.pi) + f32(1e-12)  # the tiny offset keeps sin(N x)/sin(x) -> N at x = 0
+        ratio = np.sin(x * f32(n_rep[i])) / np.sin(x)
+        amp = ratio if amp is None else amp * ratio
     # F falls with |q| across a spot: |F(q)|^2 ~ |F(g)|^2 exp(2 kappa (|q| - |g|)), kappa = d ln A / dg at |g|,
     # A = sum_j occ_j f_j DW_j (exact to first order in |q| - |g|)
     grid = refl.envelope_g_inv_a
     dlna = np.gradient(np.log(np.maximum(refl.envelope_a, 1e-30)), grid)
     g_abs = 1.0 / refl.d_a[live]
-    kappa = np.interp(g_abs, grid, dlna)
-    q_abs = np.sqrt(qx[:, None, :] ** 2 + qy[:, :, None] ** 2 + qz ** 2)
-    lattice_sq *= np.exp((2.0 * kappa[:, None, None] * (q_abs - g_abs[:, None, None])).astype(np.float32))
+    kappa = np.interp(g_abs, grid, dlna).astype(f32)
+    q_abs = np.sqrt(q2 + qz * qz)
+    lattice_sq = amp * amp * np.exp(f32(2.0) * kappa[:, None, None] * (q_abs - g_abs.astype(f32)[:, None, None]))
     cols = col0[:, None, None] + p1[None, None, :]
     rows = row0[:, None, None] + p1[None, :, None]
-    inside = nearest & (cols >= 0) & (cols < n_px) & (rows >= 0) & (rows < n_px)
-    w = lattice_sq * (f_sq * (cal * cal / (oversample * oversample)))[:, None, None]
+    inside = (cols >= 0) & (cols < n_px) & (rows >= 0) & (rows < n_px)
+    if nearest is not None:
+        inside = inside & nearest
+    w = lattice_sq.astype(np.float64) * (f_sq * (cal * cal / (oversample * oversample)))[:, None, None]
     w *= inside
     flat = (rows * n_px + cols)[inside]
     image += np.bincount(flat, weights=w[inside], minlength=n_px * n_px)
