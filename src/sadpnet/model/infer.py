@@ -101,12 +101,30 @@ class Classifier:
 
         return softmax(logits, self.temperature)
 
-    def preprocess(self, image, pixel_size_inv_a: float, centre_xy=None, mask=None) -> np.ndarray:
-        from sadpnet.model.preprocess import to_model_input
+    def preprocess_settings(self):
+        """The card's `sadpnet.model.preprocess.PreprocessSettings`."""
+        from sadpnet.model.preprocess import PreprocessSettings
 
         settings = dict(self.card.get("preprocessing") or {})
         settings.update(target_pixel_size_inv_a=self.target_pixel_size_inv_a, size_px=self.image_size_px)
-        return to_model_input(image, pixel_size_inv_a, centre_xy=centre_xy, mask=mask, **settings)
+        return PreprocessSettings.from_dict(settings)
+
+    def preprocess(self, image, pixel_size_inv_a: float, centre_xy=None, mask=None) -> np.ndarray:
+        """Model input (S, S) float32 of a stored/simulated image (``to_model_input`` with the card's settings)."""
+        from sadpnet.model.preprocess import to_model_input
+
+        return to_model_input(image, pixel_size_inv_a, centre_xy=centre_xy, mask=mask,
+                              **self.preprocess_settings().to_dict())
+
+    def preprocess_measured(self, pattern, pixel_size_inv_a: float) -> np.ndarray:
+        """Model input of a `sadpnet.io.MeasuredPattern` (io's own mapping of its mask/saturation to the input)."""
+        import dataclasses
+
+        from sadpnet.model.preprocess import measured_to_model_input
+
+        if dataclasses.is_dataclass(pattern) and pattern.pixel_size_inv_a != pixel_size_inv_a:
+            pattern = dataclasses.replace(pattern, pixel_size_inv_a=pixel_size_inv_a)
+        return measured_to_model_input(pattern, self.preprocess_settings())
 
     # ---- the documented API --------------------------------------------------------------------------------
     def classify_images(self, patterns, *, calibration_inv_a_per_px: float | None = None, top_k: int = 5,
@@ -125,10 +143,11 @@ class Classifier:
         for p in patterns:
             cal, source = _calibration_of(p, calibration_inv_a_per_px)
             try:
-                inputs.append(self.preprocess(p.image, cal, getattr(p, "centre_xy", None), getattr(p, "mask", None)))
+                inputs.append(self.preprocess_measured(p, cal))
             except InputError as exc:
-                raise InputError(f"{exc.where + ': ' if exc.where else ''}{exc.problem}",
-                                 getattr(p, "source", f"image {len(inputs)}")) from None
+                src = str(getattr(p, "source", f"image {len(inputs)}"))
+                prefix = f"{exc.where}: " if exc.where and exc.where != src else ""
+                raise InputError(f"{prefix}{exc.problem}", src) from None
             cal_info.append({"pixel_size_inv_a": float(cal), "source": source})
         logits, feats = self.forward_inputs(np.stack(inputs))
         probs = self.probabilities(logits)
