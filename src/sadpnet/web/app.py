@@ -25,6 +25,7 @@ event loop; the model itself is called under a lock (torch's thread setting is p
 from __future__ import annotations
 
 import hashlib
+import math
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -80,6 +81,8 @@ def create_app(model_dir: str | Path | None = None, max_upload_mb: float = 64, *
 
         model = load_model(model_dir)
     model_lock = threading.Lock()
+    threading.Thread(target=_warm_up, args=(getattr(model, "card", None) or {},), daemon=True,
+                     name="sadpnet-web-warm-up").start()
 
     app = FastAPI(
         title="sadpnet",
@@ -114,15 +117,13 @@ def create_app(model_dir: str | Path | None = None, max_upload_mb: float = 64, *
 
         patterns = []
         for path, name in zip(paths, names):
-            key = PatternCache.key(path, calibration)
-            pattern = patterns_cache.get(key)
-            if pattern is None:
+            def read(path=path, name=name):
                 try:
-                    pattern = load_pattern(path, calibration_inv_a_per_px=calibration)
+                    return load_pattern(path, calibration_inv_a_per_px=calibration)
                 except InputError as exc:  # name the uploaded file, not the temporary one
                     raise InputError(exc.problem.replace(str(path), name).replace(path.name, name), name) from None
-                patterns_cache.put(key, pattern)
-            patterns.append(pattern)
+
+            patterns.append(patterns_cache.get_or_load(PatternCache.key(path, calibration), read))
         return patterns
 
     @app.get("/", include_in_schema=False)
@@ -163,7 +164,7 @@ def create_app(model_dir: str | Path | None = None, max_upload_mb: float = 64, *
                                                ensemble=use_ensemble)
         for entry, name in zip(result.get("images", []), names):
             entry["source"] = name
-        return result
+        return _json_safe(result)
 
     @app.post("/api/inspect", summary="What the page shows of a file before classifying it", responses=_ERRORS)
     def inspect(
@@ -174,7 +175,7 @@ def create_app(model_dir: str | Path | None = None, max_upload_mb: float = 64, *
     ) -> dict:
         """The calibration (1/A per pixel, and whether the file or the form gave it), the direct-beam centre,
         image size, a log-scaled preview (PNG data URL) and the spots found (pixels of the file's image)."""
-        from sadpnet.web.preview import find_spots, log_scaled_u8, png_data_url, spots_g_inv_a
+        from sadpnet.web.preview import find_spots, preview_png, spots_g_inv_a
 
         calibration = _check_calibration(calibration_inv_a_per_px)
         name = file.filename or "file"
@@ -196,7 +197,7 @@ def create_app(model_dir: str | Path | None = None, max_upload_mb: float = 64, *
             "voltage_kv": _number(meta.get("voltage_kv")), "camera_length_mm": _number(meta.get("camera_length_mm")),
             "format": meta.get("format"), "centre_xy": centre,
             "masked_fraction": None if mask is None else round(1.0 - float(mask.mean()), 4),
-            "spots": spots, "preview_png": png_data_url(log_scaled_u8(image, mask), max_px=max_preview_px),
+            "spots": spots, "preview_png": preview_png(image, mask, max_px=max_preview_px),
         }
 
     @app.post("/api/match", summary="The simulated pattern that best matches measured spots", responses=_ERRORS)
@@ -213,11 +214,16 @@ def create_app(model_dir: str | Path | None = None, max_upload_mb: float = 64, *
 
 
 class PatternCache:
-    """A small thread-safe LRU of loaded patterns keyed by (SHA-256 of the file, suffix, calibration)."""
+    """A small thread-safe LRU of loaded patterns keyed by (SHA-256 of the file, suffix, calibration).
+
+    `get_or_load` reads each key once even when requests for it overlap (the page inspects and classifies
+    the same file at the same time): later callers wait for the first one's result.
+    """
 
     def __init__(self, max_items: int = 8):
         self.max_items = int(max_items)
         self._items: OrderedDict = OrderedDict()
+        self._loading: dict[tuple, threading.Event] = {}
         self._lock = threading.Lock()
 
     @staticmethod
@@ -228,23 +234,63 @@ class PatternCache:
                 h.update(block)
         return h.hexdigest(), path.suffix.lower(), calibration
 
-    def get(self, key: tuple):
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        return None
+    def get_or_load(self, key: tuple, load):
+        """The cached value of ``key``, else ``load()`` (once at a time per key), cached."""
+        while True:
+            with self._lock:
+                if key in self._items:
+                    self._items.move_to_end(key)
+                    return self._items[key]
+                event = self._loading.get(key)
+                owner = event is None
+                if owner:
+                    event = self._loading[key] = threading.Event()
+            if not owner:
+                event.wait()
+                continue  # cached now, or the loader failed and this caller tries (and reports) itself
+            try:
+                value = load()
+                with self._lock:
+                    self._items[key] = value
+                    while len(self._items) > self.max_items:
+                        self._items.popitem(last=False)
+                return value
+            finally:
+                with self._lock:
+                    self._loading.pop(key, None)
+                event.set()
 
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
 
-    def put(self, key: tuple, value) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.max_items:
-                self._items.popitem(last=False)
+
+def _warm_up(card: dict) -> None:
+    """Import the reader, peak finder and simulator and read the reference crystals of the model's space
+    groups in the background, so the first upload does not pay for them. Failures are left to the requests."""
+    try:
+        import sadpnet.io  # noqa: F401
+        import sadpnet.simulate.api  # noqa: F401
+        import sadpnet.simulate.detector  # noqa: F401
+        from sadpnet.web.match import reference_crystal
+        from sadpnet.web.preview import find_spots  # noqa: F401
+
+        for label in card.get("classes", []):
+            if str(label).isdigit() and 1 <= int(label) <= 230:
+                reference_crystal(int(label))
+    except Exception:  # noqa: BLE001 - warm-up only; the same error shows up in the request that needs it
+        pass
+
+
+def _json_safe(value):
+    """``value`` with non-finite floats (e.g. an infinite unknown-score threshold) as None: strict JSON."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
 
 
 def _number(value) -> float | None:

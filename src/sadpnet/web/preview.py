@@ -14,6 +14,23 @@ import io as _io
 import numpy as np
 
 
+def bin_image(image: np.ndarray, mask: np.ndarray | None, factor: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Block means of ``factor`` x ``factor`` pixels (edge rows/columns that do not fill a block dropped);
+    the mask keeps a block only if all its pixels are usable."""
+    if factor <= 1:
+        return image, mask
+    h, w = (image.shape[0] // factor) * factor, (image.shape[1] // factor) * factor
+    out = np.zeros((h // factor, w // factor), np.float32)
+    keep = None if mask is None else np.ones(out.shape, bool)
+    for dy in range(factor):  # strided sums: much faster than a 4-D reshape + mean
+        for dx in range(factor):
+            out += image[dy:h:factor, dx:w:factor]
+            if keep is not None:
+                keep &= mask[dy:h:factor, dx:w:factor]
+    out /= factor * factor
+    return out, keep
+
+
 def log_scaled_u8(image: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
     """(H, W) uint8: log1p of the image above its 1st percentile, stretched to the 0.1-99.95 % range.
 
@@ -32,6 +49,14 @@ def log_scaled_u8(image: np.ndarray, mask: np.ndarray | None = None) -> np.ndarr
     out = np.clip((lg - lo) / (hi - lo), 0.0, 1.0) * 255.0
     out[~usable] = 0
     return out.astype(np.uint8)
+
+
+def preview_png(image: np.ndarray, mask: np.ndarray | None = None, max_px: int = 512) -> str:
+    """Log-scaled PNG data URL of a pattern, block-averaged first to at most ~``max_px`` on a side (fast)."""
+    img = np.asarray(image, dtype=np.float32)
+    f = max(1, int(np.ceil(max(img.shape) / max_px)))
+    img, mask = bin_image(img, mask, f)
+    return png_data_url(log_scaled_u8(img, mask), max_px=max_px)
 
 
 def png_data_url(image_u8: np.ndarray, max_px: int = 512) -> str:
@@ -72,10 +97,7 @@ def find_spots(image: np.ndarray, mask: np.ndarray | None = None, centre_xy: tup
     usable = np.ones(img.shape, bool) if mask is None else np.asarray(mask, bool).copy()
     # Work on a 2x-binned copy of large images (speed); positions are mapped back.
     bin_f = 2 if min(h, w) >= 768 else 1
-    if bin_f > 1:
-        hh, ww = (h // bin_f) * bin_f, (w // bin_f) * bin_f
-        img = img[:hh, :ww].reshape(hh // bin_f, bin_f, ww // bin_f, bin_f).mean(axis=(1, 3))
-        usable = usable[:hh, :ww].reshape(hh // bin_f, bin_f, ww // bin_f, bin_f).all(axis=(1, 3))
+    img, usable = bin_image(img, usable, bin_f)
     floor = np.percentile(img[usable], 1.0) if usable.any() else float(img.min())
     lg = np.log1p(np.clip(img - floor, 0.0, None))
     side = min(img.shape)

@@ -2,7 +2,7 @@
 // show the best-matching simulated pattern (POST /api/match). Plain JS, no build step.
 "use strict";
 
-const state = { files: [], inspections: [], result: null, match: null, shown: 0, t0: 0 };
+const state = { files: [], inspections: [], result: null, match: null, shown: 0 };
 const $ = (id) => document.getElementById(id);
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -80,7 +80,6 @@ function updateControls() {
   const cal = $("calibration");
   cal.required = missing;
   cal.setAttribute("aria-invalid", missing && calibrationValue() === null ? "true" : "false");
-  $("ensemble").checked = $("ensemble").dataset.touched ? $("ensemble").checked : good.length > 1;
   $("classify-button").disabled = !(good.length > 0 && good.length === state.files.length &&
                                     (!missing || calibrationValue() !== null));
 }
@@ -102,16 +101,19 @@ async function chooseFiles(fileList) {
   $("result").hidden = true;
   showError("");
   if (state.files.length === 0) { updateControls(); return; }
+  if (!$("ensemble").dataset.touched) $("ensemble").checked = state.files.length > 1;
   renderFileList();
   setStatus("Reading " + state.files.length + " file(s)\u2026");
   const t0 = performance.now();
-  state.t0 = t0;
+  // Inspect and classify at once: the server reads each file once for both (its pattern cache), and the
+  // classification is simply not shown if a file turns out to need a calibration first.
+  const classifying = requestClassify();
   state.inspections = await Promise.all(state.files.map((f) => inspectFile(f).catch((e) => ({ error: String(e) }))));
   renderFileList();
   updateControls();
   const bad = state.inspections.filter((ins) => ins.error);
   if (bad.length) {
-    showError(bad.map((ins, i) => ins.error).join("\n"));
+    showError(bad.map((ins) => ins.error).join("\n"));
     setStatus("Some files cannot be read; choose others.");
     return;
   }
@@ -121,34 +123,42 @@ async function chooseFiles(fileList) {
     return;
   }
   setStatus("Read in " + ((performance.now() - t0) / 1000).toFixed(2) + " s; classifying\u2026");
-  await classify();
+  await showClassification(classifying, t0);
 }
 
-async function classify() {
-  showError("");
-  const good = state.files;
-  if (!good.length) return;
+function requestClassify() {
   const form = new FormData();
-  good.forEach((f) => form.append("file", f, f.name));
+  state.files.forEach((f) => form.append("file", f, f.name));
   const cal = calibrationValue();
   if (cal !== null) form.append("calibration_inv_a_per_px", String(cal));
   form.append("ensemble", $("ensemble").checked ? "true" : "false");
   form.append("top_k", String(parseInt($("top-k").value, 10) || 5));
+  return fetch("/api/classify", { method: "POST", body: form }).then(
+    async (resp) => (resp.ok ? { result: await resp.json() } : { error: await apiError(resp) }),
+    (e) => ({ error: "the request failed: " + e }));
+}
+
+async function classify() {
+  showError("");
+  if (!state.files.length) return;
+  const t0 = performance.now();
+  await showClassification(requestClassify(), t0);
+}
+
+async function showClassification(classifying, t0) {
   $("classify-button").disabled = true;
   setStatus("Classifying\u2026");
-  const t0 = state.t0 || performance.now();  // from the moment the files were chosen
-  state.t0 = 0;
   try {
-    const resp = await fetch("/api/classify", { method: "POST", body: form });
-    if (!resp.ok) { showError(await apiError(resp)); setStatus("Not classified."); return; }
-    state.result = await resp.json();
+    const answer = await classifying;
+    if (answer.error) { showError(answer.error); setStatus("Not classified."); return; }
+    state.result = answer.result;
     renderResult();
     setStatus("Classified in " + ((performance.now() - t0) / 1000).toFixed(2) + " s; simulating the best match\u2026");
     $("result").focus();
     await showMatch(state.shown);
-    setStatus("Done in " + ((performance.now() - t0) / 1000).toFixed(2) + " s.");
+    setStatus("Done in " + ((performance.now() - t0) / 1000).toFixed(2) + " s (from choosing the file).");
   } catch (e) {
-    showError("The request failed: " + e);
+    showError("Something went wrong: " + e);
   } finally {
     updateControls();
   }
