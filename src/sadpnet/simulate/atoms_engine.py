@@ -61,7 +61,9 @@ def _setup(specimen, microscope, zone_axis, inplane_rotation_deg, tilt_mrad, deb
         ref_cell = np.eye(3)
     U = orientation_matrix(ref_cell, uvw, float(inplane_rotation_deg),
                            tuple(float(t) for t in tilt_mrad))
-    b = _species_b(unit, debye_waller)
+    # Debye-Waller B per element (the same rule as the structure factors), mapped onto the atoms
+    elements, first, inverse = np.unique(unit.numbers, return_index=True, return_inverse=True)
+    b = _species_b(unit[first.tolist()], debye_waller)[inverse.ravel()]
     keys = sorted(set(zip(unit.numbers.tolist(), b.tolist())))
     groups = np.empty(len(unit), dtype=int)
     for i, (z, bz) in enumerate(keys):

@@ -219,7 +219,8 @@ def iter_sphere_amplitudes(positions_a: np.ndarray, weights: np.ndarray, groups:
         yw = np.mod(2.0 * np.pi * dqy * p[:, 1] + np.pi, 2.0 * np.pi) - np.pi
         ex = {v: _phase(v * p[:, 0]) * weights[idx].astype(cdtype) for v in ref_x}
         ey = {v: _phase(v * p[:, 1]) for v in ref_y}
-        members.append((p, chebyshev_table(s[idx], n_s, dtype=rdtype), xw, yw, ex, ey))
+        members.append((p, chebyshev_table(s[idx], n_s, dtype=rdtype), xw.astype(rdtype), yw.astype(rdtype),
+                        p[:, 2].astype(rdtype), ex, ey))
     chunk = max(1, int(max_batch_bytes // (n_s * np.dtype(cdtype).itemsize)))
     fin_eps = max(tol, 1e-9 if double else 1e-6)
     plans: dict = {}
@@ -236,19 +237,20 @@ def iter_sphere_amplitudes(positions_a: np.ndarray, weights: np.ndarray, groups:
                                                   nthreads=nthreads, upsampfac=1.25)
         # tile modes: q = qc + (kx dqx, ky dqy), kx = -(mx // 2) ..; the reference point qc is mode 0
         amp = np.zeros((n_groups, mx, my), dtype=complex)
-        for g, (gpos, gcheb, gx, gy, ex, ey) in enumerate(members):
+        for g, (gpos, gcheb, gx, gy, gz, ex, ey) in enumerate(members):
             if len(gpos) == 0:
                 continue
-            acc = np.zeros((n_s, mx, my), dtype=cdtype)
+            acc = None
             for i0 in range(0, len(gpos), chunk):
                 sl = slice(i0, i0 + chunk)
                 p = gpos[sl]
                 # w_j exp(2 pi i q_ref . r_j), the reference point's phase
                 base = ex[float(qc[0])][sl] * ey[float(qc[1])][sl] * _phase((qzc + rho0) * p[:, 2])
-                xs = (gx[sl] + (2.0 * np.pi * dqx * grad[0]) * p[:, 2]).astype(rdtype)
-                ys = (gy[sl] + (2.0 * np.pi * dqy * grad[1]) * p[:, 2]).astype(rdtype)
+                xs = gx[sl] + rdtype(2.0 * np.pi * dqx * grad[0]) * gz[sl]
+                ys = gy[sl] + rdtype(2.0 * np.pi * dqy * grad[1]) * gz[sl]
                 c = np.multiply(gcheb[:, sl], base[None, :], dtype=cdtype)
                 plan.setpts(xs, ys)
-                acc += plan.execute(c).reshape(n_s, mx, my)
+                part = plan.execute(c).reshape(n_s, mx, my)
+                acc = part if acc is None else acc + part
             amp[g] = np.einsum("nxy,nxy->xy", qfac, acc)
         yield tile, qz, amp
