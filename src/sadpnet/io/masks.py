@@ -37,14 +37,16 @@ def saturation_mask(image: np.ndarray, dtype_max: float | None = None, min_plate
 
 def beam_stop_mask(image: np.ndarray, *, dark_fraction: float = 0.2, max_area_fraction: float = 0.5,
                    min_area_fraction: float = 1e-3, smooth_px: float | None = None,
-                   grow_px: int | None = None) -> np.ndarray:
-    """Regions that receive (almost) no electrons: the beam-stop shadow and dark detector edges.
+                   grow_px: int | None = None, min_depth: float = 0.7) -> np.ndarray:
+    """The beam-stop shadow: a large region that receives (almost) no electrons, next to bright signal.
 
     The image is smoothed (gaussian, ``smooth_px``; default 1/256 of the smaller side, at least 1 px);
     pixels below ``dark + dark_fraction * (median - dark)`` (dark = the 0.5th percentile) are dark.
     Connected dark regions smaller than ``min_area_fraction`` of the image (gaps between spots) are
-    dropped, the rest grown by ``grow_px`` (default 2 x smoothing, covers the penumbra). When the dark
-    regions would cover more than ``max_area_fraction`` of the image, the image is a sparse spot
+    dropped, and so are regions whose mean is not at least ``min_depth`` of the way from the threshold
+    down to the dark level (a beam stop's shadow is uniformly dark; noise-dark patches of a sparse image
+    and dim detector corners only dip below the threshold). The rest is grown by ``grow_px`` (default
+    2 x smoothing, covers the penumbra). When the dark regions would cover more than ``max_area_fraction`` of the image, the image is a sparse spot
     pattern on a black background (a simulation, a figure), not a shadowed one, and nothing is masked.
 
     Returns:
@@ -67,6 +69,13 @@ def beam_stop_mask(image: np.ndarray, *, dark_fraction: float = 0.2, max_area_fr
     areas = np.bincount(labels.ravel(), minlength=n + 1)
     keep = areas >= min_area_fraction * h * w
     keep[0] = False
+    if areas[keep].sum() > max_area_fraction * h * w:
+        return np.zeros(img.shape, bool)
+    # a beam stop's shadow is uniformly dark (the camera's dark level); noise-dark patches of a sparse
+    # image and dim detector corners only dip below the threshold
+    t = dark + dark_fraction * (med - dark)
+    mean_in = ndi.mean(g, labels, index=np.arange(n + 1))
+    keep &= (t - np.asarray(mean_in)) >= min_depth * (t - dark)
     out = keep[labels]
     if out.mean() > max_area_fraction:
         return np.zeros(img.shape, bool)
