@@ -166,3 +166,28 @@ def test_missing_calibration_is_asked_for_and_files_are_combined(page, server):
     page.select_option("#show-file", "1")
     page.wait_for_function("document.getElementById('status').textContent.startsWith('Showing')", timeout=60_000)
     assert SI_TIF.name in page.inner_text("#measured-caption")
+
+
+def test_drag_and_drop_and_the_unknown_verdict(page):
+    """A classifier that calls the pattern unknown (fake, to force the verdict): the page says so. The file
+    arrives by drag and drop (a DataTransfer dropped on the drop zone)."""
+    import base64
+
+    from web_helpers import FakeModel
+
+    from sadpnet.web.app import create_app
+
+    with ServerThread(create_app(model=FakeModel(unknown=True))) as srv:
+        page.goto(srv.url + "/")
+        data = base64.b64encode(DM3.read_bytes()).decode("ascii")
+        transfer = page.evaluate_handle("""(b64) => {
+            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            const dt = new DataTransfer();
+            dt.items.add(new File([bytes], "z2_saed.dm3", { type: "application/octet-stream" }));
+            return dt; }""", data)
+        page.dispatch_event("#dropzone", "dragenter", {"dataTransfer": transfer})
+        page.dispatch_event("#dropzone", "drop", {"dataTransfer": transfer})
+        page.wait_for_function("document.getElementById('status').textContent.startsWith('Done')", timeout=90_000)
+        verdict = page.inner_text("#verdict")
+        assert verdict.startswith("Unknown") and "closest class is space group" in verdict, verdict
+        assert "z2_saed.dm3" in page.inner_text("#file-list")

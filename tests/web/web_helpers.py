@@ -83,8 +83,9 @@ class FakeModel:
 
     card = {"name": "fake-test-model", "architecture": "none", "classes": ["213", "221", "225", "227", "229"]}
 
-    def __init__(self, delay_s: float = 0.0):
+    def __init__(self, delay_s: float = 0.0, unknown: bool = False):
         self.delay_s = delay_s
+        self.unknown = unknown
         self.calls = 0
 
     def classify_images(self, patterns, *, calibration_inv_a_per_px=None, top_k=5, ensemble=False):
@@ -99,7 +100,8 @@ class FakeModel:
             sg = (213, 221, 225, 227, 229)[p.image.shape[1] % 5]
             top = [{"space_group": sg, "symbol": "?", "crystal_system": "cubic", "probability": 0.9}]
             images.append({"source": str(p.source), "top": top[:top_k], "prediction": top[0],
-                           "unknown": {"verdict": False, "score": 0.0, "threshold": 1.0, "score_name": "fake"},
+                           "unknown": {"verdict": self.unknown, "score": 2.0 if self.unknown else 0.0,
+                                       "threshold": 1.0, "score_name": "fake"},
                            "centre_xy": [float(v) for v in p.centre_xy],
                            "calibration": {"pixel_size_inv_a": float(cal), "source": "x"},
                            "shape": list(p.image.shape), "mean": float(p.image.mean())})
