@@ -337,13 +337,18 @@ def _resampling_matrix(n: int, size_in: int, centre: np.ndarray, scale: np.ndarr
 
 
 def _shifted(x, r: int, fill: float):
-    """The (2r+1) shifted views of (B, H, W) along each axis, after padding with ``fill``."""
+    """The (2r+1) shifted views of (B, H, W) along columns, and a function giving them along rows
+    (each after padding once with ``fill``)."""
     import torch.nn.functional as F
 
     h, w = x.shape[-2:]
     xp = F.pad(x, (r, r, 0, 0), value=fill)
-    cols = [xp[..., :, d:d + w] for d in range(2 * r + 1)]
-    return cols, (lambda y: [F.pad(y, (0, 0, r, r), value=fill)[..., d:d + h, :] for d in range(2 * r + 1)])
+
+    def rows_of(y):
+        yp = F.pad(y, (0, 0, r, r), value=fill)
+        return [yp[..., d:d + h, :] for d in range(2 * r + 1)]
+
+    return [xp[..., :, d:d + w] for d in range(2 * r + 1)], rows_of
 
 
 def _gaussian_blur(x, sigma_px: float):
