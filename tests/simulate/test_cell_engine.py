@@ -88,11 +88,12 @@ def _spot_symmetry(p, angle_deg, rel=0.02, min_rel=1e-3):
 
 
 def test_al_001_4mm(crystals):
-    # a square block (equal lateral repeats) gives a pixel-exact 4mm image
+    # a square block (equal lateral repeats) gives a 4mm image to 1e-4 (the block of whole fcc cells is itself
+    # not exactly 4-fold: the atoms' phases across each spot break the symmetry at the 1e-5 level)
     img = _centre_crop(simulate_cell(crystals["Al"], M200, (0, 0, 1), cells=(30, 30, 20)).intensity)
     top = img.max()
     for op in (np.rot90(img), np.rot90(img, 2), np.fliplr(img), np.flipud(img), img.T):
-        assert np.abs(op - img).max() <= 1e-6 * top
+        assert np.abs(op - img).max() <= 1e-4 * top
     # the paper's 40 x 30 x 20 block: spots keep 4mm (its spot shapes are 2mm)
     assert _spot_symmetry(simulate_cell(crystals["Al"], M200, (0, 0, 1)), 90.0) >= 8
 
@@ -103,7 +104,7 @@ def test_111_6mm(crystals, name):
     # cube's 3m outline shapes each spot, but positions and intensities of the spots follow 6mm
     p = simulate_cell(crystals[name], M200, (1, 1, 1), cells=(24, 24, 24))
     img = _centre_crop(p.intensity)
-    assert np.abs(np.fliplr(img) - img).max() <= 1e-6 * img.max()
+    assert np.abs(np.fliplr(img) - img).max() <= 1e-4 * img.max()
     assert _spot_symmetry(p, 60.0) >= 12
     flip_y = [s.hkl for s in p.spots if s.intensity > 1e-3]
     g = {s.hkl: s.g_inv_a for s in p.spots}
@@ -158,8 +159,7 @@ def test_oversampling_converges(crystals):
 
 def test_supercell_specimen_equals_perfect_crystal(crystals):
     """A 2x2x2 supercell repeated 20x15x10 is the same block as 40x30x20 cells: same spots, same |F|^2 per
-    conventional cell; intensities agree within 3 % (F is taken at the supercell's lattice points, which
-    neglects how F of the larger cell varies across a spot: see docs/physics.md)."""
+    conventional cell, same intensities (F of the supercell is followed across each spot by its atoms' phases)."""
     al = crystals["Al"]
     spec = Specimen.from_supercell(al.atoms.repeat((2, 2, 2)), al, (2, 2, 2), cells=(40, 30, 20))
     assert spec.repeats == (20, 15, 10)
@@ -170,9 +170,9 @@ def test_supercell_specimen_equals_perfect_crystal(crystals):
     assert set(da) <= set(db) and len(da) >= 10
     for h in da:
         assert db[h].structure_factor_sq == pytest.approx(da[h].structure_factor_sq, rel=1e-9)
-        assert db[h].intensity == pytest.approx(da[h].intensity, rel=0.03)
+        assert db[h].intensity == pytest.approx(da[h].intensity, rel=0.002)
         assert db[h].pixel_xy == pytest.approx(da[h].pixel_xy, abs=1e-9)
-    assert b.intensity.sum() == pytest.approx(a.intensity.sum(), rel=0.01)
+    assert b.intensity.sum() == pytest.approx(a.intensity.sum(), rel=0.002)
 
 
 def test_rotation_and_tilt(crystals):

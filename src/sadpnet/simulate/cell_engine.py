@@ -31,6 +31,9 @@ from sadpnet.simulate.pattern import Pattern, Spot
 from sadpnet.simulate.specimen import DEFAULT_CELLS, Specimen
 from sadpnet.simulate.structure_factor import reflections
 
+#: Units (cells, supercells) with at most this many atoms get the exact variation of F_cell across each spot
+#: (atom phases); larger ones only the scattering-factor fall-off (cost grows as atoms x stencil samples).
+MAX_ATOMS_PHASED = 512
 #: Spots fainter than this fraction of the strongest spot are rendered but not listed.
 SPOT_LIST_REL = 1e-4
 #: The stencil reaches this many side-lobes of the lattice sum (units of 1/(N_i |a_i|)) from the spot.
@@ -175,14 +178,20 @@ def simulate_cell(crystal_or_specimen, microscope, zone_axis, *, cells=DEFAULT_C
         x = delta * f32(np.pi) + f32(1e-12)  # the tiny offset keeps sin(N x)/sin(x) -> N at x = 0
         ratio = np.sin(x * f32(n_rep[i])) / np.sin(x)
         amp = ratio if amp is None else amp * ratio
-    # F falls with |q| across a spot: |F(q)|^2 ~ |F(g)|^2 exp(2 kappa (|q| - |g|)), kappa = d ln A / dg at |g|,
-    # A = sum_j occ_j f_j DW_j (exact to first order in |q| - |g|)
+    # F falls with |q| across a spot: the atoms' amplitudes as exp(kappa (|q| - |g|)), kappa = d ln A / dg at |g|
+    # with A = sum_j occ_j f_j DW_j (first order in |q| - |g|)
     grid = refl.envelope_g_inv_a
     dlna = np.gradient(np.log(np.maximum(refl.envelope_a, 1e-30)), grid)
     g_abs = 1.0 / refl.d_a[live]
     kappa = np.interp(g_abs, grid, dlna).astype(f32)
     q_abs = np.sqrt(q2 + qz * qz)
     lattice_sq = amp * amp * np.exp(f32(2.0) * kappa[:, None, None] * (q_abs - g_abs.astype(f32)[:, None, None]))
+    if len(unit) <= MAX_ATOMS_PHASED:
+        lattice_sq *= _cell_phase_factor(unit, U, refl.hkl[live], g_abs, dqx[:, 0, :], dqy[:, :, 0],
+                                         dqz[:, n_p // 2, n_p // 2], f_sq, debye_waller)
+        meta["f_across_spot"] = "atom phases + scattering-factor fall-off"
+    else:
+        meta["f_across_spot"] = "scattering-factor fall-off only"
     cols = col0[:, None, None] + p1[None, None, :]
     rows = row0[:, None, None] + p1[None, :, None]
     inside = (cols >= 0) & (cols < n_px) & (rows >= 0) & (rows < n_px)
@@ -209,6 +218,28 @@ def simulate_cell(crystal_or_specimen, microscope, zone_axis, *, cells=DEFAULT_C
                           structure_factor_sq=float(f_sq[i] / per_cell), intensity=float(rel[i]),
                           pixel_xy=(float(pxy_x[i]), float(pxy_y[i]))))
     return pattern
+
+
+def _cell_phase_factor(unit, U, hkl, g_abs, dqx, dqy, dqz0, f_sq, debye_waller) -> np.ndarray:
+    """|F_cell(q)|^2 / |F_cell(g)|^2 across each stencil, from the atoms' phases: (n, P, P) float32.
+
+    F_cell(g + dq) = sum_j c_j exp(2 pi i dq.r_j), c_j = occ_j f_j DW_j exp(2 pi i h.x_j) (at |g|; the fall-off
+    of f with |q| is applied separately), r_j the atoms' lab positions. dq_x varies along a stencil's
+    columns, dq_y along its rows; dq_z changes by only ~|g| dq / k across a stencil and is taken at its centre
+    (``dqz0``), so F is a product of (rows x atoms) and (atoms x columns) matrices per spot.
+    """
+    from sadpnet.simulate.structure_factor import atom_amplitudes
+
+    frac = unit.get_scaled_positions(wrap=False)
+    r = unit.positions @ U.T  # (m, 3) lab positions, A
+    c = atom_amplitudes(unit, g_abs, debye_waller).T * np.exp(2j * np.pi * (hkl @ frac.T))  # (n, m)
+    c = c * np.exp(2j * np.pi * dqz0.astype(float)[:, None] * r[None, :, 2])
+    two_pi_i = np.complex64(2j * np.pi)
+    xs = np.exp(two_pi_i * dqx[:, :, None] * r[None, None, :, 0].astype(np.float32))  # (n, P, m)
+    ys = np.exp(two_pi_i * dqy[:, :, None] * r[None, None, :, 1].astype(np.float32))  # (n, P, m)
+    f_q = np.matmul(ys * c.astype(np.complex64)[:, None, :], xs.transpose(0, 2, 1))  # (n, P_row, P_col)
+    ratio = (f_q.real ** 2 + f_q.imag ** 2) / np.maximum(f_sq, 1e-30).astype(np.float32)[:, None, None]
+    return ratio
 
 
 def _parent_indices(spec: Specimen, hkl: np.ndarray):

@@ -53,6 +53,19 @@ def _species_b(atoms, debye_waller: bool | dict | float):
     return np.array([debye_waller_b_a2(s, float(debye_waller)) for s in syms])
 
 
+def atom_amplitudes(atoms_or_crystal, g_inv_a, debye_waller: bool | dict | float = True) -> np.ndarray:
+    """occ_j f_j(g) DW_j(g) (A) of every atom j of a cell at reciprocal lengths g (1/A): shape (m, n)."""
+    atoms = _atoms_of(atoms_or_crystal)
+    g = np.atleast_1d(np.asarray(g_inv_a, dtype=float))
+    occ = _occupancy(atoms)
+    b = _species_b(atoms, debye_waller)
+    out = np.empty((len(atoms), len(g)))
+    for z, bz in sorted(set(zip(atoms.numbers.tolist(), b.tolist()))):
+        sel = (atoms.numbers == z) & (b == bz)
+        out[sel] = occ[sel][:, None] * (electron_scattering_factor_a([z], g)[0] * debye_waller_factor(bz, g))[None, :]
+    return out
+
+
 def structure_factors(atoms_or_crystal, hkl, debye_waller: bool | dict | float = True,
                       chunk: int = 4096) -> np.ndarray:
     """Structure factors F_hkl (A) of a periodic cell.
@@ -92,13 +105,7 @@ def structure_factors(atoms_or_crystal, hkl, debye_waller: bool | dict | float =
 
 def _max_amplitude(atoms, g, debye_waller) -> np.ndarray:
     """sum_j |occ_j f_j DW_j| at |g| (A): the largest |F| the cell could have (for the extinction test)."""
-    occ = _occupancy(atoms)
-    b = _species_b(atoms, debye_waller)
-    out = np.zeros(len(g))
-    for z, bz in sorted(set(zip(atoms.numbers.tolist(), b.tolist()))):
-        sel = (atoms.numbers == z) & (b == bz)
-        out += np.abs(occ[sel]).sum() * electron_scattering_factor_a([z], g)[0] * debye_waller_factor(bz, g)
-    return out
+    return np.abs(atom_amplitudes(atoms, g, debye_waller)).sum(axis=0)
 
 
 @dataclass
