@@ -183,6 +183,9 @@ def create_app(model_dir: str | Path | None = None, max_upload_mb: float = 64, *
         with saved_uploads([(name, file.file)]) as paths:
             (pattern,) = _load(paths, [name], calibration)
         image, mask = pattern.image, pattern.mask
+        saturated = getattr(pattern, "saturated", None)
+        if mask is not None and saturated is not None:  # saturated pixels are the brightest spots: show them
+            mask = mask | saturated
         centre = None if pattern.centre_xy is None else [float(pattern.centre_xy[0]), float(pattern.centre_xy[1])]
         spots = find_spots(image, mask, centre)
         cal = pattern.pixel_size_inv_a

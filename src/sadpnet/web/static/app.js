@@ -37,10 +37,12 @@ async function loadModelLine() {
 
 function fileCalibrationText(ins) {
   if (ins.pixel_size_inv_a) {
-    return ins.pixel_size_inv_a.toPrecision(5) + " 1/\u00c5 per pixel (from the " +
+    return "calibration " + ins.pixel_size_inv_a.toPrecision(5) + " 1/\u00c5 per pixel (from the " +
       (ins.calibration_source === "file" ? "file" : ins.calibration_source || "file") + ")";
   }
-  return "no calibration in the file: enter it below";
+  const cal = calibrationValue();
+  return cal === null ? "no calibration in the file: enter it below"
+    : "no calibration in the file: using " + cal + " 1/\u00c5 per pixel (entered below)";
 }
 
 function renderFileList() {
@@ -56,7 +58,7 @@ function renderFileList() {
     if (!ins) info.textContent = "reading\u2026";
     else if (ins.error) { info.textContent = "cannot be read: " + ins.error; info.className = "bad"; }
     else {
-      info.textContent = ins.width_px + "\u00d7" + ins.height_px + " px, calibration " + fileCalibrationText(ins) +
+      info.textContent = ins.width_px + "\u00d7" + ins.height_px + " px, " + fileCalibrationText(ins) +
         ", " + ins.spots.length + " spots found";
       if (!ins.pixel_size_inv_a) info.className = "warn";
     }
@@ -368,7 +370,7 @@ document.addEventListener("DOMContentLoaded", () => {
   loadModelLine();
   setupDropzone();
   $("file-input").addEventListener("change", (e) => chooseFiles(e.target.files));
-  $("calibration").addEventListener("input", updateControls);
+  $("calibration").addEventListener("input", () => { updateControls(); renderFileList(); });
   $("ensemble").addEventListener("change", () => { $("ensemble").dataset.touched = "1"; });
   $("overlay").addEventListener("change", drawOverlay);
   $("show-file").addEventListener("change", async (e) => {
