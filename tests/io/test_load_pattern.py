@@ -182,3 +182,28 @@ def test_stack_tiff_and_truncated_files(tmp_path, pattern16):
     _raises(tmp_path / "cut.dm3", "DM3")
     (tmp_path / "junk.mrc").write_bytes(b"\x00\x01" * 300)
     _raises(tmp_path / "junk.mrc", "MRC")
+
+
+def test_saturated_spot_survives_preprocessing(tmp_path, pattern16):
+    """A clipped spot is masked in `mask` but comes out of measured_to_model_input as a bright spot, not a hole."""
+    from sadpnet.model.preprocess import PreprocessSettings, measured_to_model_input
+
+    ceiling = np.percentile(pattern16, 99.0)
+    sat = np.minimum(pattern16, ceiling).astype(np.uint16)  # the brightest spots clipped flat
+    np.save(tmp_path / "s.npy", sat)
+    p = load_pattern(tmp_path / "s.npy", calibration_inv_a_per_px=0.02)
+    assert p.metadata["saturated_px"] >= 4
+    s = PreprocessSettings(target_pixel_size_inv_a=0.02, size_px=96, spot_sigma_inv_a=0.0)
+    y = measured_to_model_input(p, s)
+    from sadpnet.model.preprocess import to_model_input
+
+    holes = to_model_input(p.image, 0.02, centre_xy=p.centre_xy, mask=p.mask, **s.to_dict())  # mask alone
+    ys, xs = np.nonzero(p.saturated)
+    cx, cy = p.centre_xy
+    checked = 0
+    for x, yy in zip(xs, ys):
+        ox, oy = int(round(48 + x - cx)), int(round(48 + yy - cy))
+        if np.hypot(ox - 48, oy - 48) * 0.02 > s.central_disc_radius_inv_a + 0.03:
+            assert y[oy, ox] > 0.5 and holes[oy, ox] == 0.0
+            checked += 1
+    assert checked >= 10

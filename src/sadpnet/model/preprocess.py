@@ -7,13 +7,16 @@ model sees the same kind of input in both. Steps, in this order:
 1. **Resample** the image about its direct-beam centre ``centre_xy`` (column, row pixels; integer values
    are pixel centres) onto the model's grid: ``size_px`` square, ``target_pixel_size_inv_a`` 1/A per pixel,
    the beam on the centre of pixel (size_px/2, size_px/2) as in ``docs/conventions.md``. Each output
-   pixel is the masked mean of the input over its footprint (bilinear samples on a ``ceil(scale)``-fold
-   finer grid, averaged: area resampling, so spots neither vanish nor alias when shrinking). Output
-   pixels not fully (95 %) covered by usable input (outside the image, beam stop, saturated) are unusable.
+   pixel is the masked mean of the input over its footprint (separable area resampling, two batched
+   matrix products; linear interpolation when enlarging), so spots neither vanish nor alias when
+   shrinking. Output pixels not fully (95 %) covered by usable input (outside the image, beam stop) are
+   unusable.
 2. **Background**: a masked white top-hat (the image minus its grey opening with a square window of
-   ``background_window_inv_a`` 1/A side) removes the diffuse central glow and uneven background and keeps
-   spots narrower than the window; the per-image median of what is left (noise) is subtracted, negatives
-   clipped to 0.
+   ``background_window_inv_a`` 1/A side; unusable pixels ignored, so a beam stop leaves no rim) removes
+   the diffuse central glow and uneven background and keeps spots narrower than the window; the noise
+   floor (median + ``noise_mads`` x 1.4826 MAD of the usable pixels) is subtracted, negatives clipped to
+   0, and the result blurred by a gaussian of ``spot_sigma_inv_a`` 1/A (sharp simulated and broad real
+   spots come out alike).
 3. **Central disc**: every pixel closer than ``central_disc_radius_inv_a`` 1/A to the centre (direct beam,
    beam stop tip) is set to 0, as are unusable pixels.
 4. **Intensity**: divide by the ``normalise_quantile`` quantile of the usable pixels (default 0.998: the
@@ -150,14 +153,18 @@ def to_model_input(
 
 
 def measured_to_model_input(pattern: "MeasuredPattern", settings: PreprocessSettings | None = None) -> np.ndarray:
-    """`to_model_input` of a `sadpnet.io.MeasuredPattern` (its image, calibration, centre and mask)."""
+    """`to_model_input` of a `sadpnet.io.MeasuredPattern`: its image, calibration and centre, and its mask
+    with the saturated pixels given back (they are the brightest spots, not missing data; clipped anyway)."""
     s = settings or PreprocessSettings()
     if pattern.pixel_size_inv_a is None:
         raise InputError("the file has no reciprocal-space calibration and none was given "
                          "(calibration_inv_a_per_px)", pattern.source)
+    mask = pattern.mask
+    if getattr(pattern, "saturated", None) is not None:
+        mask = mask | pattern.saturated
     try:
         return to_model_input(pattern.image, pattern.pixel_size_inv_a, centre_xy=pattern.centre_xy,
-                              mask=pattern.mask, **s.to_dict())
+                              mask=mask, **s.to_dict())
     except InputError as e:
         raise InputError(e.problem, pattern.source) from None
 
@@ -179,7 +186,7 @@ def to_model_input_batch(
         centre_xy: (B, 2) centres (column, row), pixels; None = (W/2, H/2) for all.
         mask: (B, H, W) bool, True = usable; None = all usable.
         settings: `PreprocessSettings` (defaults when None).
-        chunk: images processed at once (bounds the memory of the resampling grid).
+        chunk: images processed at once (bounds the memory used).
 
     Returns:
         float32 tensor (B, size_px, size_px) in [0, 1], on the images' device.
