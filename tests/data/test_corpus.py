@@ -84,10 +84,17 @@ def test_atomic_volumes_against_textbook_lattice_parameters():
 
 
 def test_duplicates_share_the_group_of_their_representative(index):
-    al = index[index.formula.eq("Al") & index.space_group.eq(225)]
-    assert {"cod/Al", "dans/Aluminium"} <= set(al.material_id)
-    assert al.group_id.nunique() == 1 and al.representative.sum() == 1
-    assert al[al.representative].material_id.iloc[0] == "cod/Al"
+    for formula, sg, ids in (("Fe", 229, {"cod/Fe", "kvmani/Fe"}), ("Cu", 225, {"cod/Cu", "aflow/164_A_cF4_225_a"})):
+        rows = index[index.formula.eq(formula) & index.space_group.eq(sg) & ~index.material_id.str.startswith("var/")]
+        assert ids <= set(rows.material_id)
+        assert rows.group_id.nunique() == 1 and rows.representative.sum() == 1
+        assert rows[rows.representative].material_id.iloc[0] == "cod/" + formula  # COD preferred
+
+
+def test_unphysical_and_unreadable_files_left_out(index):
+    ids = set(index.material_id)
+    assert "dans/Cubic" not in ids  # a = 1 A: atoms 1 A apart
+    assert "kvmani/ZrFeBcc" not in ids  # partially occupied sites
 
 
 def test_variant_cifs_readable_by_pymatgen(index):

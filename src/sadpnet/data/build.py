@@ -68,8 +68,26 @@ def make_pattern_image(row: dict, spec: dict) -> np.ndarray:
     return render(pattern, bits=bits, seed=int(row["seed"]), **kwargs)
 
 
+def _reset_simulator_caches() -> None:
+    """Empty the simulator's per-cell reflection cache, so that a chunk's images depend on its rows only.
+
+    The cell engine's results differ in the last bits (relative 2e-7) depending on whether a cached
+    reflection table was built for a wider reciprocal range; after quantisation that occasionally changes a
+    pixel by one level. Starting each chunk from an empty cache (and a fixed order inside the chunk) makes
+    the images byte-identical whatever worker runs the chunk and whatever it ran before.
+    """
+    try:
+        from sadpnet.simulate import structure_factor
+    except ImportError:  # pragma: no cover
+        return
+    cache = getattr(structure_factor, "_CACHE", None)
+    if cache is not None:
+        cache.clear()
+
+
 def compute_chunk(rows: list[dict], spec: dict) -> np.ndarray:
     """Images of a chunk's rows, (n, S, S). Runs on a Dask worker (single-threaded numerics)."""
+    _reset_simulator_caches()
     # largest reciprocal range first: the simulator's per-cell reflection table is then built once per material
     order = sorted(range(len(rows)), key=lambda i: (rows[i]["material_id"], -float(rows[i]["voltage_kv"]),
                                                      float(rows[i]["camera_length_mm"]), i))
@@ -154,7 +172,7 @@ def build_dataset(spec_path: str | Path, out: str | Path, *, workers: int | None
             else:
                 nw = workers or os.cpu_count() or 1
                 os.environ.setdefault("OMP_NUM_THREADS", "1")
-                cluster = LocalCluster(n_workers=nw, threads_per_worker=1, processes=True, dashboard_address=None,
+                cluster = LocalCluster(n_workers=nw, threads_per_worker=1, processes=True, dashboard_address=":0",
                                        silence_logs=40)
                 client = Client(cluster)
                 workers_desc = f"{nw} local worker process{'es' if nw > 1 else ''}"

@@ -7,7 +7,8 @@ splits the chunks between DataLoader workers. Each item is ``(image, target, pix
 * ``image``: float32 tensor (1, S, S), the stored uint8/uint16 image divided by 255/65535 (values in [0, 1];
   no resampling or normalisation: the model's own preprocessing does that, using the calibration);
 * ``target``: int64 index of the row's label in ``dataset.classes``;
-* ``pixel_size_inv_a``: float, the pattern's calibration, 1/A per pixel.
+* ``pixel_size_inv_a``: float, the pattern's calibration, 1/A per pixel;
+* (``return_index=True``) the row's ``pattern_index`` in the store's table.
 
 Example::
 
@@ -38,10 +39,12 @@ class StoreDataset(torch.utils.data.IterableDataset):
         filters: {column: value or list of values} rows must match.
         shuffle: shuffle chunk order and patterns within a chunk (seeded by ``seed`` and the epoch).
         seed: random seed of the shuffling.
+        return_index: also yield the row's ``pattern_index`` (4th element) to join with the table.
     """
 
     def __init__(self, root: str | Path, split: str | None = None, label: str = "space_group", *,
-                 classes: list | None = None, filters: dict | None = None, shuffle: bool = True, seed: int = 0):
+                 classes: list | None = None, filters: dict | None = None, shuffle: bool = True, seed: int = 0,
+                 return_index: bool = False):
         from sadpnet.data.store import read_meta, read_table
 
         super().__init__()
@@ -62,7 +65,7 @@ class StoreDataset(torch.utils.data.IterableDataset):
             if col not in table.columns:
                 raise InputError(f"no column {col!r} in the table", "filters")
             keep &= table[col].isin(list(val) if isinstance(val, (list, tuple, set)) else [val]).to_numpy()
-        self.table = table[keep].reset_index(drop=True)
+        self.table = table[keep].reset_index(drop=True)  # the selected rows, in store order
         index = {c: i for i, c in enumerate(self.classes)}
         missing = set(self.table[label]) - set(index)
         if missing:
@@ -72,8 +75,8 @@ class StoreDataset(torch.utils.data.IterableDataset):
         self._targets = np.array([index[v] for v in self.table[label]], dtype=np.int64)
         self._cal = self.table.pixel_size_inv_a.to_numpy(dtype=np.float32)
         self.chunk = int(meta["chunk_patterns"])
-        self.scale = 1.0 / (65535.0 if meta["dtype"] == "uint16" else 255.0)
-        self.shuffle, self.seed, self.epoch = shuffle, int(seed), 0
+        self.max_value = 65535.0 if meta["dtype"] == "uint16" else 255.0
+        self.shuffle, self.seed, self.epoch, self.return_index = shuffle, int(seed), 0, bool(return_index)
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -101,6 +104,7 @@ class StoreDataset(torch.utils.data.IterableDataset):
             if self.shuffle:
                 sel = rng.permutation(sel)
             t = torch.from_numpy(block[self._rows[sel] - lo].astype(np.float32))
-            t.mul_(self.scale)
+            t.div_(self.max_value)
             for j, i in enumerate(sel):
-                yield t[j].unsqueeze(0), int(self._targets[i]), float(self._cal[i])
+                item = (t[j].unsqueeze(0), int(self._targets[i]), float(self._cal[i]))
+                yield item + (int(self._rows[i]),) if self.return_index else item
