@@ -207,3 +207,16 @@ def test_saturated_spot_survives_preprocessing(tmp_path, pattern16):
             assert y[oy, ox] > 0.5 and holes[oy, ox] == 0.0
             checked += 1
     assert checked >= 10
+
+
+def test_mrc_stack_and_npz_refused(tmp_path, pattern16):
+    import mrcfile
+
+    with mrcfile.new(tmp_path / "stack.mrc") as f:
+        f.set_data(np.stack([pattern16.astype(np.float32)] * 3))
+    _raises(tmp_path / "stack.mrc", "stack of 3 images")
+    np.savez(tmp_path / "a.npz", a=pattern16)
+    _raises(tmp_path / "a.npz", "unknown image extension")
+    np.savez(tmp_path / "b.npy", a=pattern16)  # an npz archive under an .npy name
+    (tmp_path / "b.npy.npz").rename(tmp_path / "b.npy")
+    _raises(tmp_path / "b.npy", "not a single NumPy array")

@@ -184,6 +184,8 @@ def _read_npy(path: Path, fmt: str) -> RawImage:
                              path) from None
         raise
     if not isinstance(data, np.ndarray):
+        if hasattr(data, "close"):
+            data.close()
         raise InputError("is not a single NumPy array (.npz archives are not accepted)", path)
     rgb = data.ndim == 3 and data.shape[-1] in (3, 4) and data.dtype in (np.uint8, np.uint16)
     return RawImage(data=data, fmt=fmt, rgb=rgb)
