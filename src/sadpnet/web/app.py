@@ -110,20 +110,21 @@ def create_app(model_dir: str | Path | None = None, max_upload_mb: float = 64, *
     patterns_cache = PatternCache(max_items=8)
     app.state.pattern_cache = patterns_cache
 
-    def _load(paths, names, calibration):
-        """Read the saved uploads (`sadpnet.io.load_pattern`); errors name the uploaded file. Files already
-        read with the same content and calibration (the page inspects, then classifies) come from the cache."""
+    def _load(paths, names):
+        """Read the saved uploads (`sadpnet.io.load_pattern`, the file's own calibration only: the form's
+        calibration is applied by the classifier to files without one); errors name the uploaded file. Files
+        already read (the page inspects and classifies the same file) come from the cache."""
         from sadpnet.io import load_pattern
 
         patterns = []
         for path, name in zip(paths, names):
             def read(path=path, name=name):
                 try:
-                    return load_pattern(path, calibration_inv_a_per_px=calibration)
+                    return load_pattern(path)
                 except InputError as exc:  # name the uploaded file, not the temporary one
                     raise InputError(exc.problem.replace(str(path), name).replace(path.name, name), name) from None
 
-            patterns.append(patterns_cache.get_or_load(PatternCache.key(path, calibration), read))
+            patterns.append(patterns_cache.get_or_load(PatternCache.key(path), read))
         return patterns
 
     @app.get("/", include_in_schema=False)
@@ -158,7 +159,7 @@ def create_app(model_dir: str | Path | None = None, max_upload_mb: float = 64, *
             check_suffix(name)
         use_ensemble = len(file) > 1 if ensemble is None else bool(ensemble)
         with saved_uploads([(n, f.file) for n, f in zip(names, file)]) as paths:
-            patterns = _load(paths, names, calibration)
+            patterns = _load(paths, names)
             with model_lock:
                 result = model.classify_images(patterns, calibration_inv_a_per_px=calibration, top_k=top_k,
                                                ensemble=use_ensemble)
@@ -181,14 +182,16 @@ def create_app(model_dir: str | Path | None = None, max_upload_mb: float = 64, *
         name = file.filename or "file"
         check_suffix(name)
         with saved_uploads([(name, file.file)]) as paths:
-            (pattern,) = _load(paths, [name], calibration)
+            (pattern,) = _load(paths, [name])
         image, mask = pattern.image, pattern.mask
         saturated = getattr(pattern, "saturated", None)
         if mask is not None and saturated is not None:  # saturated pixels are the brightest spots: show them
             mask = mask | saturated
         centre = None if pattern.centre_xy is None else [float(pattern.centre_xy[0]), float(pattern.centre_xy[1])]
         spots = find_spots(image, mask, centre)
-        cal = pattern.pixel_size_inv_a
+        cal, cal_source = pattern.pixel_size_inv_a, (pattern.metadata or {}).get("calibration_source", "file")
+        if cal is None and calibration is not None:  # as the classifier does: the form's value, if the file has none
+            cal, cal_source = calibration, "option"
         if cal is not None and centre is not None:
             for spot, g in zip(spots, spots_g_inv_a(spots, centre, cal)):
                 spot["g_inv_a"] = [round(float(g[0]), 6), round(float(g[1]), 6)]
@@ -196,7 +199,7 @@ def create_app(model_dir: str | Path | None = None, max_upload_mb: float = 64, *
         return {
             "filename": name, "height_px": int(image.shape[0]), "width_px": int(image.shape[1]),
             "pixel_size_inv_a": None if cal is None else float(cal),
-            "calibration_source": meta.get("calibration_source", "file" if cal is not None else None),
+            "calibration_source": cal_source if cal is not None else None,
             "voltage_kv": _number(meta.get("voltage_kv")), "camera_length_mm": _number(meta.get("camera_length_mm")),
             "format": meta.get("format"), "centre_xy": centre,
             "masked_fraction": None if mask is None else round(1.0 - float(mask.mean()), 4),
@@ -217,7 +220,7 @@ def create_app(model_dir: str | Path | None = None, max_upload_mb: float = 64, *
 
 
 class PatternCache:
-    """A small thread-safe LRU of loaded patterns keyed by (SHA-256 of the file, suffix, calibration).
+    """A small thread-safe LRU of loaded patterns keyed by (SHA-256 of the file, suffix).
 
     `get_or_load` reads each key once even when requests for it overlap (the page inspects and classifies
     the same file at the same time): later callers wait for the first one's result.
@@ -230,12 +233,12 @@ class PatternCache:
         self._lock = threading.Lock()
 
     @staticmethod
-    def key(path: Path, calibration: float | None) -> tuple:
+    def key(path: Path) -> tuple:
         h = hashlib.sha256()
         with open(path, "rb") as f:
             for block in iter(lambda: f.read(1 << 20), b""):
                 h.update(block)
-        return h.hexdigest(), path.suffix.lower(), calibration
+        return h.hexdigest(), path.suffix.lower()
 
     def get_or_load(self, key: tuple, load):
         """The cached value of ``key``, else ``load()`` (once at a time per key), cached."""
