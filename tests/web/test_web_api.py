@@ -249,3 +249,15 @@ def test_bad_factory_arguments():
         create_app(model=FakeModel(), max_upload_mb=0)
     with pytest.raises(InputError):
         create_app(model_dir="/nonexistent/model/dir")
+
+
+def test_form_calibration_applies_only_to_files_without_one(client, files):
+    r = post_files(client, [files["png8"]], url="/api/inspect", calibration_inv_a_per_px=0.01)
+    ins = r.json()
+    assert ins["pixel_size_inv_a"] == pytest.approx(0.01) and ins["calibration_source"] == "option"
+    cx, cy = ins["centre_xy"]
+    s = ins["spots"][0]
+    assert s["g_inv_a"] == pytest.approx([(s["x"] - cx) * 0.01, -(s["y"] - cy) * 0.01], abs=1e-5)
+    r = post_files(client, [DM3], url="/api/inspect", calibration_inv_a_per_px=0.01)
+    assert r.json()["pixel_size_inv_a"] == pytest.approx(DM3_CAL_INV_A, rel=1e-4)  # the file's own wins
+    assert r.json()["calibration_source"] == "file"
