@@ -37,6 +37,7 @@ def _default_model_shipped() -> bool:
 
 @pytest.fixture(scope="module")
 def server():
+    _browser_or_skip()
     from sadpnet.web.app import create_app
 
     if _default_model_shipped():
