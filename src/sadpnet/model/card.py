@@ -52,7 +52,7 @@ def library_versions() -> dict:
 def save_model_files(model_dir: str | Path, tensors: dict, card: dict, *, half: bool = False) -> Path:
     """Write ``tensors`` (name -> torch.Tensor) to model.safetensors and ``card`` to card.json, atomically.
 
-    ``half=True`` stores floating tensors as float16 (the shipped model: half the size, outputs equal to
+    ``half=True`` stores the network's floating tensors (``net.*``) as float16 (the shipped model: half the size, outputs equal to
     float32 within ~1e-3 in logits). The card's ``weights`` entry (file, sha256, bytes, dtype) is filled in.
     Returns the directory.
     """
@@ -64,7 +64,7 @@ def save_model_files(model_dir: str | Path, tensors: dict, card: dict, *, half: 
     out = {}
     for k, v in tensors.items():
         v = v.detach().to("cpu").contiguous()
-        if half and v.is_floating_point():
+        if half and v.is_floating_point() and k.startswith("net."):  # statistics (ood.*) stay float32
             v = v.to(torch.float16)
         out[k] = v
     with atomic_path(model_dir / WEIGHTS_NAME) as tmp:

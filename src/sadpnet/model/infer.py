@@ -120,9 +120,13 @@ class Classifier:
         """Model input of a `sadpnet.io.MeasuredPattern` (io's own mapping of its mask/saturation to the input)."""
         import dataclasses
 
+        from sadpnet.io import MeasuredPattern
         from sadpnet.model.preprocess import measured_to_model_input
 
-        if dataclasses.is_dataclass(pattern) and pattern.pixel_size_inv_a != pixel_size_inv_a:
+        if not isinstance(pattern, MeasuredPattern):  # any object with image / centre_xy / mask attributes
+            return self.preprocess(pattern.image, pixel_size_inv_a, getattr(pattern, "centre_xy", None),
+                                   getattr(pattern, "mask", None))
+        if pattern.pixel_size_inv_a != pixel_size_inv_a:
             pattern = dataclasses.replace(pattern, pixel_size_inv_a=pixel_size_inv_a)
         return measured_to_model_input(pattern, self.preprocess_settings())
 

@@ -62,12 +62,14 @@ def noise_only(n: int, *, size_px: int = 256, pixel_size_inv_a: float = 0.0133, 
     return out
 
 
-def as_source(images: np.ndarray, pixel_size_inv_a: float, label: str):
-    """A `sadpnet.model.source.MemorySource` of OOD images (space_group = -1, zone_axis = '000')."""
+def as_source(images: np.ndarray, pixel_size_inv_a, label: str):
+    """A `sadpnet.model.source.MemorySource` of OOD images (space_group = -1, zone_axis = '000');
+    ``pixel_size_inv_a``: one calibration (1/A per pixel) or one per image."""
     import pandas as pd
 
     from sadpnet.model.source import MemorySource
 
-    t = pd.DataFrame({"space_group": -1, "zone_axis": "000", "pixel_size_inv_a": float(pixel_size_inv_a),
-                      "ood_kind": label}, index=range(len(images)))
+    cal = np.broadcast_to(np.asarray(pixel_size_inv_a, dtype=float), (len(images),))
+    t = pd.DataFrame({"space_group": -1, "zone_axis": "000", "pixel_size_inv_a": cal, "ood_kind": label},
+                     index=range(len(images)))
     return MemorySource(images, t)
