@@ -168,17 +168,20 @@ def standardize(atoms, symprec_a: float = DEFAULT_SYMPREC_A):
     return std, int(ds.number), str(ds.international)
 
 
-#: P1 cells with more atoms than this are read directly (no symmetry expansion, no spglib search).
+#: P1 cells with more sites than this are read directly (ASE's symmetry expansion costs O(N^2)).
+P1_DIRECT_ATOMS = 200
+
+#: P1 cells with more atoms than this are not searched for symmetry (spglib would not finish).
 LARGE_P1_ATOMS = 5000
 
 
 def _large_p1_atoms(block):
-    """Atoms of a large, ordered P1 block without ASE's O(N^2) symmetry expansion, else None."""
+    """Atoms of an ordered P1 block of many sites without ASE's O(N^2) symmetry expansion, else None."""
     from ase.io.cif import NoStructureData
 
     try:
         n_sites = len(block.get_symbols())
-        if n_sites <= LARGE_P1_ATOMS or block.get_spacegroup(True).no != 1:
+        if n_sites <= P1_DIRECT_ATOMS or block.get_spacegroup(True).no != 1:
             return None
         occ = block.get("_atom_site_occupancy")
         if occ is not None and any(abs(float(o) - 1.0) > 1e-9 for o in occ):
