@@ -213,11 +213,16 @@ def dislocation_command(
     from sadpnet.defects.block import min_distance_a
     from sadpnet.defects.cif_out import write_defect_cif
     from sadpnet.defects.dislocation import build_dislocation_array, burgers_circuit
+    from sadpnet.errors import InputError
 
     _check_out(output)
     crystal = _read(cif)
     r = build_dislocation_array(crystal, line, burgers, count, cells, elastic)
-    closure = burgers_circuit(crystal, r, 0)
+    try:
+        closure = burgers_circuit(crystal, r, 0)
+        circuit = f"Burgers circuit around the first core closes with [{' '.join(f'{x:g}' for x in closure + 0.0)}]"
+    except InputError:
+        circuit = "the block is too small for a Burgers circuit check"
     frame = "; ".join(f"e{i + 1}=({' '.join(f'{x:.6f}' for x in row)})" for i, row in enumerate(r.frame))
     write_defect_cif(r.atoms, output, "dislocation", r.info, crystal,
                      f"block in the parent's Cartesian frame, axes {frame} (e1 along b, e2 glide-plane normal, e3 line); "
@@ -232,8 +237,8 @@ def dislocation_command(
     typer.echo(f"{crystal.name}: {r.info['count']} edge dislocations, line [{' '.join(map(str, r.line))}], "
                f"b = a[{b}], glide plane ({' '.join(map(str, r.plane))}), in a {r.box_a[0]:.1f} x {r.box_a[1]:.1f} x "
                f"{r.box_a[2]:.1f} A block of {len(r.atoms)} atoms (anisotropic Stroh field, C11 C12 C44 = "
-               f"{' '.join(f'{x:g}' for x in r.info['elastic_gpa'])} GPa).{note} Burgers circuit around the first core "
-               f"closes with [{' '.join(f'{x:g}' for x in closure + 0.0)}]; closest pair {min_distance_a(r.atoms):.3f} A."
+               f"{' '.join(f'{x:g}' for x in r.info['elastic_gpa'])} GPa).{note} {circuit}; closest pair "
+               f"{min_distance_a(r.atoms):.3f} A."
                f" Wrote {output}.")
 
 
