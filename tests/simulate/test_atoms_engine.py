@@ -74,11 +74,11 @@ def test_repeats_factorise(crystals):
     assert np.abs(factorised.intensity - spelled.intensity).max() <= 1e-4 * peak
 
 
-@pytest.mark.parametrize("name,zone", [("Al", (0, 0, 1)), ("Al", (0, 1, 1)), ("Fe", (0, 0, 1)),
-                                       ("Fe", (0, 1, 1)), ("Si", (0, 0, 1))])
+@pytest.mark.parametrize("name", ["Al", "Fe", "Si"])
+@pytest.mark.parametrize("zone", [(0, 0, 1), (0, 1, 1), (1, 1, 1), (1, 1, 2)])
 def test_agrees_with_cell_engine(crystals, name, zone):
     """Perfect 40x30x20 blocks: same spots on the same pixels, relative intensities within 2 %, and the
-    same absolute units. (Off-Bragg spots of other axes differ by more: see docs/atoms-engine.md.)"""
+    same absolute units."""
     from sadpnet.simulate.cell_engine import simulate_cell
 
     spec = Specimen.from_crystal(crystals[name], (40, 30, 20))
