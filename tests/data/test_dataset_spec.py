@@ -85,3 +85,13 @@ def test_plan_is_deterministic_and_spec_hash_tracks_content():
     assert a.inplane_rotation_deg.nunique() == len(a)  # seeded random rotations, one per pattern
     assert spec_hash(spec) == spec_hash(load_spec(SPECS / "quick.yaml"))
     assert spec_hash(spec) != spec_hash({**spec, "seed": 8})
+
+
+def test_exclude_formulas_drops_materials_and_their_variants():
+    spec = normalize_spec({"crystals": {"space_groups": [213, 225, 229], "exclude_formulas": ["Al", "Fe"]}})
+    mats = select_materials(spec)
+    fam_formula = mats.family_id.str.split("-", n=1).str[1]
+    assert not mats.formula.isin(["Al", "Fe"]).any() and not fam_formula.isin(["Al", "Fe"]).any()
+    everything = select_materials(normalize_spec({"crystals": {"space_groups": [213, 225, 229]}}))
+    assert {"cod/Al", "cod/Fe"} <= set(everything.material_id)
+    assert len(everything) > len(mats)

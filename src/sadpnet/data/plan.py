@@ -54,6 +54,9 @@ def select_materials(spec: dict, where: str = "spec"):
     df = df[chosen]
     for pat in c["exclude"]:
         df = df[~df.material_id.map(lambda m, p=pat: fnmatch.fnmatchcase(m, p))]
+    if c["exclude_formulas"]:
+        gone = set(c["exclude_formulas"])
+        df = df[~(df.formula.isin(gone) | df.family_id.str.split("-", n=1).str[1].isin(gone))]
     if c["max_per_space_group"]:
         rng = np.random.default_rng([spec["seed"], 1])
         keep = []
