@@ -221,6 +221,8 @@ def iter_sphere_amplitudes(positions_a: np.ndarray, weights: np.ndarray, groups:
         ey = {v: _phase(v * p[:, 1]) for v in ref_y}
         members.append((p, chebyshev_table(s[idx], n_s, dtype=rdtype), xw.astype(rdtype), yw.astype(rdtype),
                         p[:, 2].astype(rdtype), ex, ey))
+    coef_re = np.ascontiguousarray(coef.real.T, dtype=rdtype)  # (n_s, n_t)
+    coef_im = np.ascontiguousarray(coef.imag.T, dtype=rdtype)
     chunk = max(1, int(max_batch_bytes // (n_s * np.dtype(cdtype).itemsize)))
     fin_eps = max(tol, 1e-9 if double else 1e-6)
     plans: dict = {}
@@ -229,8 +231,11 @@ def iter_sphere_amplitudes(positions_a: np.ndarray, weights: np.ndarray, groups:
         mx, my = qz.shape
         t = np.clip((rho - rho0) / rho_h, -1.0, 1.0)
         # q-side factors sum_m C_mn T_m(t), shape (n_s, mx, my)
-        tab = chebyshev_table(t, n_t).reshape(n_t, -1)
-        qfac = (coef.real.T @ tab + 1j * (coef.imag.T @ tab)).reshape(n_s, mx, my)
+        tab = chebyshev_table(t, n_t, dtype=rdtype).reshape(n_t, -1)
+        qfac = np.empty((n_s, mx * my), dtype=cdtype)
+        np.matmul(coef_re, tab, out=qfac.real)
+        np.matmul(coef_im, tab, out=qfac.imag)
+        qfac = qfac.reshape(n_s, mx, my)
         plan = plans.get((mx, my))
         if plan is None:
             plan = plans[(mx, my)] = finufft.Plan(1, (mx, my), n_trans=n_s, eps=fin_eps, isign=1, dtype=cdtype,
@@ -252,5 +257,5 @@ def iter_sphere_amplitudes(positions_a: np.ndarray, weights: np.ndarray, groups:
                 plan.setpts(xs, ys)
                 part = plan.execute(c).reshape(n_s, mx, my)
                 acc = part if acc is None else acc + part
-            amp[g] = np.einsum("nxy,nxy->xy", qfac, acc)
+            amp[g] = (qfac * acc).sum(axis=0)
         yield tile, qz, amp
