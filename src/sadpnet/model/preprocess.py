@@ -276,24 +276,24 @@ def _preprocess_chunk(x, m, scale: np.ndarray, centre: np.ndarray, s: Preprocess
     b, h, w = x.shape
     n = int(s.size_px)
     dev = x.device
-    # 1. area resampling, separable: out = Ry @ image @ Rx^T (per image)
-    ry = _resampling_matrix(n, h, centre[:, 1], scale, dev)  # (B, n, H)
-    rx = _resampling_matrix(n, w, centre[:, 0], scale, dev)  # (B, n, W)
-    rxt = rx.transpose(1, 2)
+    # 1. area resampling, separable: out = Ry @ image @ Rx^T per image, with the banded R applied as a
+    # few weighted gathers (a dense bmm costs ~30x the multiply-adds)
+    iy, wy = _resampling_weights(n, h, centre[:, 1], scale, dev)  # (B, n, K)
+    ix, wx = _resampling_weights(n, w, centre[:, 0], scale, dev)
     if m is None:
-        num = ry @ x @ rxt
-        cover = ry.sum(2)[:, :, None] * rx.sum(2)[:, None, :]
+        num = _resample(x, iy, wy, ix, wx)
+        cover = wy.sum(2)[:, :, None] * wx.sum(2)[:, None, :]
     else:
-        num = ry @ (x * m) @ rxt
-        cover = ry @ m @ rxt
+        num = _resample(x * m, iy, wy, ix, wx)
+        cover = _resample(m, iy, wy, ix, wx)
     valid = cover > 0.95  # partly covered pixels (beam-stop edge) carry its penumbra
     val = torch.where(valid, num / cover.clamp_min(1e-6), torch.zeros_like(cover))
     # 2. masked white top-hat: opening ignores unusable pixels
     k = max(3, 2 * int(round(s.background_window_inv_a / s.target_pixel_size_inv_a / 2.0)) + 1)
     inf = torch.tensor(float("inf"), device=dev)
-    ero = -_max_filter(torch.where(valid, -val, -inf), k)
-    opened = _max_filter(torch.where(torch.isfinite(ero), ero, -inf), k)
-    top = torch.where(valid & torch.isfinite(opened), val - opened, torch.zeros_like(val)).clamp_min(0)
+    ero = -_max_filter(torch.where(valid, -val, -inf), k)  # +inf where a window holds no usable pixel
+    opened = _max_filter(torch.nan_to_num(ero, posinf=float("-inf")), k)  # finite on usable pixels
+    top = torch.where(valid, val - opened, torch.zeros_like(val)).clamp_min_(0)
     # 3. central disc
     r = torch.arange(n, dtype=torch.float32, device=dev) - n / 2.0
     rr = r[None, :] ** 2 + r[:, None] ** 2
@@ -319,43 +319,72 @@ def _preprocess_chunk(x, m, scale: np.ndarray, centre: np.ndarray, s: Preprocess
     q = top_vals.gather(1, from_top[:, None])[:, 0].clamp_min(0)
     q = torch.where(q > 0, q, top_vals[:, 0].clamp_min(0))  # sparse patterns: fall back to the maximum
     gain = torch.where(q > 0, s.log_gain / q.clamp_min(1e-30), torch.zeros_like(q))[:, None, None]
-    y = torch.log1p(top * gain).mul_(1.0 / math.log1p(s.log_gain))
+    y = (top * gain).add_(1.0).log_().mul_(1.0 / math.log1p(s.log_gain))  # log1p is several times slower
     return y.clamp_(0.0, 1.0).contiguous()
 
 
-def _resampling_matrix(n: int, size_in: int, centre: np.ndarray, scale: np.ndarray, dev):
-    """(B, n, size_in) weights of input pixels in each output pixel along one axis.
+def _resampling_weights(n: int, size_in: int, centre: np.ndarray, scale: np.ndarray, dev):
+    """Banded resampling along one axis: input indices and weights, each (B, n, K).
 
     Output pixel j spans input coordinates centre + (j - n/2 +- 0.5) * scale; its weights are the overlaps
     of a footprint of width max(scale, 1) about that centre with the input pixels [i - 0.5, i + 0.5],
-    divided by the width: the area mean when shrinking, linear interpolation when enlarging. Rows sum to
-    the covered fraction (< 1 where the footprint leaves the image).
+    divided by the width: the area mean when shrinking, linear interpolation when enlarging. Weights of
+    pixels outside the image are 0, so they sum to the covered fraction. K = ceil(max width) + 1.
     """
     import torch
 
     sc = torch.as_tensor(scale, dtype=torch.float64)[:, None, None]
     c = torch.as_tensor(centre, dtype=torch.float64)[:, None, None]
     j = torch.arange(n, dtype=torch.float64)[None, :, None]
-    i = torch.arange(size_in, dtype=torch.float64)[None, None, :]
+    width = sc.clamp_min(1.0)
+    kk = int(math.ceil(float(width.max()))) + 1
     mid = c + (j - n / 2.0) * sc
-    half = 0.5 * sc.clamp_min(1.0)
-    ov = (torch.minimum(mid + half, i + 0.5) - torch.maximum(mid - half, i - 0.5)).clamp_min(0.0)
-    return (ov / (2 * half)).to(torch.float32).to(dev)
+    first = torch.floor(mid - width / 2 + 0.5)  # first input pixel the footprint touches
+    i = first + torch.arange(kk, dtype=torch.float64)[None, None, :]
+    ov = (torch.minimum(mid + width / 2, i + 0.5) - torch.maximum(mid - width / 2, i - 0.5)).clamp_min(0.0)
+    inside = (i >= 0) & (i <= size_in - 1)
+    wts = torch.where(inside, ov / width, torch.zeros_like(ov))
+    idx = i.clamp(0, size_in - 1).to(torch.long)
+    return idx.to(dev), wts.to(torch.float32).to(dev)
+
+
+def _resample(x, iy, wy, ix, wx):
+    """(B, H, W) -> (B, n, n): rows, then columns (on the transpose), each a sum of K weighted copies of
+    whole rows picked by index."""
+    import torch
+
+    b = x.shape[0]
+    bi = torch.arange(b, device=x.device)[:, None]
+
+    def along_rows(a, idx, wts):  # a (B, R, C) -> (B, n, C)
+        out = a[bi, idx[:, :, 0]] * wts[:, :, 0, None]
+        for k in range(1, idx.shape[2]):
+            out.add_(a[bi, idx[:, :, k]] * wts[:, :, k, None])
+        return out
+
+    rows = along_rows(x, iy, wy)  # (B, n, W)
+    return along_rows(rows.transpose(1, 2).contiguous(), ix, wx).transpose(1, 2)
 
 
 def _shifted(x, r: int, fill: float):
-    """The (2r+1) shifted views of (B, H, W) along columns, and a function giving them along rows
-    (each after padding once with ``fill``)."""
+    """The (2r+1) copies of (B, H, W) shifted by -r..r along columns (as contiguous slices of the padded
+    image flattened row by row: strided column slices are several times slower), and a function giving
+    the same along rows. Out-of-image neighbours read ``fill``."""
     import torch.nn.functional as F
 
-    h, w = x.shape[-2:]
-    xp = F.pad(x, (r, r, 0, 0), value=fill)
+    b, h, w = x.shape
+    wp = w + 2 * r
+    flat = F.pad(x, (r, r, 0, 0), value=fill).reshape(b, h * wp)
+    n = h * wp - 2 * r
+
+    def unflatten(y):
+        return F.pad(y, (0, 2 * r)).reshape(b, h, wp)[..., :w]
 
     def rows_of(y):
         yp = F.pad(y, (0, 0, r, r), value=fill)
-        return [yp[..., d:d + h, :] for d in range(2 * r + 1)]
+        return [yp[:, d:d + h, :] for d in range(2 * r + 1)]
 
-    return [xp[..., :, d:d + w] for d in range(2 * r + 1)], rows_of
+    return [flat[:, d:d + n] for d in range(2 * r + 1)], unflatten, rows_of
 
 
 def _gaussian_blur(x, sigma_px: float):
@@ -363,21 +392,27 @@ def _gaussian_blur(x, sigma_px: float):
     r = max(1, int(math.ceil(3 * sigma_px)))
     k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma_px) ** 2)
     k = (k / k.sum()).tolist()
-    cols, rows_of = _shifted(x, r, 0.0)
-    y = sum(kk * v for kk, v in zip(k, cols))
-    return sum(kk * v for kk, v in zip(k, rows_of(y)))
+    cols, unflatten, rows_of = _shifted(x, r, 0.0)
+    y = cols[0] * k[0]
+    for kk, v in zip(k[1:], cols[1:]):
+        y.add_(v, alpha=kk)
+    rows = rows_of(unflatten(y).contiguous())
+    z = rows[0] * k[0]
+    for kk, v in zip(k[1:], rows[1:]):
+        z.add_(v, alpha=kk)
+    return z
 
 
 def _max_filter(x, k: int):
     """Separable k x k maximum filter of (B, H, W) with edge pixels ignored (padding -inf)."""
     import torch
 
-    cols, rows_of = _shifted(x, k // 2, float("-inf"))
-    y = cols[0]
+    cols, unflatten, rows_of = _shifted(x, k // 2, float("-inf"))
+    y = cols[0].clone()
     for v in cols[1:]:
-        y = torch.maximum(y, v)
-    rows = rows_of(y)
-    z = rows[0]
+        torch.maximum(y, v, out=y)
+    rows = rows_of(unflatten(y).contiguous())
+    z = rows[0].clone()
     for v in rows[1:]:
-        z = torch.maximum(z, v)
+        torch.maximum(z, v, out=z)
     return z
