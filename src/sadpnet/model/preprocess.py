@@ -7,10 +7,10 @@ model sees the same kind of input in both. Steps, in this order:
 1. **Resample** the image about its direct-beam centre ``centre_xy`` (column, row pixels; integer values
    are pixel centres) onto the model's grid: ``size_px`` square, ``target_pixel_size_inv_a`` 1/A per pixel,
    the beam on the centre of pixel (size_px/2, size_px/2) as in ``docs/conventions.md``. Each output
-   pixel is the masked mean of the input over its footprint (separable area resampling, banded:
-   a few weighted row copies per axis; linear interpolation when enlarging), so spots neither vanish nor alias when
-   shrinking. Output pixels not fully (95 %) covered by usable input (outside the image, beam stop) are
-   unusable.
+   pixel is the masked mean of the input over its footprint (separable area resampling, banded: a few
+   weighted row copies per axis; linear interpolation when enlarging), so spots neither vanish nor alias
+   when shrinking. Output pixels not fully (95 %) covered by usable input (outside the image, beam stop)
+   are unusable.
 2. **Background**: a masked white top-hat (the image minus its grey opening with a square window of
    ``background_window_inv_a`` 1/A side; unusable pixels ignored, so a beam stop leaves no rim) removes
    the diffuse central glow and uneven background and keeps spots narrower than the window; the noise
