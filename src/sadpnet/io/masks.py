@@ -46,7 +46,8 @@ def beam_stop_mask(image: np.ndarray, *, dark_fraction: float = 0.2, max_area_fr
     dropped, and so are regions whose mean is not at least ``min_depth`` of the way from the threshold
     down to the dark level (a beam stop's shadow is uniformly dark; noise-dark patches of a sparse image
     and dim detector corners only dip below the threshold). The rest is grown by ``grow_px`` (default
-    2 x smoothing, covers the penumbra). When the dark regions would cover more than ``max_area_fraction`` of the image, the image is a sparse spot
+    2 x smoothing, covers the penumbra). When the dark regions would cover more than
+    ``max_area_fraction`` of the image, the image is a sparse spot
     pattern on a black background (a simulation, a figure), not a shadowed one, and nothing is masked.
 
     Returns:

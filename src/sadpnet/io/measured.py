@@ -103,7 +103,8 @@ def load_pattern(path: str | Path, *, calibration_inv_a_per_px: float | None = N
     if raw.calibration is not None:
         cal_file = reciprocal_to_inv_a(*raw.calibration)
         if cal_file is None and raw.calibration[1] not in ("", "<undefined>", "pixel", "px"):
-            md["file_calibration_ignored"] = f"{raw.calibration[0]:g} {raw.calibration[1]} per pixel (not reciprocal space)"
+            md["file_calibration_ignored"] = (f"{raw.calibration[0]:g} {raw.calibration[1]} per pixel "
+                                              "(not reciprocal space)")
         if cal_file is not None and raw.calibration_y is not None:
             cal_y = reciprocal_to_inv_a(*raw.calibration_y)
             if cal_y is not None and abs(cal_y - cal_file) > 0.01 * cal_file:

@@ -125,7 +125,8 @@ def _microscope_tags(original: dict, metadata: dict) -> dict:
         if "voltage_kv" not in out and (k.endswith("microscope info.voltage") or k.endswith("tem.beam_energy")
                                         or k.endswith("optics.accelerationvoltage")):
             out["voltage_kv"] = val / 1e3 if val > 1e3 else val  # volts in DM/Velox tags, kV in HyperSpy's
-        if "camera_length_mm" not in out and "camera length" in k.replace("_", " ").replace("cameralength", "camera length"):
+        words = k.replace("_", " ").replace("cameralength", "camera length")
+        if "camera_length_mm" not in out and "camera length" in words:
             out["camera_length_mm"] = val * 1e3 if val < 10 else val  # Velox writes metres, DM millimetres
     return out
 

@@ -248,7 +248,8 @@ def _calibrations(pixel_size_inv_a, b: int) -> np.ndarray:
                          f"expected one calibration or {b}, got shape {cal.shape}", "pixel_size_inv_a")
     cal = cal.astype(np.float64)
     if not np.all(np.isfinite(cal) & (cal > 0)):
-        raise InputError(f"calibrations must be positive numbers of 1/A per pixel, got {cal[~(np.isfinite(cal) & (cal > 0))][:3]}",
+        bad = cal[~(np.isfinite(cal) & (cal > 0))][:3]
+        raise InputError(f"calibrations must be positive numbers of 1/A per pixel, got {bad}",
                          "pixel_size_inv_a")
     return cal
 
