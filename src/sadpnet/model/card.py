@@ -39,13 +39,14 @@ def sha256_file(path: Path) -> str:
 
 
 def library_versions() -> dict:
+    import importlib.metadata as md
+
     import numpy
     import torch
-    import torchvision
 
     from sadpnet import __version__
 
-    return {"sadpnet": __version__, "torch": torch.__version__, "torchvision": torchvision.__version__,
+    return {"sadpnet": __version__, "torch": torch.__version__, "torchvision": md.version("torchvision"),
             "numpy": numpy.__version__}
 
 
