@@ -13,8 +13,10 @@ def _tiny_grid():
     from sadpnet.study.testsets import Grid
 
     g = Grid.quick(seed=0)
+    # 64 px with 0.4 mm pixels: the field of the 256-px detector; small blocks for crystals, dislocations and
+    # twins; supercells repeated 10x10x10 as in the paper (sharper spots: cheaper than small repeats)
     return Grid(g.voltages_kv, g.camera_lengths_mm, g.zone_axes, patterns_per_set=1, size_px=64, cells=(6, 6, 4),
-                supercell_repeats=(2, 2, 2), seed=0, extra={"small": True})
+                detector_pixel_size_mm=0.4, seed=0)
 
 
 def _train_tiny_model(tmp: Path, grid) -> Path:
@@ -56,7 +58,7 @@ def test_study_smoke_report_has_every_section_and_row(tmp_path):
     sets = paper_test_sets(quick=True)
     models = [ModelEntry("clean-trained", model_dir), ModelEntry("defect-aware", tmp_path / "no-such-model")]
     out = tmp_path / "report"
-    res = run_study(out, quick=True, models=models, seed=3, sets=sets, grid=grid)
+    res = run_study(out, quick=True, models=models, seed=0, sets=sets, grid=grid)
 
     md = (out / "report.md").read_text()
     page = (out / "report.html").read_text()

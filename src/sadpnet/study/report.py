@@ -393,11 +393,40 @@ def _blocks(results: dict, examples: list[dict]) -> list[tuple]:
               [["simulate (all sets)", f"{t['simulate']:.1f}"], ["classify (all models)", f"{t['classify']:.1f}"]]
               + [[f"classify: {k}", f"{v:.1f}"] for k, v in t["per_model"].items()]
               + [["total", f"{t.get('total', t['before_report']):.1f}"]]))
+    est = _full_mode_estimate(results)
+    if est:
+        B.append(("p", f"Full mode (`sadpnet study --full`, the paper's whole grid for every set): {est['n_sets']} sets, "
+                       f"{est['n_patterns']} patterns; at this run's measured rates per pattern and defect kind "
+                       f"(same machine and load) it would take about {est['simulate_s'] / 3600:.1f} h of simulation "
+                       f"and {est['classify_s'] / 3600:.1f} h of classification per model."))
     B.append(("table", ["package", "version"], [[k, str(v)] for k, v in results["versions"].items()]))
     B.append(("table", ["set", "patterns", "build s", "simulate s", "specimen"],
               [[s["key"], str(s["n_patterns"]), f"{s['build_s']:.2f}", f"{s['simulate_s']:.2f}",
                 (json.dumps(s["source"])[:120] or "-")] for s in sets]))
     return B
+
+
+def _full_mode_estimate(results: dict) -> dict | None:
+    """Patterns of the full grid and its runtime at this run's per-pattern rates (by defect kind), s."""
+    from sadpnet.study.testsets import Grid, paper_test_sets
+
+    rate: dict[str, list[float]] = {}
+    for s in results["sets"]:
+        if s["status"] == "ok" and s["n_patterns"]:
+            rate.setdefault(s["defect"], []).append((s["build_s"] + s["simulate_s"]) / s["n_patterns"])
+    n_cls = sum(len(v) for m in results["per_pattern"].values() for v in m.values())
+    if not rate:
+        return None
+    grid = Grid.full()
+    sets = paper_test_sets(quick=False)
+    n = {sp.key: len(grid.points(sp.zone_axes)) for sp in sets}
+    mean = {k: float(np.mean(v)) for k, v in rate.items()}
+    fallback = max(mean.values())
+    sim = sum(n[sp.key] * mean.get(sp.defect, fallback) for sp in sets)
+    per_model = results["timing_s"]["per_model"]
+    cls_rate = (sum(per_model.values()) / n_cls) if n_cls else 0.0
+    return {"n_sets": len(sets), "n_patterns": int(sum(n.values())), "simulate_s": sim,
+            "classify_s": cls_rate * sum(n.values())}
 
 
 def _goal_rows(results: dict, by_row: dict) -> list[list[str]]:
