@@ -66,8 +66,9 @@ def test_repeats_factorise(crystals):
     si = crystals["Si"]
     mic = Microscope(200.0, 300.0, detector_pixels=128)
     reps = (6, 5, 4)
-    factorised = simulate_atoms(Specimen.from_crystal(si, reps), mic, (1, 1, 1), eps=1e-6)
-    spelled = simulate_atoms(Specimen(unit=si.atoms.repeat(reps), parent=si), mic, (1, 1, 1), eps=1e-6)
+    kw = dict(eps=1e-6, inplane_rotation_deg=-23.0, tilt_mrad=(6.0, 2.0))
+    factorised = simulate_atoms(Specimen.from_crystal(si, reps), mic, (1, 1, 1), **kw)
+    spelled = simulate_atoms(Specimen(unit=si.atoms.repeat(reps), parent=si), mic, (1, 1, 1), **kw)
     assert factorised.metadata["n_atoms_unit"] == 8 and spelled.metadata["n_atoms_unit"] == 8 * 120
     peak = factorised.intensity.max()
     assert peak > 0
@@ -122,6 +123,33 @@ def test_conventions_mirror_symmetry_and_direct_beam(crystals):
     cal = mic.pixel_size_inv_a
     col = n / 2 + 2 / 4.0495 / cal
     assert img[n // 2, int(round(col))] > 0.1 * scale
+
+
+@pytest.mark.parametrize("oversample", [1, 3, 4])
+def test_subpixel_grid_follows_the_detector_convention(crystals, oversample):
+    """Sub-pixel i of column c sits at x = c - 1/2 + (i + 1/2)/os pixels, q_x = (x - N/2) cal; rows run
+    downwards with q_y = (N/2 - y) cal (docs/conventions.md)."""
+    from sadpnet.simulate.atoms_engine import _setup
+
+    mic = Microscope(200.0, 300.0, detector_pixels=16)
+    st = _setup(Specimen.from_crystal(crystals["Al"], (2, 2, 2)), mic, (0, 0, 1), 0.0, (0, 0), True, oversample)
+    cal, n = mic.pixel_size_inv_a, 16
+    sub = (np.arange(oversample) + 0.5) / oversample - 0.5
+    x = (np.arange(n)[:, None] + sub[None, :]).ravel()  # column coordinate of every fine sample, pixels
+    assert np.allclose(st.qx_inv_a, (x - n / 2) * cal)
+    y = (np.arange(n)[:, None] + sub[None, :]).ravel()  # row coordinate, top to bottom
+    assert np.allclose(st.qy_inv_a[::-1], (n / 2 - y) * cal)  # fine index iy = M - 1 - fine row
+
+
+def test_chebyshev_phase_expansion():
+    from sadpnet.simulate.ewald_nufft import chebyshev_table, phase_chebyshev_coefficients
+
+    t, s = np.linspace(-1, 1, 61), np.linspace(-1, 1, 47)
+    for c in (0.0, 0.7, 4.0, 15.0):
+        coef = phase_chebyshev_coefficients(c, 1e-6)
+        approx = chebyshev_table(t, coef.shape[0]).T @ coef @ chebyshev_table(s, coef.shape[1])
+        assert np.abs(approx - np.exp(1j * c * np.outer(t, s))).max() <= 1e-6
+        assert coef.shape[1] <= c + 16  # about c + a few terms: the expansion stays cheap
 
 
 def test_specimen_without_parent_has_no_spots():
