@@ -33,6 +33,9 @@ def train_command(
     samples_per_epoch: Optional[int] = typer.Option(None, "--samples-per-epoch",
                                                     help="Random training patterns per epoch [all]."),
     max_patterns: Optional[int] = typer.Option(None, "--max-patterns", help="Use a seeded subset of each split."),
+    max_val_patterns: Optional[int] = typer.Option(None, "--max-val-patterns",
+                                                   help="Seeded subset of the validation split (per-epoch "
+                                                   "validation and temperature fit) [all]."),
     max_hours: Optional[float] = typer.Option(None, "--max-hours", help="Stop after this many hours (after an epoch)."),
     half: bool = typer.Option(False, "--half", help="Store the final weights as float16 (half the size)."),
     no_augment: bool = typer.Option(False, "--no-augment", help="Train on clean patterns only."),
@@ -52,7 +55,7 @@ def train_command(
         raise InputError("threads and batch size must be >= 1, workers >= 0", "--threads/--workers/--batch-size")
     target = target_pixel_size_inv_a or DEFAULT_TARGET_PIXEL_SIZE_INV_A * DEFAULT_SIZE_PX / image_size
     tr = open_store(dataset, "train", max_patterns=max_patterns, seed=seed)
-    va = open_store(dataset, "val", max_patterns=max_patterns, seed=seed)
+    va = open_store(dataset, "val", max_patterns=max_val_patterns or max_patterns, seed=seed)
     scheme = None
     if label == "appearance":
         from sadpnet.model.appearance import appearance_scheme

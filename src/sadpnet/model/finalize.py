@@ -31,7 +31,7 @@ def inputs_of(source, cfg, positions=None) -> np.ndarray:
         np.zeros((0, cfg.image_size_px, cfg.image_size_px), np.float32)
 
 
-def finalize_model(out_dir, cfg, scheme, train_source, val_source, summary: dict, *, n_feature_fit: int = 3000,
+def finalize_model(out_dir, cfg, scheme, train_source, val_source, summary: dict, *, n_feature_fit: int = 1500,
                    n_ood: int = 200, dataset_id: str | None = None) -> dict:
     import torch
     from safetensors.torch import load_file

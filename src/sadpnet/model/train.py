@@ -251,8 +251,13 @@ def train(train_source, val_source, cfg: TrainConfig, out_dir: str | Path, *, sc
         model.train()
         t0 = time.perf_counter()
         tot_loss, tot_ok, seen = 0.0, 0, 0
+        lr = _lr_at(state["step"], total_steps, warmup, cfg.lr)
         bar = _progress(progress and rank == 0, len(loader), f"epoch {epoch + 1}/{cfg.epochs}")
+        out_of_time = False
         for xb, yb in loader:
+            if cfg.max_hours is not None and (time.perf_counter() - t_start) / 3600 > cfg.max_hours:
+                out_of_time = True  # stop mid-epoch; validation and checkpoint below still run
+                break
             lr = _lr_at(state["step"], total_steps, warmup, cfg.lr)
             for g in opt.param_groups:
                 g["lr"] = lr
@@ -304,8 +309,8 @@ def train(train_source, val_source, cfg: TrainConfig, out_dir: str | Path, *, sc
         if state["bad_epochs"] >= cfg.patience:
             stopped = f"early stop: no val improvement in {cfg.patience} epochs"
             break
-        if cfg.max_hours is not None and (time.perf_counter() - t_start) / 3600 > cfg.max_hours:
-            stopped = f"time budget of {cfg.max_hours} h reached"
+        if out_of_time or (cfg.max_hours is not None and (time.perf_counter() - t_start) / 3600 > cfg.max_hours):
+            stopped = f"time budget of {cfg.max_hours} h reached (epoch {epoch + 1}: {seen} patterns)"
             break
     summary = {"best_epoch": state["best_epoch"], "best_val_acc": state["best_acc"], "epochs_run": state["epoch"],
                "stopped": stopped, "train_wall_s": round(state["wall_s"], 1), "n_train": int(len(y_train)),
