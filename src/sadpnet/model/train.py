@@ -346,9 +346,13 @@ def predict(net, view: _TorchView, cfg: TrainConfig, device, batch_size: int = 1
 class _progress:
     """A rich progress bar (or nothing)."""
 
-    def __init__(self, enabled: bool, total: int, title: str):
+    def __init__(self, enabled: bool, total: int, title: str, log_every: int = 50):
+        import sys
+
         self.p = None
-        if enabled:
+        self.plain = enabled and not sys.stdout.isatty()  # a log file: one plain line every log_every batches
+        self.n, self.total, self.title, self.log_every = 0, total, title, log_every
+        if enabled and not self.plain:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
             self.p = Progress(TextColumn(title), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -357,6 +361,9 @@ class _progress:
             self.task = self.p.add_task(title, total=total, info="")
 
     def advance(self, info: str) -> None:
+        self.n += 1
+        if self.plain and (self.n % self.log_every == 0 or self.n == self.total):
+            print(f"{self.title}: batch {self.n}/{self.total} {info}", flush=True)
         if self.p is not None:
             self.p.update(self.task, advance=1, info=info)
 
