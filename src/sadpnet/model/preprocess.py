@@ -12,8 +12,8 @@ model sees the same kind of input in both. Steps, in this order:
    when shrinking. Output pixels not fully (95 %) covered by usable input (outside the image, beam stop)
    are unusable.
 2. **Background**: a masked white top-hat (the image minus its grey opening with a square window of
-   ``background_window_inv_a`` 1/A side; unusable pixels ignored, so a beam stop leaves no rim) removes
-   the diffuse central glow and uneven background and keeps spots narrower than the window; the noise
+   ``background_window_inv_a`` 1/A side; unusable pixels ignored, and pixels within half a window of
+   them dropped, so a beam stop leaves no rim) removes the diffuse central glow and uneven background and keeps spots narrower than the window; the noise
    floor (median + ``noise_mads`` x 1.4826 MAD of the usable pixels) is subtracted, negatives clipped to
    0, and the result blurred by a gaussian of ``spot_sigma_inv_a`` 1/A (sharp simulated and broad real
    spots come out alike).
@@ -295,6 +295,10 @@ def _preprocess_chunk(x, m, scale: np.ndarray, centre: np.ndarray, s: Preprocess
     ero = -_max_filter(torch.where(valid, -val, -inf), k)  # +inf where a window holds no usable pixel
     opened = _max_filter(torch.nan_to_num(ero, posinf=float("-inf")), k)  # finite on usable pixels
     top = torch.where(valid, val - opened, torch.zeros_like(val)).clamp_min_(0)
+    # next to an unusable region the window is one-sided and a falling background (the glow around a
+    # beam stop) leaves a rim: those pixels (within half a window) become unusable too
+    if not bool(valid.all()):
+        valid = _max_filter((~valid).to(val.dtype), k) <= 0
     # 3. central disc
     r = torch.arange(n, dtype=torch.float32, device=dev) - n / 2.0
     rr = r[None, :] ** 2 + r[:, None] ** 2
