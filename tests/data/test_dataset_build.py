@@ -24,9 +24,13 @@ def quick_store(tmp_path_factory):
     return out
 
 
-def test_two_dask_workers_give_byte_identical_images(quick_store, tmp_path):
-    card = build_dataset(QUICK, tmp_path / "w2", workers=2, progress=False)
-    assert card["workers"] == "2 local worker processes"
+def test_existing_dask_cluster_of_two_workers_gives_byte_identical_images(quick_store, tmp_path):
+    # an existing cluster reached by its address (--scheduler); the resume test covers --workers 2
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
+        card = build_dataset(QUICK, tmp_path / "w2", scheduler=cluster.scheduler_address, progress=False)
+    assert card["workers"] == f"scheduler {cluster.scheduler_address}"
     a, b = open_images(quick_store)[:], open_images(tmp_path / "w2")[:]
     assert a.dtype == b.dtype == np.uint8 and a.shape == (24, 128, 128)
     assert np.array_equal(a, b)
