@@ -148,13 +148,13 @@ def build_dataset(spec_path: str | Path, out: str | Path, *, workers: int | None
     todo = [k for k in range(meta["n_chunks"]) if k not in done]
     if max_chunks is not None:
         todo = todo[:max_chunks]
-    records = table[list(_ROW_COLUMNS)].to_dict("records")
+    rows_table = table[list(_ROW_COLUMNS)]
     images = open_images(out, mode="r+")
 
-    def rows_of(k):
-        return records[k * n_chunk: min(n, (k + 1) * n_chunk)]
+    def rows_of(k):  # the rows of chunk k as plain dicts (made per chunk: no copy of the whole table)
+        return rows_table.iloc[k * n_chunk: min(n, (k + 1) * n_chunk)].to_dict("records")
 
-    done_before = sum(len(rows_of(k)) for k in done)
+    done_before = sum(min(n, (k + 1) * n_chunk) - k * n_chunk for k in done)
     bar = _Bar(n, done_before, progress)
     workers_desc = "in process"
     with bar:
