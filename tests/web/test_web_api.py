@@ -261,3 +261,32 @@ def test_form_calibration_applies_only_to_files_without_one(client, files):
     r = post_files(client, [DM3], url="/api/inspect", calibration_inv_a_per_px=0.01)
     assert r.json()["pixel_size_inv_a"] == pytest.approx(DM3_CAL_INV_A, rel=1e-4)  # the file's own wins
     assert r.json()["calibration_source"] == "file"
+
+
+def test_pattern_cache_reads_once_and_stays_bounded(tmp_path):
+    from types import SimpleNamespace
+
+    from sadpnet.web.app import PatternCache
+
+    cache = PatternCache(max_items=3, max_bytes=10_000)
+    loads = []
+
+    def loader(n, nbytes=1000):
+        def load():
+            loads.append(n)
+            time.sleep(0.05)
+            return SimpleNamespace(image=np.zeros(nbytes, np.uint8), mask=None, saturated=None)
+        return load
+
+    threads = [threading.Thread(target=cache.get_or_load, args=(("a",), loader("a"))) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert loads == ["a"]  # overlapping requests for one file read it once
+    for k in "bcd":
+        cache.get_or_load((k,), loader(k))
+    assert cache.get_or_load(("a",), loader("a2")) is not None and loads[-1] == "a2"  # "a" was evicted (3 items)
+    cache.get_or_load(("big",), loader("big", 20_000))  # over max_bytes alone: kept, everything else evicted
+    cache.get_or_load(("big",), loader("big-again"))
+    assert loads[-1] == "big" and len(cache._items) == 1

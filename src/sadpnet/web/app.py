@@ -220,14 +220,16 @@ def create_app(model_dir: str | Path | None = None, max_upload_mb: float = 64, *
 
 
 class PatternCache:
-    """A small thread-safe LRU of loaded patterns keyed by (SHA-256 of the file, suffix).
+    """A small thread-safe LRU of loaded patterns keyed by (SHA-256 of the file, suffix), at most ``max_items``
+    patterns and ``max_bytes`` of arrays (the newest is always kept).
 
     `get_or_load` reads each key once even when requests for it overlap (the page inspects and classifies
     the same file at the same time): later callers wait for the first one's result.
     """
 
-    def __init__(self, max_items: int = 8):
+    def __init__(self, max_items: int = 8, max_bytes: int = 256 * 2**20):
         self.max_items = int(max_items)
+        self.max_bytes = int(max_bytes)
         self._items: OrderedDict = OrderedDict()
         self._loading: dict[tuple, threading.Event] = {}
         self._lock = threading.Lock()
@@ -258,7 +260,8 @@ class PatternCache:
                 value = load()
                 with self._lock:
                     self._items[key] = value
-                    while len(self._items) > self.max_items:
+                    while len(self._items) > 1 and (len(self._items) > self.max_items
+                                                    or sum(map(_nbytes, self._items.values())) > self.max_bytes):
                         self._items.popitem(last=False)
                 return value
             finally:
@@ -269,6 +272,10 @@ class PatternCache:
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+
+
+def _nbytes(pattern) -> int:
+    return sum(getattr(getattr(pattern, name, None), "nbytes", 0) for name in ("image", "mask", "saturated"))
 
 
 def _warm_up(card: dict) -> None:
