@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -25,6 +26,7 @@ EXTINCTION_REL = 1e-6
 
 _CACHE: "OrderedDict[tuple, _CellTable]" = OrderedDict()
 _CACHE_SIZE = 32
+_CACHE_LOCK = threading.Lock()
 
 
 def _atoms_of(obj):
@@ -135,10 +137,11 @@ def cell_table(atoms_or_crystal, g_max_inv_a: float, debye_waller: bool | dict |
     """
     atoms = _atoms_of(atoms_or_crystal)
     key = _fingerprint(atoms, debye_waller)
-    tab = _CACHE.get(key)
-    if tab is not None and tab.g_max_inv_a >= g_max_inv_a:
-        _CACHE.move_to_end(key)
-        return tab
+    with _CACHE_LOCK:
+        tab = _CACHE.get(key)
+        if tab is not None and tab.g_max_inv_a >= g_max_inv_a:
+            _CACHE.move_to_end(key)
+            return tab
     g_lim = math.ceil(g_max_inv_a * 4.0) / 4.0  # round up so nearby requests share one table
     cell = np.asarray(atoms.cell, dtype=float)
     b = np.linalg.inv(cell).T  # rows b_i, 1/A
@@ -155,9 +158,10 @@ def cell_table(atoms_or_crystal, g_max_inv_a: float, debye_waller: bool | dict |
     grid = np.linspace(0.0, g_lim + 0.5, 1024)
     tab = _CellTable(hkl=hkl[allowed].astype(int), g_cart=g_cart[allowed], f=f[allowed], g_max_inv_a=g_lim,
                      envelope_g_inv_a=grid, envelope_a=_max_amplitude(atoms, grid, debye_waller))
-    _CACHE[key] = tab
-    while len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
+    with _CACHE_LOCK:
+        _CACHE[key] = tab
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
     return tab
 
 
