@@ -149,7 +149,8 @@ def iter_sphere_amplitudes(positions_a: np.ndarray, weights: np.ndarray, groups:
     """Yield, tile by tile, the amplitudes A_g(q) = sum_{j in group g} w_j exp(2 pi i q . r_j) on the sphere.
 
     Args:
-        positions_a: (n, 3) lab-frame positions, A (any origin; they are centred here).
+        positions_a: (n, 3) lab-frame positions, A. They are shifted so that the centre of their bounding box
+            is the phase origin of the returned amplitudes (intensities do not depend on it).
         weights: (n,) complex weights w_j (e.g. occupancies).
         groups: (n,) int group (species) index of each atom, 0 .. n_groups - 1.
         qx_inv_a, qy_inv_a: uniform, increasing 1D grids of q_x (length Mx) and q_y (length My), 1/A.
