@@ -228,10 +228,12 @@ def train(train_source, val_source, cfg: TrainConfig, out_dir: str | Path, *, sc
         state.update({k: old[k] for k in state if k in old})
     elif out_dir.exists() and (out_dir / "metrics.csv").exists() and not resume:
         raise InputError("output directory already holds a training run; pass --resume or choose another", out_dir)
+    if dist:
+        tdist.barrier()  # every rank has checked the folder before rank 0 writes into it
     out_dir.mkdir(parents=True, exist_ok=True)
     metrics_path = out_dir / "metrics.csv"
     fields = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "images_per_s", "epoch_s", "wall_s"]
-    if state["epoch"] == 0:
+    if state["epoch"] == 0 and rank == 0:
         with open(metrics_path, "w", newline="") as f:
             csv.writer(f).writerow(fields)
 
