@@ -162,3 +162,13 @@ def test_real_z2_looks_like_simulated_fe_011(fe_crystal, al_crystal):
         sim = to_model_input(img, p.pixel_size_inv_a, **s.to_dict())
         scores[name] = np.corrcoef(radial(real), radial(sim))[0, 1]
     assert max(scores, key=scores.get) == "Fe011", scores
+
+
+def test_non_finite_pixels_are_unusable():
+    img = spots_image((256, 256), (128, 128), [(40, 0), (-40, 0), (0, 55), (0, -55)])
+    bad = img.copy()
+    bad[10:40, 10:40] = np.nan
+    bad[200:210, 30:60] = np.inf
+    mask = np.ones(img.shape, bool)
+    mask[10:40, 10:40] = mask[200:210, 30:60] = False
+    np.testing.assert_array_equal(to_model_input(bad, 0.0133), to_model_input(img, 0.0133, mask=mask))

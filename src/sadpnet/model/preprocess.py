@@ -224,8 +224,8 @@ def to_model_input_batch(
         m = m.to(device=x.device, dtype=torch.float32)
     else:
         m = None
-    bad_px = ~torch.isfinite(x)
-    if bool(bad_px.any()):
+    if x.dtype.is_floating_point and not bool(torch.isfinite(x.sum())):  # a sum is cheaper than a mask
+        bad_px = ~torch.isfinite(x)
         m = (~bad_px).to(torch.float32) if m is None else m * (~bad_px).to(torch.float32)
         x = torch.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
     outs = []
