@@ -204,12 +204,14 @@ def simulate_cell(crystal_or_specimen, microscope, zone_axis, *, cells=DEFAULT_C
     spot_int = w.reshape(n_s, -1).sum(axis=1)
     if spot_int.max() <= 0:
         return pattern
-    rel = spot_int / spot_int.max()
     pxy_x = n_px / 2 + gx / cal
     pxy_y = n_px / 2 - gy / cal
-    listed = (rel >= SPOT_LIST_REL) & (pxy_x >= -0.5) & (pxy_x < n_px - 0.5) & (pxy_y >= -0.5) & (pxy_y < n_px - 0.5)
     hkl_parent, per_cell, integral = _parent_indices(spec, refl.hkl[live])
-    listed &= integral
+    candidates = integral & (pxy_x >= -0.5) & (pxy_x < n_px - 0.5) & (pxy_y >= -0.5) & (pxy_y < n_px - 0.5)
+    if not candidates.any() or spot_int[candidates].max() <= 0:
+        return pattern
+    rel = spot_int / spot_int[candidates].max()  # relative to the strongest spot on the detector
+    listed = candidates & (rel >= SPOT_LIST_REL)
     d_a = refl.d_a[live]
     s_err = refl.excitation_error_inv_a[live]
     for i in np.flatnonzero(listed)[np.argsort(-spot_int[listed], kind="stable")]:
