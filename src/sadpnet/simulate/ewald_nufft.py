@@ -14,8 +14,10 @@ with finufft's type-1 2D transform and no 3D transform. How the curvature of the
   rho(d) ~ |d|^2 / (2 k) is left.
 * exp(2 pi i rho z) = exp(2 pi i rho_0 z) exp(i c t s) with t = (rho - rho_0)/rho_h, s = z/z_h in [-1, 1] and
   c = 2 pi rho_h z_h; exp(i c t s) is expanded in a 2D Chebyshev series sum_{m,n} C_mn T_m(t) T_n(s),
-  converging once n exceeds about c. The atoms' weights become w_j T_n(s_j) (one batched type-1 transform
-  per Chebyshev order and species) and the tile's amplitude is sum_n [sum_m C_mn T_m(t(d))] a_n(d).
+  converging once n exceeds about c, and the coefficient matrix is compressed by an SVD into a sum of R
+  separable terms u_r(t) v_r(s) (`phase_separation`, about 30 % fewer than the Chebyshev orders). The atoms'
+  weights become w_j v_r(s_j) (one batched type-1 transform per term and species) and the tile's amplitude
+  is sum_r u_r(t(d)) a_r(d).
 
 Splitting the detector into tiles keeps c small (a few Chebyshev terms) and every transform's FFT small;
 `choose_tiles` picks the number of tiles with a simple cost model. The expansion's truncation error is
@@ -85,6 +87,31 @@ def n_chebyshev_terms(c: float, tol: float) -> int:
     return max(1, int(np.argmax(tail <= tol)))
 
 
+def phase_separation(c: float, tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """A low-rank separation exp(i c t s) ~ sum_r u_r(t) v_r(s) for t, s in [-1, 1], max error <= tol.
+
+    The 2D Chebyshev coefficients C (`phase_chebyshev_coefficients`, to tol / 100) are factorised by an SVD,
+    C = P S Q^H, and the rank R is the smallest whose error on a dense grid is <= tol: about 30 % fewer
+    terms (transforms) than truncating the Chebyshev series itself.
+
+    Returns:
+        (qcoef (m, R), scoef (R, n)) complex: u_r(t) = sum_m T_m(t) qcoef[m, r] and
+        v_r(s) = sum_n scoef[r, n] T_n(s).
+    """
+    coef = phase_chebyshev_coefficients(c, tol * 1e-2)
+    p, sv, qh = np.linalg.svd(coef, full_matrices=False)
+    grid = np.cos(np.linspace(0.0, np.pi, 257))
+    tt = chebyshev_table(grid, coef.shape[0]).T @ (p * sv)  # (257, rank)
+    ss = qh @ chebyshev_table(grid, coef.shape[1])  # (rank, 257)
+    exact = np.exp(1j * abs(c) * np.outer(grid, grid))
+    rank = len(sv)
+    for r in range(1, len(sv) + 1):
+        if np.abs(tt[:, :r] @ ss[:r] - exact).max() <= tol:
+            rank = r
+            break
+    return (p * sv)[:, :rank], qh[:rank]
+
+
 @dataclass(frozen=True)
 class Tile:
     """A rectangle of the fine detector grid: indices [ix0, ix1) along q_x and [iy0, iy1) along q_y."""
@@ -119,7 +146,7 @@ def _tile_phase_range(qx, qy, k_inv_a):
 
 #: Cost model of one transform (seconds, one core): spreading per atom, FFT per (grid point x log2), and a
 #: fixed cost per tile (plan, weights, scattering factors). Only the ratios matter.
-_SPREAD_S, _FFT_S, _TILE_S = 3e-8, 1.5e-9, 2e-3
+_SPREAD_S, _FFT_S, _TILE_S = 2.6e-8, 2.1e-9, 2e-3
 
 
 def choose_tiles(n_atoms: int, n_fine: int, n_pixels: int, k_inv_a: float, q_extent_inv_a: float,
@@ -134,7 +161,7 @@ def choose_tiles(n_atoms: int, n_fine: int, n_pixels: int, k_inv_a: float, q_ext
         m = n_fine / nt
         w = 2.0 * q_extent_inv_a / nt
         c = 2.0 * math.pi * z_half_a * w * w / (4.0 * k_inv_a)
-        n_terms = n_chebyshev_terms(c, tol)
+        n_terms = max(1, math.ceil(0.7 * n_chebyshev_terms(c, tol)))  # the SVD keeps about 70 %
         g = (1.25 * m) ** 2
         cost = nt * nt * (n_terms * (_SPREAD_S * n_atoms + _FFT_S * g * math.log2(g)) + _TILE_S + 2e-8 * n_atoms)
         if cost < best_cost:
@@ -196,8 +223,8 @@ def iter_sphere_amplitudes(positions_a: np.ndarray, weights: np.ndarray, groups:
         qc, qzc, grad, qz, rho = _tile_phase_range(tqx, tqy, k_inv_a)
         geo.append((tile, qc, qzc, grad, qz, rho, 0.5 * (rho.max() + rho.min())))
     rho_h = max(max(0.5 * (g[5].max() - g[5].min()) for g in geo), 1e-300)
-    coef = phase_chebyshev_coefficients(2.0 * math.pi * rho_h * z_half, tol)
-    n_t, n_s = coef.shape
+    qcoef, scoef = phase_separation(2.0 * math.pi * rho_h * z_half, 0.5 * tol)
+    n_t, n_s = qcoef.shape[0], qcoef.shape[1]  # Chebyshev orders in t; separated terms (transforms)
     if info is not None:
         info.update(n_tiles=int(n_tiles), n_terms=int(n_s * len(tiles)))
     # per group: positions, weights and T_n(s_j) (C-contiguous, computed once for all tiles)
@@ -220,10 +247,12 @@ def iter_sphere_amplitudes(positions_a: np.ndarray, weights: np.ndarray, groups:
         yw = np.mod(2.0 * np.pi * dqy * p[:, 1] + np.pi, 2.0 * np.pi) - np.pi
         ex = {v: _phase(v * p[:, 0]) * weights[idx].astype(cdtype) for v in ref_x}
         ey = {v: _phase(v * p[:, 1]) for v in ref_y}
-        members.append((p, chebyshev_table(s[idx], n_s, dtype=rdtype), xw.astype(rdtype), yw.astype(rdtype),
+        # v_r(s_j), the atoms' factors of the separated Ewald phase: (n_s, n_atoms)
+        vs = (scoef @ chebyshev_table(s[idx], scoef.shape[1])).astype(cdtype)
+        members.append((p, vs, xw.astype(rdtype), yw.astype(rdtype),
                         p[:, 2].astype(rdtype), ex, ey))
-    coef_re = np.ascontiguousarray(coef.real.T, dtype=rdtype)  # (n_s, n_t)
-    coef_im = np.ascontiguousarray(coef.imag.T, dtype=rdtype)
+    coef_re = np.ascontiguousarray(qcoef.real.T, dtype=rdtype)  # (n_s, n_t)
+    coef_im = np.ascontiguousarray(qcoef.imag.T, dtype=rdtype)
     chunk = max(1, int(max_batch_bytes // (n_s * np.dtype(cdtype).itemsize)))
     fin_eps = max(tol, 1e-9 if double else 1e-6)
     plans: dict = {}
@@ -243,7 +272,7 @@ def iter_sphere_amplitudes(positions_a: np.ndarray, weights: np.ndarray, groups:
                                                   nthreads=nthreads, upsampfac=1.25)
         # tile modes: q = qc + (kx dqx, ky dqy), kx = -(mx // 2) ..; the reference point qc is mode 0
         amp = np.zeros((n_groups, mx, my), dtype=complex)
-        for g, (gpos, gcheb, gx, gy, gz, ex, ey) in enumerate(members):
+        for g, (gpos, gvs, gx, gy, gz, ex, ey) in enumerate(members):
             if len(gpos) == 0:
                 continue
             acc = None
@@ -254,7 +283,7 @@ def iter_sphere_amplitudes(positions_a: np.ndarray, weights: np.ndarray, groups:
                 base = ex[float(qc[0])][sl] * ey[float(qc[1])][sl] * _phase((qzc + rho0) * p[:, 2])
                 xs = gx[sl] + rdtype(2.0 * np.pi * dqx * grad[0]) * gz[sl]
                 ys = gy[sl] + rdtype(2.0 * np.pi * dqy * grad[1]) * gz[sl]
-                c = np.multiply(gcheb[:, sl], base[None, :], dtype=cdtype)
+                c = np.multiply(gvs[:, sl], base[None, :], dtype=cdtype)
                 plan.setpts(xs, ys)
                 part = plan.execute(c).reshape(n_s, mx, my)
                 acc = part if acc is None else acc + part
