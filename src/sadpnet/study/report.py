@@ -241,6 +241,12 @@ def _blocks(results: dict, examples: list[dict]) -> list[tuple]:
                    f"those). Seed {results['seed']}. {len(sets)} test sets, {n_pat} simulated patterns. Started "
                    f"{results['started']}; runtime {t.get('total', t['before_report']):.0f} s."))
     B.append(("table", ["model", "status", "directory"], [[m["name"], m["status"], m["dir"]] for m in models]))
+    origins = Counter(str((s["source"] or {}).get("origin", "")).split(":")[0] for s in sets
+                      if (s["source"] or {}).get("origin"))
+    if origins:
+        B.append(("p", "MD snapshots and relaxed point-defect supercells: " + ", ".join(
+            f"{n} {o}" for o, n in sorted(origins.items())) + " (shipped = computed by the same code with seed 0, "
+            "see docs/study.md; `--rebuild-specimens` recomputes them)."))
     missing = [s for s in sets if s["status"] != "ok"]
     if missing:
         B.append(("p", f"{len(missing)} of {len(sets)} sets could not be simulated; their rows say why."))
@@ -400,10 +406,28 @@ def _blocks(results: dict, examples: list[dict]) -> list[tuple]:
                        f"(same machine and load) it would take about {est['simulate_s'] / 3600:.1f} h of simulation "
                        f"and {est['classify_s'] / 3600:.1f} h of classification per model."))
     B.append(("table", ["package", "version"], [[k, str(v)] for k, v in results["versions"].items()]))
-    B.append(("table", ["set", "patterns", "build s", "simulate s", "specimen"],
+    B.append(("table", ["set", "patterns", "build s", "simulate s", "engine", "specimen"],
               [[s["key"], str(s["n_patterns"]), f"{s['build_s']:.2f}", f"{s['simulate_s']:.2f}",
-                (json.dumps(s["source"])[:120] or "-")] for s in sets]))
+                str((s.get("simulate_options") or {}).get("engine", "-")), _specimen_text(s["source"])]
+               for s in sets]))
     return B
+
+
+#: Specimen metadata shown in the report, in this order.
+_SPECIMEN_KEYS = ("origin", "description", "method", "potential", "temperature_k", "u_rms_a", "u_max_a",
+                  "max_displacement_a", "relax_steps", "converged", "snapshot_temperatures_k", "line", "burgers",
+                  "glide_plane", "plane", "direction", "sigma", "requested", "block_a")
+
+
+def _specimen_text(meta: dict) -> str:
+    """A short description of how a set's specimen was made (from the defects stage's metadata)."""
+    parts = []
+    for k in _SPECIMEN_KEYS:
+        if k in (meta or {}):
+            v = meta[k]
+            v = f"{v:.4g}" if isinstance(v, float) else (json.dumps(v) if isinstance(v, (dict, list)) else str(v))
+            parts.append(f"{k}={v}")
+    return "; ".join(parts) or str((meta or {}).get("name") or "perfect crystal")
 
 
 def _full_mode_estimate(results: dict) -> dict | None:
