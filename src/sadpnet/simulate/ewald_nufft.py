@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -87,6 +88,7 @@ def n_chebyshev_terms(c: float, tol: float) -> int:
     return max(1, int(np.argmax(tail <= tol)))
 
 
+@lru_cache(maxsize=256)
 def phase_separation(c: float, tol: float) -> tuple[np.ndarray, np.ndarray]:
     """A low-rank separation exp(i c t s) ~ sum_r u_r(t) v_r(s) for t, s in [-1, 1], max error <= tol.
 
@@ -96,7 +98,7 @@ def phase_separation(c: float, tol: float) -> tuple[np.ndarray, np.ndarray]:
 
     Returns:
         (qcoef (m, R), scoef (R, n)) complex: u_r(t) = sum_m T_m(t) qcoef[m, r] and
-        v_r(s) = sum_n scoef[r, n] T_n(s).
+        v_r(s) = sum_n scoef[r, n] T_n(s). Cached: treat them as read-only.
     """
     coef = phase_chebyshev_coefficients(c, tol * 1e-2)
     p, sv, qh = np.linalg.svd(coef, full_matrices=False)
@@ -152,21 +154,22 @@ _SPREAD_S, _FFT_S, _TILE_S = 2.6e-8, 2.1e-9, 2e-3
 def choose_tiles(n_atoms: int, n_fine: int, n_pixels: int, k_inv_a: float, q_extent_inv_a: float,
                  z_half_a: float, tol: float) -> int:
     """Tiles per axis minimising a cost model. In the paraxial limit the curvature remainder over a tile of
-    width w is at most w^2 / (4 k) about its mean, so c = 2 pi z_half w^2 / (4 k) and each tile needs
-    `n_chebyshev_terms` (c) transforms per species, each an FFT of about (1.25 m)^2 points plus spreading."""
-    best, best_cost = 1, math.inf
-    for nt in (1, 2, 3, 4, 5, 6, 8, 10, 12, 16):
-        if nt > n_pixels:
-            break
-        m = n_fine / nt
+    width w spans [0, w^2 / (4 k)], so c = 2 pi z_half w^2 / (8 k); each tile needs R(c) transforms per
+    species (R: the rank of `phase_separation`; first estimated from the Chebyshev order, then computed for
+    the three cheapest candidates), each an FFT of about (1.25 m)^2 points plus spreading every atom."""
+
+    def cost(nt: int, n_terms: int) -> float:
+        g = (1.25 * n_fine / nt) ** 2
+        return nt * nt * (n_terms * (_SPREAD_S * n_atoms + _FFT_S * g * math.log2(g)) + _TILE_S + 2e-8 * n_atoms)
+
+    def c_of(nt: int) -> float:
         w = 2.0 * q_extent_inv_a / nt
-        c = 2.0 * math.pi * z_half_a * w * w / (4.0 * k_inv_a)
-        n_terms = max(1, math.ceil(0.7 * n_chebyshev_terms(c, tol)))  # the SVD keeps about 70 %
-        g = (1.25 * m) ** 2
-        cost = nt * nt * (n_terms * (_SPREAD_S * n_atoms + _FFT_S * g * math.log2(g)) + _TILE_S + 2e-8 * n_atoms)
-        if cost < best_cost:
-            best, best_cost = nt, cost
-    return best
+        return 2.0 * math.pi * z_half_a * w * w / (8.0 * k_inv_a)
+
+    cands = [nt for nt in (1, 2, 3, 4, 5, 6, 8, 10, 12, 16) if nt <= n_pixels]
+    rough = sorted(cands, key=lambda nt: cost(nt, max(1, math.ceil(0.7 * n_chebyshev_terms(c_of(nt), tol)))))
+    rank = lambda nt: phase_separation(float(f"{c_of(nt):.3g}"), 0.5 * tol)[0].shape[1]  # noqa: E731
+    return min(rough[:3], key=lambda nt: cost(nt, rank(nt)))
 
 
 def iter_sphere_amplitudes(positions_a: np.ndarray, weights: np.ndarray, groups: np.ndarray, n_groups: int,
