@@ -64,6 +64,17 @@ def _model_cell(results: dict, model: dict, keys: list[str], what: str = "acc") 
     return f"{s['unknown_pct']:.1f}"
 
 
+def _ensemble_cell(results: dict, model: dict, key: str) -> str:
+    """"225 right (p 0.99)" / "229 wrong, unknown (p 0.60)" for one model and set, or why there is none."""
+    if model["status"] != "ok":
+        return NA
+    e = results.get("ensemble", {}).get(model["name"], {}).get(key)
+    if not e:
+        return "not simulated"
+    return (f"{e['label']} {'right' if e['correct'] else 'wrong'}{', unknown' if e['unknown'] else ''} "
+            f"(p {e['probability']:.2f})")
+
+
 def _set_status(results: dict) -> dict:
     return {s["key"]: s for s in results["sets"]}
 
@@ -265,20 +276,22 @@ def _blocks(results: dict, examples: list[dict]) -> list[tuple]:
     B.append(("table", header, rows))
 
     B.append(("h2", "Every test set"))
-    B.append(("p", "Accuracy % (patterns) and unknown-verdict rate % of each model on each set; paper: the number "
+    B.append(("p", "Accuracy % (patterns) and unknown-verdict rate % of each model on each set; ensemble: the "
+                   "model's verdict on all the set's patterns together (product of probabilities, the paper's "
+                   "material-level assignment; 'unknown' when more than half are flagged); paper: the number "
                    "of the paper's row the set belongs to."))
-    header = ["set", "status", "patterns", "paper %"] + sum([[f"{m['name']} acc %", f"{m['name']} unknown %"]
-                                                             for m in models], [])
+    header = ["set", "status", "patterns", "paper %"] + sum([[f"{m['name']} acc %", f"{m['name']} unknown %",
+                                                              f"{m['name']} ensemble"] for m in models], [])
     rows = []
     for s in sets:
         pr = paper.paper_row(s["paper_row"]) if s["paper_row"] else None
         ptxt = (f"{pr.accuracy_pct:.2f}" if pr and pr.accuracy_pct is not None else
                 ("trend only" if pr else "not in paper"))
         if s["status"] != "ok":
-            cells = ["not simulated (see status)"] * (2 * len(models))
+            cells = ["not simulated (see status)"] * (3 * len(models))
         else:
-            cells = sum([[_model_cell(results, m, [s["key"]]), _model_cell(results, m, [s["key"]], "unk")]
-                         for m in models], [])
+            cells = sum([[_model_cell(results, m, [s["key"]]), _model_cell(results, m, [s["key"]], "unk"),
+                          _ensemble_cell(results, m, s["key"])] for m in models], [])
         rows.append([s["label"], s["status"], str(s["n_patterns"]), ptxt] + cells)
     B.append(("table", header, rows))
 

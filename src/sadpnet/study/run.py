@@ -94,19 +94,21 @@ def load_models(entries: list[ModelEntry]) -> list[ModelEntry]:
     return entries
 
 
-def predict(model, images: np.ndarray, pixel_size_inv_a: np.ndarray) -> list[dict]:
-    """Top-1 verdict of ``model`` for each image: ``{"label", "space_group", "probability", "unknown"}``.
+def predict(model, images: np.ndarray, pixel_size_inv_a: np.ndarray) -> tuple[list[dict], dict]:
+    """Top-1 verdicts of ``model``: one per image, and the ensemble verdict of all images together.
 
-    ``model``: a `sadpnet.model.infer.Classifier`; ``images``: (N, H, W) uint8 detector images with the direct
-    beam at (W/2, H/2); ``pixel_size_inv_a``: (N,) calibration, 1/A per pixel.
+    Each verdict is ``{"label", "space_group", "probability", "unknown"}``; the ensemble is the classifier's
+    product rule over the images (different zone axes, voltages and camera lengths of one specimen: the
+    paper's material-level assignment). ``model``: a `sadpnet.model.infer.Classifier`; ``images``: (N, H, W)
+    uint8 detector images with the direct beam at (W/2, H/2); ``pixel_size_inv_a``: (N,) 1/A per pixel.
     """
     from types import SimpleNamespace
 
     patterns = [SimpleNamespace(image=img, pixel_size_inv_a=float(cal), source=f"simulated {i}", centre_xy=None,
                                 mask=None, metadata={"calibration_source": "simulation"})
                 for i, (img, cal) in enumerate(zip(images, pixel_size_inv_a))]
-    result = model.classify_images(patterns, top_k=1)
-    return [_verdict(r) for r in result["images"]]
+    result = model.classify_images(patterns, top_k=1, ensemble=True)
+    return [_verdict(r) for r in result["images"]], _verdict(result["ensemble"])
 
 
 def _verdict(r: dict) -> dict:
@@ -229,18 +231,20 @@ def run_study(out_dir: str | Path, *, quick: bool = True, models: list[ModelEntr
     t_sim = time.perf_counter()
 
     per_pattern: dict[str, dict[str, list]] = {}
+    ensemble: dict[str, dict[str, dict]] = {}
     model_time = {}
     for e in entries:
         if not e.available:
             continue
         t0 = time.perf_counter()
-        per_pattern[e.name] = {}
+        per_pattern[e.name], ensemble[e.name] = {}, {}
         for i, s in enumerate(simulated):
             step(f"classify ({e.name})", i, len(simulated), s.spec.label)
             if s.status != "ok" or len(s.images) == 0:
                 continue
-            per_pattern[e.name][s.spec.key] = evaluate_set(predict(e.model, s.images, s.pixel_size_inv_a), s.spec,
-                                                           s.points)
+            verdicts, ens = predict(e.model, s.images, s.pixel_size_inv_a)
+            per_pattern[e.name][s.spec.key] = evaluate_set(verdicts, s.spec, s.points)
+            ensemble[e.name][s.spec.key] = {**ens, "correct": ens["space_group"] == s.spec.space_group}
         model_time[e.name] = time.perf_counter() - t0
     t_eval = time.perf_counter()
     examples = _examples(simulated, grid, seed)
@@ -262,6 +266,7 @@ def run_study(out_dir: str | Path, *, quick: bool = True, models: list[ModelEntr
                   "n_patterns": int(len(s.images)), "build_s": s.build_s, "simulate_s": s.simulate_s,
                   "source": _source_metadata(s.source), "simulate_options": s.options} for s in simulated],
         "per_pattern": per_pattern,
+        "ensemble": ensemble,
         "timing_s": {"simulate": t_sim - t_start, "classify": t_eval - t_sim, "per_model": model_time},
         "versions": versions(),
         "goals": GOALS,

@@ -1,0 +1,110 @@
+"""The study's bookkeeping and report on hand-made verdicts (no simulation, no model): fast and exact."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+
+def _rec(sg, true_sg, p=0.9, unknown=False):
+    return {"label": str(sg), "space_group": sg, "probability": p, "unknown": unknown, "zone_axis": [0, 0, 1],
+            "voltage_kv": 200.0, "camera_length_mm": 300.0, "correct": sg == true_sg}
+
+
+def test_summarize_counts_accuracy_unknown_and_flagged_wrong():
+    from sadpnet.study.run import summarize
+
+    recs = [_rec(225, 225), _rec(225, 225, unknown=True), _rec(229, 225, unknown=True), _rec(221, 225)]
+    s = summarize(recs)
+    assert s["n"] == 4 and s["n_wrong"] == 2
+    assert s["accuracy_pct"] == pytest.approx(50.0)
+    assert s["unknown_pct"] == pytest.approx(50.0)
+    assert s["wrong_flagged_pct"] == pytest.approx(50.0)  # one of the two wrong ones is flagged
+    assert summarize([])["accuracy_pct"] is None
+
+
+def test_calibration_bins_and_ece():
+    from sadpnet.study.report import _calibration
+
+    # 10 patterns at p = 0.95, 8 right: |0.8 - 0.95| = 0.15 -> ECE 15 %
+    recs = [_rec(225, 225, 0.95)] * 8 + [_rec(229, 225, 0.95)] * 2
+    c = _calibration(recs)
+    assert c["n"] == 10 and c["count"][9] == 10 and sum(c["count"]) == 10
+    assert c["accuracy"][9] == pytest.approx(0.8)
+    assert c["ece_pct"] == pytest.approx(15.0)
+
+
+def _fake_results(with_second_model: bool):
+    from sadpnet.study.run import GOALS
+    from sadpnet.study.testsets import paper_test_sets
+
+    sets = [s for s in paper_test_sets(quick=True)
+            if s.defect in ("pristine", "dislocation", "twin", "vacancy") or s.key.endswith("0.0000")]
+    rng = np.random.default_rng(0)
+    per_pattern, ensemble = {"clean-trained": {}}, {"clean-trained": {}}
+    for s in sets:
+        good = s.defect in ("pristine", "vacancy")
+        recs = [_rec(s.space_group if (good or rng.random() < 0.2) else 221, s.space_group,
+                     float(rng.uniform(0.5, 1)), unknown=not good) for _ in range(4)]
+        per_pattern["clean-trained"][s.key] = recs
+        ensemble["clean-trained"][s.key] = {**recs[0], "correct": recs[0]["correct"]}
+    models = [{"name": "clean-trained", "dir": "/m", "status": "ok", "classes": ["225", "229"],
+               "architecture": "resnet18", "training_data": "test", "weights_sha256": "ab" * 32}]
+    if with_second_model:
+        models.append({"name": "defect-aware", "dir": "/none", "status": "not available: no model directory /none",
+                       "classes": None, "architecture": None, "training_data": None, "weights_sha256": None})
+    return {
+        "mode": "quick", "seed": 0, "started": "now", "command": "sadpnet study --quick",
+        "grid": {"voltages_kv": [200.0], "camera_lengths_mm": [300.0], "zone_axes": [[0, 0, 1]],
+                 "patterns_per_set": 4, "size_px": 64, "detector_pixel_size_mm": 0.4, "cells": [6, 6, 4],
+                 "supercell_repeats": [10, 10, 10]},
+        "models": models,
+        "sets": [{"key": s.key, "label": s.label, "material": s.material, "defect": s.defect, "family": s.family,
+                  "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in s.params},
+                  "paper_row": s.paper_row, "space_group": s.space_group, "status": "ok", "n_patterns": 4,
+                  "build_s": 0.1, "simulate_s": 0.2, "source": {"origin": "shipped: x"} if s.defect == "vacancy"
+                  else {}, "simulate_options": {"engine": "cell"}} for s in sets],
+        "per_pattern": per_pattern, "ensemble": ensemble,
+        "timing_s": {"simulate": 1.0, "classify": 1.0, "per_model": {"clean-trained": 1.0}, "before_report": 2.0},
+        "versions": {"python": "3"}, "goals": GOALS,
+    }
+
+
+def test_report_from_results_has_sections_goals_and_no_empty_cells(tmp_path):
+    from sadpnet.study.paper import PAPER_ROWS
+    from sadpnet.study.report import SECTIONS, write_report
+
+    res = _fake_results(with_second_model=True)
+    write_report(tmp_path, res, [])
+    md = (tmp_path / "report.md").read_text()
+    for sec in SECTIONS:
+        assert f"## {sec}" in md
+    for row in PAPER_ROWS:
+        assert row.label in md
+    for line in md.splitlines():
+        if line.startswith("|") and not line.startswith("|---"):
+            assert all(c.strip() for c in line.strip().strip("|").split(" | ")), line
+    # pristine Al: all 4 right -> 100.0 (4); the paper's 98.65 beside it, goal met
+    row = next(line for line in md.splitlines() if line.startswith("| pristine Al (0 K) |"))
+    assert "| 98.65 | 100.0 (4) | not available |" in row
+    goal = next(line for line in md.splitlines() if "accuracy >= paper (98.65 %)" in line)
+    assert goal.endswith("| clean-trained | 100.0 | yes |")
+    # dislocation + twin: every wrong one is flagged unknown in the fake data -> 100 % flagged, goal met
+    goal = next(line for line in md.splitlines() if "misclassified dislocation/twin" in line)
+    assert goal.endswith("| 100.0 | yes |")
+    # the defect-aware goals cannot be checked without the model
+    assert any("| defect-aware | n/a | n/a |" in line for line in md.splitlines())
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert saved["per_pattern"]["clean-trained"].keys() == res["per_pattern"]["clean-trained"].keys()
+
+
+def test_cli_rejects_bad_model_argument():
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "sadpnet", "study", "--model", "=nowhere", "-o", "/nonexistent/x"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2
+    assert "--model" in r.stderr and len(r.stderr.strip().splitlines()) == 1
