@@ -95,3 +95,49 @@ def test_missing_or_malformed_cif(tmp_path, content):
 def test_bad_output_suffix(tmp_path):
     r = run("simulate", str(example_cif("Al")), "--zone", "0", "0", "1", "-o", str(tmp_path / "x.jpg"))
     assert r.returncode == 2 and "output" in r.stderr and list(tmp_path.iterdir()) == []
+
+
+def test_defect_cifs_keep_their_axes(tmp_path):
+    """CIFs from `sadpnet defect` are read in their own cell (zone axes and hkl in the file's axes)."""
+    from sadpnet.crystal import read_cif
+    from sadpnet.defects.cif_out import write_defect_cif
+    from sadpnet.simulate import simulate
+
+    al = read_cif(example_cif("Al"))
+    strained = al.atoms.copy()
+    strained.set_cell(np.asarray(al.atoms.cell) * np.array([[1.04], [1.0], [1.0]]), scale_atoms=True)
+    path = tmp_path / "strained.cif"
+    write_defect_cif(strained, path, "strain", {"strain_voigt": [0.04, 0, 0, 0, 0, 0]}, al,
+                     "the strained conventional cell (1 x 1 x 1 parent cells); zone axes index the strained lattice")
+    p = simulate(path, (0, 0, 1))
+    g = {s.hkl: s.g_inv_a for s in p.spots}
+    assert g[(2, 0, 0)][0] == pytest.approx(2 / (1.04 * al.lattice_parameters[0]), rel=1e-6)
+    assert g[(0, 2, 0)][1] == pytest.approx(2 / al.lattice_parameters[0], rel=1e-6)
+
+    sc = al.atoms.repeat((3, 3, 3))
+    del sc[0]
+    path = tmp_path / "vacancy.cif"
+    write_defect_cif(sc, path, "vacancy", {}, al, "3x3x3 supercell of the parent (spans 3x3x3 parent conventional cells)")
+    p = simulate(path, (0, 1, 1), cells=(40, 30, 20))
+    assert p.metadata["cells"] == [14, 10, 7]
+    assert (6, 0, 0) in {s.hkl for s in p.spots}  # parent (200) in the supercell's indices
+
+    block = al.atoms.repeat((3, 3, 3))
+    block.center(vacuum=5.0)
+    path = tmp_path / "block.cif"
+    write_defect_cif(block, path, "twin", {}, al, "block in the parent's Cartesian frame, axes e1 e2 e3")
+    r = run("simulate", str(path), "--zone", "0", "0", "1", "-o", str(tmp_path / "b.png"))
+    assert r.returncode == 2 and "atoms" in r.stderr and not (tmp_path / "b.png").exists()
+
+
+def test_huge_cell_refused_by_cell_engine():
+    from ase.build import bulk
+
+    from sadpnet.errors import InputError
+    from sadpnet.simulate.cell_engine import simulate_cell
+    from sadpnet.simulate.microscope import Microscope
+    from sadpnet.simulate.specimen import Specimen
+
+    big = Specimen(unit=bulk("Al", "fcc", a=4.05, cubic=True).repeat((12, 12, 12)))
+    with pytest.raises(InputError, match="atoms engine"):
+        simulate_cell(big, Microscope(200, 300), (0, 0, 1))

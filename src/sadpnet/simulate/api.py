@@ -11,6 +11,7 @@ extra, `sadpnet.simulate.dynamical`).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from sadpnet.errors import InputError
@@ -31,12 +32,58 @@ def _check_cells(cells) -> tuple[int, int, int]:
     return tuple(int(v) for v in vals)  # type: ignore[return-value]
 
 
-def load_source(source, cells=DEFAULT_CELLS):
-    """A CIF path (str or Path), a `Crystal` or a `Specimen` -> (Crystal or None, Specimen)."""
+_SUPERCELL = re.compile(r"spans (\d+)x(\d+)x(\d+) parent conventional cells")
+
+
+def _defect_header(path: Path) -> tuple[str, str] | None:
+    """(kind, cell relation) from the comments of a CIF written by `sadpnet defect`, else None."""
+    kind = relation = None
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            for _, line in zip(range(40), fh):
+                text = line.strip().lstrip("#").strip()
+                m = re.match(r"sadpnet \S+ defect (\S+)", text)
+                if m:
+                    kind = m.group(1)
+                elif text.startswith("cell:"):
+                    relation = text[5:].strip()
+    except OSError:
+        return None
+    return (kind, relation or "") if kind else None
+
+
+def load_source(source, cells=DEFAULT_CELLS, engine: str = "cell"):
+    """A CIF path (str or Path), a `Crystal` or a `Specimen` -> (Crystal or None, Specimen).
+
+    CIFs written by ``sadpnet defect`` keep their own cell (not re-standardised, so zone axes and hkl refer
+    to the file's axes, as the defects module documents): a supercell of AxBxC parent cells is repeated
+    ``cells / (A, B, C)`` times (rounded up) so that the block keeps the size of ``cells`` parent cells; a
+    one-piece block (dislocation array, twin) is used as it is (repeats 1 x 1 x 1) and needs the atoms engine.
+    """
     from sadpnet.crystal import Crystal, read_cif
 
     if isinstance(source, (str, Path)):
-        source = read_cif(source)
+        path = Path(source)
+        header = _defect_header(path) if path.is_file() else None
+        if header is not None:
+            crystal = read_cif(path, standardize_cell=False)
+            kind, relation = header
+            m = _SUPERCELL.search(relation)
+            if m:
+                size = tuple(int(x) for x in m.groups())
+                reps = tuple(max(1, -(-c // s)) for c, s in zip(_check_cells(cells), size))
+                return crystal, Specimen(unit=crystal.atoms, repeats=reps, parent=crystal,
+                                         unit_in_parent_cells=(1, 1, 1), name=crystal.name,
+                                         metadata={"defect": kind, "cell": relation})
+            if relation.startswith("block"):
+                if engine == "cell":
+                    raise InputError(f"this CIF is a one-piece {kind} block written by `sadpnet defect`: "
+                                     "simulate it with the atoms engine (--engine atoms)", path)
+                return None, Specimen(unit=crystal.atoms, repeats=(1, 1, 1), parent=None, name=crystal.name,
+                                         metadata={"defect": kind, "cell": relation})
+            source = crystal  # e.g. a strained conventional cell: repeated like any crystal, in its own axes
+        else:
+            source = read_cif(path)
     if isinstance(source, Crystal):
         return source, Specimen.from_crystal(source, cells=_check_cells(cells))
     if isinstance(source, Specimen):
@@ -74,7 +121,7 @@ def simulate(source, zone_axis, *, voltage_kv: float = 200.0, camera_length_mm: 
     microscope = Microscope(voltage_kv=voltage_kv, camera_length_mm=camera_length_mm, detector_pixels=size_px,
                             detector_pixel_size_mm=detector_pixel_size_mm)
     uvw = check_zone_axis(zone_axis)
-    crystal, specimen = load_source(source, cells)
+    crystal, specimen = load_source(source, cells, engine)
     tilt = tuple(float(t) for t in tilt_mrad)
     if engine == "cell":
         from sadpnet.simulate.cell_engine import simulate_cell

@@ -24,6 +24,9 @@ from sadpnet.simulate.scattering import debye_waller_b_a2, debye_waller_factor, 
 #: A reflection is extinct (not listed, not rendered) when |F|^2 < EXTINCTION_REL * (sum_j |occ_j f_j DW_j|)^2.
 EXTINCTION_REL = 1e-6
 
+#: Largest (reflections x atoms) a structure-factor table may cost (about 10 s of CPU).
+MAX_TABLE_WORK = 2e8
+
 _CACHE: "OrderedDict[tuple, _CellTable]" = OrderedDict()
 _CACHE_SIZE = 32
 _CACHE_LOCK = threading.Lock()
@@ -144,6 +147,11 @@ def cell_table(atoms_or_crystal, g_max_inv_a: float, debye_waller: bool | dict |
             return tab
     g_lim = math.ceil(g_max_inv_a * 4.0) / 4.0  # round up so nearby requests share one table
     cell = np.asarray(atoms.cell, dtype=float)
+    n_points = 4.0 / 3.0 * math.pi * g_lim ** 3 * abs(np.linalg.det(cell))
+    if n_points * max(len(atoms), 1) > MAX_TABLE_WORK:
+        raise InputError(f"the cell ({len(atoms)} atoms, {abs(np.linalg.det(cell)):.0f} A^3) has about {n_points:.2g} "
+                         f"reciprocal-lattice points within {g_lim} 1/A: too large for the cell engine; use the atoms "
+                         "engine (engine='atoms', --engine atoms)", "engine")
     b = np.linalg.inv(cell).T  # rows b_i, 1/A
     # |h_i| <= g_lim |a_i| bounds every point with |g| <= g_lim
     hmax = [int(math.floor(g_lim * np.linalg.norm(cell[i]))) + 1 for i in range(3)]
