@@ -217,6 +217,10 @@ def run_study(out_dir: str | Path, *, quick: bool = True, models: list[ModelEntr
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError("report directory is a file", out_dir)
+    try:  # fail now, not after the simulations
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create the report directory ({exc.strerror})", out_dir) from None
     grid = grid or (Grid.quick(seed) if quick else Grid.full(seed))
     sets = sets if sets is not None else paper_test_sets(quick=quick)
     cache_dir = Path(cache_dir) if cache_dir is not None else out_dir / "cache"
