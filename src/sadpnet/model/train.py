@@ -164,7 +164,7 @@ def _load_optimizer(opt, params, tensors: dict, meta: dict) -> None:
 
 def train(train_source, val_source, cfg: TrainConfig, out_dir: str | Path, *, scheme=None, resume: bool = False,
           dataset_id: str | None = None, progress: bool = True, finalize: bool = True,
-          finalize_kwargs: dict | None = None) -> dict:
+          finalize_kwargs: dict | None = None, stop_after_epoch: int | None = None) -> dict:
     """Train, checkpointing every epoch; returns a summary dict (best epoch, accuracies, times, paths)."""
     import torch
     from safetensors.torch import load_file, save_file
@@ -308,6 +308,9 @@ def train(train_source, val_source, cfg: TrainConfig, out_dir: str | Path, *, sc
             if progress:
                 print(f"epoch {epoch + 1}: train loss {tot_loss / max(seen, 1):.4f} acc {tot_ok / max(seen, 1):.4f} | "
                       f"val loss {val_loss:.4f} acc {val_acc:.4f} | {seen * world / train_s:.1f} img/s", flush=True)
+        if stop_after_epoch is not None and state["epoch"] >= stop_after_epoch:
+            stopped = f"stopped after epoch {state['epoch']} as asked (resume to continue)"
+            break
         if state["bad_epochs"] >= cfg.patience:
             stopped = f"early stop: no val improvement in {cfg.patience} epochs"
             break
