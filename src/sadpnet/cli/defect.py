@@ -200,9 +200,11 @@ def interstitial_command(
 @defect_app.command("dislocation")
 def dislocation_command(
     cif: Path = typer.Argument(..., help="CIF of a cubic crystal."),
-    line: Tuple[int, int, int] = typer.Option((1, 1, -2), "--line", help="Line direction U V W."),
-    burgers: Tuple[float, float, float] = typer.Option((0.5, -0.5, 0.0), "--burgers",
-                                                       help="Burgers vector in conventional-cell fractions."),
+    line: Optional[Tuple[int, int, int]] = typer.Option(None, "--line", help="Line direction U V W "
+                                                        "(default 1 1 -2)."),
+    burgers: Optional[Tuple[float, float, float]] = typer.Option(
+        None, "--burgers", help="Burgers vector in conventional-cell fractions (default: 0.5 -0.5 0 for fcc, "
+        "0.5 0.5 0.5 for bcc)."),
     count: int = typer.Option(4, "--count", help="Number of edge dislocations (on a grid)."),
     cells: Tuple[int, int, int] = typer.Option((40, 30, 20), "--cells",
                                                help="Block size in conventional-cell lengths along b, n, line."),
@@ -217,7 +219,10 @@ def dislocation_command(
 
     _check_out(output)
     crystal = _read(cif)
-    r = build_dislocation_array(crystal, line, burgers, count, cells, elastic)
+    from sadpnet.defects.dislocation import default_edge
+
+    d_line, d_burgers = default_edge(crystal)
+    r = build_dislocation_array(crystal, line or d_line, burgers or d_burgers, count, cells, elastic)
     try:
         closure = burgers_circuit(crystal, r, 0)
         circuit = f"Burgers circuit around the first core closes with [{' '.join(f'{x:g}' for x in closure + 0.0)}]"
@@ -245,8 +250,10 @@ def dislocation_command(
 @defect_app.command("twin")
 def twin_command(
     cif: Path = typer.Argument(..., help="CIF of a cubic crystal."),
-    plane: Tuple[int, int, int] = typer.Option((1, 1, 1), "--plane", help="Twin plane H K L."),
-    direction: Tuple[int, int, int] = typer.Option((1, 1, -2), "--direction", help="Twin direction U V W (in the plane)."),
+    plane: Optional[Tuple[int, int, int]] = typer.Option(None, "--plane", help="Twin plane H K L (default: 1 1 1 "
+                                                         "for fcc, 1 1 2 for bcc)."),
+    direction: Optional[Tuple[int, int, int]] = typer.Option(None, "--direction", help="Twin direction U V W in the "
+                                                             "plane (default: 1 1 -2 for fcc, 1 1 -1 for bcc)."),
     fraction: float = typer.Option(0.5, "--fraction", help="Height of the boundary as a fraction of the block."),
     cells: Tuple[int, int, int] = typer.Option((40, 30, 20), "--cells",
                                                help="Block size in conventional-cell lengths along direction, "
@@ -259,7 +266,10 @@ def twin_command(
 
     _check_out(output)
     crystal = _read(cif)
-    r = build_twin(crystal, plane, direction, fraction, cells)
+    from sadpnet.defects.twin import default_twin
+
+    d_plane, d_direction = default_twin(crystal)
+    r = build_twin(crystal, plane or d_plane, direction or d_direction, fraction, cells)
     frame = "; ".join(f"e{i + 1}=({' '.join(f'{x:.6f}' for x in row)})" for i, row in enumerate(r.frame))
     L = r.info["block_a"]
     write_defect_cif(r.atoms, output, "twin", r.info, crystal,

@@ -101,6 +101,14 @@ def _lattice_type(crystal) -> str | None:
     return {"F": "fcc", "I": "bcc"}.get(centring)
 
 
+def default_edge(crystal):
+    """(line, burgers) of the usual edge dislocation: fcc [1 1 -2] a/2[1 -1 0] on (111); bcc [1 1 -2] a/2[1 1 1]
+    on (1 -1 0); other crystals: the fcc set (refused later unless it fits)."""
+    if _lattice_type(crystal) == "bcc":
+        return (1, 1, -2), (0.5, 0.5, 0.5)
+    return (1, 1, -2), (0.5, -0.5, 0.0)
+
+
 def resolve_indices(crystal, line, burgers):
     """(line, burgers, plane, requested): a consistent edge-dislocation index set (see module docstring).
 

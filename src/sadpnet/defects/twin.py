@@ -92,6 +92,14 @@ def _is_crystal_symmetry(crystal, plane) -> bool:
     return any(np.allclose(r, m) for r in ds.rotations)
 
 
+def default_twin(crystal):
+    """(plane, direction) of the usual twin: (111)[1 1 -2] for fcc, (112)[1 1 -1] for bcc and other crystals'
+    centrings I; (111)[1 1 -2] otherwise."""
+    if crystal.space_group_symbol.startswith("I"):
+        return (1, 1, 2), (1, 1, -1)
+    return (1, 1, 1), (1, 1, -2)
+
+
 def resolve_twin(crystal, plane, direction):
     """(plane, direction, sigma, requested): checked twin indices (see module docstring)."""
     plane = _ints(plane, "plane")
