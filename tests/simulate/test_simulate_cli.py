@@ -119,7 +119,11 @@ def test_defect_cifs_keep_their_axes(tmp_path):
     path = tmp_path / "vacancy.cif"
     write_defect_cif(sc, path, "vacancy", {}, al, "3x3x3 supercell of the parent (spans 3x3x3 parent conventional cells)")
     p = simulate(path, (0, 1, 1), cells=(40, 30, 20))
-    assert p.metadata["cells"] == [14, 10, 7]
+    assert p.metadata["cells"] == [14, 10, 7] and p.metadata["debye_waller"] is True
+    assert (6, 0, 0) in {s.hkl for s in p.spots}  # parent (200) in the supercell's indices
+    write_defect_cif(sc, path, "thermal", {}, al, "3x3x3 supercell of the parent (spans 3x3x3 parent conventional cells)")
+    p = simulate(path, (0, 1, 1), cells=(40, 30, 20))
+    assert p.metadata["debye_waller"] is False  # the snapshot's displacements are the vibration
     assert (6, 0, 0) in {s.hkl for s in p.spots}  # parent (200) in the supercell's indices
 
     block = al.atoms.repeat((3, 3, 3))

@@ -107,7 +107,8 @@ def simulate(source, zone_axis, *, voltage_kv: float = 200.0, camera_length_mm: 
         engine: "cell", "atoms" or "dynamical".
         cells: (N1, N2, N3) conventional cells of the specimen (default 40 x 30 x 20).
         inplane_rotation_deg: in-plane rotation, degrees; tilt_mrad: tilt about lab x then y, mrad.
-        debye_waller: True (per-element defaults), False, a float B (A^2) or a dict symbol -> B.
+        debye_waller: True (per-element defaults), False, a float B (A^2) or a dict symbol -> B. True is
+            turned off for thermal snapshots written by ``sadpnet defect thermal`` (their atoms are displaced).
         oversample: sub-pixels per pixel side for the pixel-area integral.
         engine_options: passed to the engine (e.g. ``thickness_a`` for "dynamical").
 
@@ -122,6 +123,8 @@ def simulate(source, zone_axis, *, voltage_kv: float = 200.0, camera_length_mm: 
                             detector_pixel_size_mm=detector_pixel_size_mm)
     uvw = check_zone_axis(zone_axis)
     crystal, specimen = load_source(source, cells, engine)
+    if debye_waller is True and specimen.metadata.get("defect") == "thermal":
+        debye_waller = False  # a thermal snapshot's displaced atoms already carry the vibration
     tilt = tuple(float(t) for t in tilt_mrad)
     if engine == "cell":
         from sadpnet.simulate.cell_engine import simulate_cell
