@@ -52,8 +52,11 @@ def main() -> int:
     from sadpnet.web import match
     from sadpnet.web.app import create_app
 
+    from sadpnet.io import load_pattern
+
     classify_paths([DM3], model_dir=args.model)  # imports and first-call costs out of the way
     base = timed(lambda: classify_paths([DM3], model_dir=args.model), args.repeats)
+    read = timed(lambda: load_pattern(DM3), args.repeats)  # the part of every path spent in sadpnet.io
 
     app = create_app(model_dir=args.model)
     data = DM3.read_bytes()
@@ -93,13 +96,15 @@ def main() -> int:
           f"  ratio to baseline {med(api_cold) / med(base):.2f}")
     print(f"  API, page's 3 requests, warm caches:  median {med(api_warm):.3f} s  {fmt(api_warm)}"
           f"  ratio to baseline {med(api_warm) / med(base):.2f}")
-    worst = med(api_cold)
+    print(f"  of which sadpnet.io.load_pattern (read, mask, centre): median {med(read):.3f} s  {fmt(read)}")
+    measured, what = med(api_cold), "API, cold"
     if page_times:
         print(f"  browser, file chosen -> 'Done' (cold caches): median {med(page_times):.3f} s  {fmt(page_times)}"
               f"  ratio to baseline {med(page_times) / med(base):.2f}")
-        worst = max(worst, med(page_times))
-    verdict = "PASS" if worst <= TARGET_S else "FAIL"
-    print(f"  target: upload to result <= {TARGET_S:.1f} s -> {verdict} (median {worst:.3f} s)")
+        measured, what = med(page_times), "browser"
+    verdict = "PASS" if measured <= TARGET_S else "FAIL"
+    print(f"  target: upload to result on the page <= {TARGET_S:.1f} s -> {verdict} ({what}: median {measured:.3f} s)")
+    print(f"  (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores while measuring)")
     return 0
 
 
