@@ -119,6 +119,8 @@ def test_quick_grid_points_are_seeded_and_shared():
     assert len({p[0] for p in pts}) == 5  # distinct zone axes before any repeats
     assert len(Grid.full().points(None)) == 3 * 3 * 16
     assert len(Grid.full().points(((1, 1, 0),))) == 9
+    one_axis = Grid.quick(seed=1, patterns_per_set=6).points(((1, 1, 0),))
+    assert len(set(one_axis)) == 6  # no grid point twice
     sets = paper_test_sets(quick=True)
     keys = [s.key for s in sets]
     assert len(keys) == len(set(keys))

@@ -173,8 +173,8 @@ class Grid:
     def points(self, zone_axes: tuple | None) -> list[tuple[tuple[int, int, int], float, float]]:
         """Grid points (zone_axis, voltage_kv, camera_length_mm) of a set with these zone axes (None = standard).
 
-        Every point in full mode; in quick mode ``patterns_per_set`` points that cycle through the zone axes
-        (each axis once before any twice) with voltage and camera length drawn from the seed, the same for
+        Every point in full mode; in quick mode ``patterns_per_set`` distinct points that cycle through the zone
+        axes (each axis once before any twice) with voltage and camera length drawn from the seed, the same for
         every set with the same zone axes, so sets differ only by their defect.
         """
         axes = tuple(tuple(int(x) for x in z) for z in (zone_axes or self.zone_axes))
@@ -183,10 +183,13 @@ class Grid:
             return every
         rng = np.random.default_rng([self.seed, len(axes), *[sum(z) for z in axes]])
         order = rng.permutation(len(axes))
+        combos = [(float(v), float(cl)) for v in self.voltages_kv for cl in self.camera_lengths_mm]
+        per_axis = [[combos[j] for j in rng.permutation(len(combos))] for _ in axes]
         pts = []
-        for i in range(self.patterns_per_set):
-            z = axes[order[i % len(axes)]]
-            pts.append((z, float(rng.choice(self.voltages_kv)), float(rng.choice(self.camera_lengths_mm))))
+        for i in range(self.patterns_per_set):  # round robin over the axes, no grid point twice
+            k = int(order[i % len(axes)])
+            v, cl = per_axis[k][i // len(axes)]
+            pts.append((axes[k], v, cl))
         return pts
 
 
