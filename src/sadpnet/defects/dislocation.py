@@ -27,7 +27,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from sadpnet.defects.block import is_translation, perfect_block, period_along, reduce_int
+from sadpnet.defects.block import integer_direction, is_translation, perfect_block, period_along, reduce_int
 from sadpnet.errors import InputError
 
 #: Slip-plane family used to resolve inconsistent index sets, by lattice.
@@ -199,7 +199,7 @@ def build_dislocation_array(crystal, line=(1, 1, -2), burgers=(0.5, -0.5, 0), co
     e3 = xi / np.linalg.norm(xi)
     e2 = np.cross(e3, e1)
     frame = np.array([e1, e2, e3])
-    n_int = reduce_int(np.round(e2 * 1e6 / np.abs(e2[np.abs(e2) > 1e-9]).min()).astype(int))
+    n_int = integer_direction(e2)
     periods = np.array([np.linalg.norm(b_crys_a),
                         period_along(crystal, n_int) * np.linalg.norm(n_int) * a,
                         period_along(crystal, lf) * np.linalg.norm(xi) * a])
@@ -273,7 +273,7 @@ def burgers_circuit(crystal, result: DislocationResult, core_index: int = 0,
         spacing = np.min(np.abs(others - core[:2]).max(axis=1)) if len(others) else np.inf
         edge = min(core[0], core[1], result.box_a[0] - core[0], result.box_a[1] - core[1])
         half_size_a = min(20.0, 0.8 * edge, 0.45 * spacing)
-    n_int = reduce_int(np.round(frame[1] * 1e6 / np.abs(frame[1][np.abs(frame[1]) > 1e-9]).min()).astype(int))
+    n_int = integer_direction(frame[1])
     a = float(crystal.atoms.cell.cellpar()[0])
     step_x = np.array([np.linalg.norm([float(x) for x in result.burgers]) * a, 0, 0])
     step_y = np.array([0, period_along(crystal, n_int) * np.linalg.norm(n_int) * a, 0])
