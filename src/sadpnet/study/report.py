@@ -270,9 +270,27 @@ def _blocks(results: dict, examples: list[dict]) -> list[tuple]:
     rows = []
     for pr in paper.PAPER_ROWS:
         keys = by_row.get(pr.key, [])
-        ptxt = f"{pr.accuracy_pct:.2f}" if pr.accuracy_pct is not None else pr.statement
-        rows.append([pr.label, ptxt] + [_model_cell(results, m, keys) for m in models]
-                    + [", ".join(keys) if keys else "no set in this run"])
+        if pr.accuracy_pct is not None:
+            rows.append([pr.label, f"{pr.accuracy_pct:.2f}"] + [_model_cell(results, m, keys) for m in models]
+                        + [", ".join(keys) if keys else "no set in this run"])
+            continue
+        series = pr.key.split("-")[1]  # strain rows: compare with each of the paper's statements
+        strain = {k: next(s for s in sets if s["key"] == k)["params"]["strain"] for k in keys}
+        unit = (lambda x: f"{100 * x:g} %") if series == "normal" else (lambda x: f"{x:g} rad")  # noqa: E731
+        for ser, x, acc, kind in paper.PAPER_STRAIN_POINTS:
+            if ser != series:
+                continue
+            if kind == "unchanged_up_to":
+                sel, what = [k for k, e in strain.items() if e <= x + 1e-9], f"strain <= {unit(x)}"
+                ptxt = f"no visible effect up to {unit(x)} (pristine {acc:.2f})"
+            elif kind == "at_most":
+                sel, what = [k for k, e in strain.items() if e >= x - 1e-9], f"strain >= {unit(x)}"
+                ptxt = f"below {acc:g} at and above {unit(x)}"
+            else:
+                sel, what = [k for k, e in strain.items() if abs(e - x) < 1e-9], f"strain = {unit(x)}"
+                ptxt = f"{acc:.2f} at {unit(x)}"
+            rows.append([f"{pr.label}: {what}", ptxt] + [_model_cell(results, m, sel) for m in models]
+                        + [f"{len(sel)} sets (Al, Fe)" if sel else "no set in this run"])
     B.append(("table", header, rows))
 
     B.append(("h2", "Every test set"))
