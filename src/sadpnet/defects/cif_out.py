@@ -4,6 +4,10 @@ The comments record the sadpnet version, the defect and its parameters (JSON), t
 crystal (name, space group, conventional cell) and how the written cell relates to it: a supercell of
 N1 x N2 x N3 parent cells, or a block whose axes e1, e2, e3 are given in the parent's Cartesian frame.
 Zone axes of ``sadpnet simulate`` on such a file refer to the file's own (P1) cell axes.
+
+Contract with the simulator (`sadpnet.simulate.api.load_source` parses these lines): the first line is
+``sadpnet VERSION defect KIND``; the ``cell:`` line of a supercell contains ``spans AxBxC parent
+conventional cells``, and that of a one-piece block (dislocations, twins) starts with ``block``.
 """
 
 from __future__ import annotations
