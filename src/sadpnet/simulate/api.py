@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
+
 from sadpnet.errors import InputError
 from sadpnet.simulate.io import save_pattern  # noqa: F401  (re-exported)
 from sadpnet.simulate.microscope import DEFAULT_DETECTOR_PIXEL_SIZE_MM, Microscope
@@ -35,9 +37,10 @@ def _check_cells(cells) -> tuple[int, int, int]:
 _SUPERCELL = re.compile(r"spans (\d+)x(\d+)x(\d+) parent conventional cells")
 
 
-def _defect_header(path: Path) -> tuple[str, str] | None:
-    """(kind, cell relation) from the comments of a CIF written by `sadpnet defect`, else None."""
-    kind = relation = None
+def _defect_header(path: Path) -> tuple[str, str, tuple[int, str] | None] | None:
+    """(kind, cell relation, (parent space group, symbol) or None) from the comments of a CIF written by
+    `sadpnet defect`, else None."""
+    kind = relation = group = None
     try:
         with open(path, encoding="utf-8", errors="replace") as fh:
             for _, line in zip(range(40), fh):
@@ -47,9 +50,62 @@ def _defect_header(path: Path) -> tuple[str, str] | None:
                     kind = m.group(1)
                 elif text.startswith("cell:"):
                     relation = text[5:].strip()
+                elif text.startswith("parent:"):
+                    g = re.search(r"space group (\d+) \(([^)]*)\)", text)
+                    group = (int(g.group(1)), g.group(2)) if g else None
     except OSError:
         return None
-    return (kind, relation or "") if kind else None
+    return (kind, relation or "", group) if kind else None
+
+
+def _average_parent(supercell, size, group=None, tol_a: float = 0.6):
+    """The average parent crystal of a supercell of ``size`` parent cells: every atom folded into one parent
+    cell, sites found within ``tol_a`` (A), each site's majority species with occupancy = its count / cells;
+    sites held by fewer than half the cells (interstitials) are left out. Its space group is ``group``
+    ((number, symbol), from the CIF's header) when given, else spglib's. None if that fails."""
+    from ase import Atoms
+
+    from sadpnet.crystal import Crystal, crystal_from_atoms
+
+    atoms = supercell.atoms
+    n_cells = int(np.prod(size))
+    pcell = np.asarray(atoms.cell, dtype=float) / np.array(size, dtype=float)[:, None]
+    frac = (atoms.get_scaled_positions(wrap=True) * np.array(size)) % 1.0
+    centres: list[np.ndarray] = []
+    members: list[list[int]] = []
+    for i, f in enumerate(frac):
+        for j, c in enumerate(centres):
+            d = f - c
+            d -= np.rint(d)
+            if np.linalg.norm(d @ pcell) < tol_a:
+                members[j].append(i)
+                break
+        else:
+            centres.append(f.copy())
+            members.append([i])
+    numbers, positions, occupancy = [], [], []
+    for c, mem in zip(centres, members):
+        if len(mem) < n_cells / 2:
+            continue
+        d = frac[mem] - c
+        d -= np.rint(d)
+        z_all = atoms.numbers[mem]
+        z = int(np.bincount(z_all).argmax())
+        numbers.append(z)
+        positions.append((c + d.mean(axis=0)) % 1.0)
+        occupancy.append(min(1.0, float(np.sum(z_all == z)) / n_cells))
+    if not numbers:
+        return None
+    parent = Atoms(numbers=numbers, scaled_positions=np.array(positions), cell=pcell, pbc=True)
+    parent.set_array("occupancy", np.array(occupancy))
+    name = f"{supercell.name} (average parent)"
+    if group is not None:
+        return Crystal(atoms=parent, space_group_number=group[0], space_group_symbol=group[1], name=name,
+                       source=supercell.source, notes=["space group from the defect CIF's header"])
+    try:
+        return crystal_from_atoms(parent, name=name, source=supercell.source)
+    except InputError:
+        return None
 
 
 def load_source(source, cells=DEFAULT_CELLS, engine: str = "cell"):
@@ -57,7 +113,8 @@ def load_source(source, cells=DEFAULT_CELLS, engine: str = "cell"):
 
     CIFs written by ``sadpnet defect`` keep their own cell (not re-standardised, so zone axes and hkl refer
     to the file's axes, as the defects module documents): a supercell of AxBxC parent cells is repeated
-    ``cells / (A, B, C)`` times (rounded up) so that the block keeps the size of ``cells`` parent cells; a
+    ``cells / (A, B, C)`` times (rounded up) so that the block keeps the size of ``cells`` parent cells, and
+    its spots are indexed in the average parent cell (all atoms folded into one cell, see `_average_parent`); a
     one-piece block (dislocation array, twin) is used as it is (repeats 1 x 1 x 1) and needs the atoms engine.
     """
     from sadpnet.crystal import Crystal, read_cif
@@ -67,14 +124,16 @@ def load_source(source, cells=DEFAULT_CELLS, engine: str = "cell"):
         header = _defect_header(path) if path.is_file() else None
         if header is not None:
             crystal = read_cif(path, standardize_cell=False)
-            kind, relation = header
+            kind, relation, group = header
             m = _SUPERCELL.search(relation)
             if m:
                 size = tuple(int(x) for x in m.groups())
                 reps = tuple(max(1, -(-c // s)) for c, s in zip(_check_cells(cells), size))
-                return crystal, Specimen(unit=crystal.atoms, repeats=reps, parent=crystal,
-                                         unit_in_parent_cells=(1, 1, 1), name=crystal.name,
-                                         metadata={"defect": kind, "cell": relation})
+                parent = _average_parent(crystal, size, group)
+                if parent is None:  # no clear parent lattice: index in the supercell itself
+                    parent, size = crystal, (1, 1, 1)
+                return parent, Specimen(unit=crystal.atoms, repeats=reps, parent=parent, unit_in_parent_cells=size,
+                                        name=crystal.name, metadata={"defect": kind, "cell": relation})
             if relation.startswith("block"):
                 if engine == "cell":
                     raise InputError(f"this CIF is a one-piece {kind} block written by `sadpnet defect`: "
