@@ -99,3 +99,16 @@ def test_real_process_exit_code(tmp_path):
                         str(out)], capture_output=True, text=True)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "supercell" in r.stderr
     assert not out.exists()
+
+
+def test_simulator_reads_defect_cifs_as_specimens(tmp_path, capsys):
+    """The CIF comments are the hand-off to `sadpnet simulate`: supercells keep their span, blocks stay whole."""
+    from sadpnet.simulate.api import simulate
+
+    vac, twin = tmp_path / "vac.cif", tmp_path / "twin.cif"
+    assert run_inprocess(capsys, "defect", "vacancy", AL, "--supercell", "3", "3", "3", "-o", str(vac))[0] == 0
+    assert run_inprocess(capsys, "defect", "twin", AL, "--cells", "6", "4", "6", "-o", str(twin))[0] == 0
+    p = simulate(vac, (0, 0, 1), engine="atoms", size_px=64, oversample=1)
+    assert p.metadata["repeats"] == [14, 10, 7] and p.metadata["n_atoms_unit"] == 107
+    q = simulate(twin, (0, 1, 0), engine="atoms", size_px=64, oversample=1)
+    assert q.metadata["repeats"] == [1, 1, 1] and q.intensity.sum() > 0
