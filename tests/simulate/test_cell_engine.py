@@ -197,3 +197,13 @@ def test_intensity_relative_and_sorted(crystals):
     assert inten[0] == 1.0 and inten == sorted(inten, reverse=True)
     assert p.intensity[128, 128] == 0.0  # direct beam excluded
     assert p.intensity.shape == (256, 256)
+
+
+@pytest.mark.parametrize("kw, where", [({"tilt_mrad": (1.0,)}, "tilt_mrad"), ({"oversample": 0}, "oversample"),
+                                       ({"inplane_rotation_deg": float("nan")}, "tilt_mrad")])
+def test_bad_arguments(crystals, kw, where):
+    from sadpnet.errors import InputError
+
+    with pytest.raises(InputError) as err:
+        simulate_cell(crystals["Al"], M200, (0, 0, 1), **kw)
+    assert err.value.where == where

@@ -113,6 +113,14 @@ def simulate_cell(crystal_or_specimen, microscope, zone_axis, *, cells=DEFAULT_C
     if int(oversample) != oversample or oversample < 1:
         raise InputError(f"oversample must be a positive integer, got {oversample!r}", "oversample")
     oversample = int(oversample)
+    try:
+        tilt_mrad = tuple(float(t) for t in tilt_mrad)
+        inplane_rotation_deg = float(inplane_rotation_deg)
+    except (TypeError, ValueError):
+        raise InputError(f"tilt must be two numbers (mrad) and rotation one (deg), got {tilt_mrad!r}, "
+                         f"{inplane_rotation_deg!r}", "tilt_mrad") from None
+    if len(tilt_mrad) != 2 or not all(map(math.isfinite, (*tilt_mrad, inplane_rotation_deg))):
+        raise InputError(f"tilt must be two finite numbers (mrad), got {tilt_mrad!r}", "tilt_mrad")
     unit = spec.unit
     ref_cell = spec.parent.atoms.cell if spec.parent is not None else unit.cell
     U = _orientation(np.asarray(ref_cell, dtype=float), uvw, float(inplane_rotation_deg), tuple(tilt_mrad))
