@@ -147,3 +147,12 @@ def test_huge_cell_refused_by_cell_engine():
     big = Specimen(unit=bulk("Al", "fcc", a=4.05, cubic=True).repeat((12, 12, 12)))
     with pytest.raises(InputError, match="atoms engine"):
         simulate_cell(big, Microscope(200, 300), (0, 0, 1))
+
+
+def test_cli_import_is_light():
+    """`sadpnet --help` must answer fast: importing the CLI pulls in no numerical library (timed in
+    bench/bench_cli_startup.py)."""
+    code = ("import sys, sadpnet.cli.app; heavy = [m for m in ('numpy', 'torch', 'scipy', 'ase', 'abtem', "
+            "'matplotlib', 'pandas', 'dask', 'finufft') if m in sys.modules]; print(heavy)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.strip() == "[]", r.stdout + r.stderr
