@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import json
 import time
 from collections import Counter
@@ -19,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from sadpnet.atomic_write import atomic_path, write_text_atomic
-from sadpnet.study import paper
+from sadpnet.study import paper, plots
 
 #: Sections every report has, in order (the smoke test checks them).
 SECTIONS = (
@@ -75,81 +74,28 @@ def _ensemble_cell(results: dict, model: dict, key: str) -> str:
             f"(p {e['probability']:.2f})")
 
 
-def _set_status(results: dict) -> dict:
-    return {s["key"]: s for s in results["sets"]}
-
-
-# ---------------------------------------------------------------------------------------------- plots
-def _png(fig) -> bytes:
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-    plt.close(fig)
-    return buf.getvalue()
-
-
-def _strain_plot(results: dict, series: str) -> bytes:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    markers = {"Al": "o", "Fe": "s"}
+def _strain_curves(results: dict, series: str) -> list[dict]:
+    """Accuracy against strain of every available model and material, for `sadpnet.study.plots.strain_plot`."""
+    curves = []
     for mi, model in enumerate(results["models"]):
         if model["status"] != "ok":
             continue
         for mat in ("Al", "Fe"):
-            sets = [s for s in results["sets"] if s["defect"] == f"strain-{series}" and s["material"] == mat]
-            xs, ys = [], []
-            for s in sorted(sets, key=lambda s: s["params"]["strain"]):
-                acc = _pooled(results, model["name"], [s["key"]])["accuracy_pct"]
-                if acc is not None:
-                    xs.append(s["params"]["strain"] * (100.0 if series == "normal" else 1.0))
-                    ys.append(acc)
-            if xs:
-                ax.plot(xs, ys, marker=markers[mat], color=f"C{mi}", ls="-" if mat == "Al" else "--",
-                        label=f"{model['name']}, {mat}")
-    scale = 100.0 if series == "normal" else 1.0
-    for ser, x, acc, kind in paper.PAPER_STRAIN_POINTS:
-        if ser != series:
-            continue
-        if kind == "value":
-            ax.plot([x * scale], [acc], "k*", ms=12, label="paper (Al), published value")
-        elif kind == "at_most":
-            ax.annotate("", xy=(x * scale, acc - 15), xytext=(x * scale, acc),
-                        arrowprops={"arrowstyle": "->", "color": "k"})
-            ax.plot([x * scale], [acc], "kv", ms=9, label="paper: below this beyond this strain")
-        else:
-            ax.plot([0, x * scale], [acc, acc], "k:", lw=2, label="paper: no visible effect up to here")
-    ax.set_xlabel("normal strain along a (%)" if series == "normal" else "shear strain gamma_xy (rad)")
-    ax.set_ylabel("accuracy (%)")
-    ax.set_ylim(-2, 102)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower left")
-    ax.set_title(f"Accuracy versus {series} strain (paper: {paper.CITATION.split(',')[0]} et al. 2024, Fig. 2)",
-                 fontsize=8)
-    return _png(fig)
+            sets = sorted((s for s in results["sets"] if s["defect"] == f"strain-{series}" and s["material"] == mat),
+                          key=lambda s: s["params"]["strain"])
+            pts = [(s["params"]["strain"], _pooled(results, model["name"], [s["key"]])["accuracy_pct"]) for s in sets]
+            pts = [p for p in pts if p[1] is not None]
+            if pts:
+                curves.append({"label": f"{model['name']}, {mat}", "material": mat, "color": mi,
+                               "strain": [p[0] for p in pts], "accuracy_pct": [p[1] for p in pts]})
+    return curves
 
 
-def _panel_plot(example: dict) -> bytes:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axs = plt.subplots(1, 2, figsize=(6, 3.2))
-    z, kv, cl = example["point"]
-    for ax, img, title in zip(axs, (example["pristine"], example["defected"]),
-                              (example["pristine_label"], example["label"])):
-        ax.imshow(np.asarray(img), cmap="gray", vmin=0, vmax=255)
-        ax.set_title(title, fontsize=7)
-        ax.set_axis_off()
-    fig.suptitle(f"[{''.join(map(str, z))}], {kv:g} kV, {cl:g} mm", fontsize=8)
-    return _png(fig)
+def _set_status(results: dict) -> dict:
+    return {s["key"]: s for s in results["sets"]}
 
 
+# ---------------------------------------------------------------------------------------------- numbers
 def _confusion(results: dict, model: str) -> tuple[list[str], list[str], np.ndarray]:
     """Rows: (material, family); columns: predicted labels then "flagged unknown"; counts."""
     sets = _set_status(results)
@@ -170,25 +116,6 @@ def _confusion(results: dict, model: str) -> tuple[list[str], list[str], np.ndar
     return names, cols, mat
 
 
-def _confusion_plot(names, cols, mat, title) -> bytes:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    frac = mat / np.maximum(mat[:, :-1].sum(axis=1, keepdims=True), 1)
-    fig, ax = plt.subplots(figsize=(1.0 + 0.7 * len(cols), 0.8 + 0.35 * len(names)))
-    ax.imshow(frac, cmap="Blues", vmin=0, vmax=1, aspect="auto")
-    ax.set_xticks(range(len(cols)), cols, rotation=45, ha="right", fontsize=7)
-    ax.set_yticks(range(len(names)), names, fontsize=7)
-    for i in range(len(names)):
-        for j in range(len(cols)):
-            ax.text(j, i, str(mat[i, j]), ha="center", va="center", fontsize=6,
-                    color="white" if frac[i, j] > 0.6 else "black")
-    ax.set_title(title, fontsize=8)
-    return _png(fig)
-
-
 def _calibration(recs: list[dict], n_bins: int = 10) -> dict:
     """Reliability of the top-1 probability: per-bin confidence, accuracy, counts and the ECE (%)."""
     p = np.array([r["probability"] for r in recs], dtype=float)
@@ -207,27 +134,6 @@ def _calibration(recs: list[dict], n_bins: int = 10) -> dict:
     return {"confidence": conf, "accuracy": acc, "count": cnt, "ece_pct": ece, "n": int(len(p)),
             "mean_confidence_pct": float(100 * p.mean()) if len(p) else None,
             "accuracy_pct": float(100 * ok.mean()) if len(p) else None}
-
-
-def _calibration_plot(curves: dict[str, dict], title: str) -> bytes:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(4.2, 4))
-    ax.plot([0, 1], [0, 1], "k:", lw=1, label="perfect calibration")
-    for i, (name, c) in enumerate(curves.items()):
-        xs = [f for f, n in zip(c["confidence"], c["count"]) if n]
-        ys = [a for a, n in zip(c["accuracy"], c["count"]) if n]
-        ax.plot(xs, ys, "o-", color=f"C{i}", label=f"{name} (ECE {c['ece_pct']:.1f} %, n={c['n']})")
-    ax.set_xlabel("top-1 probability")
-    ax.set_ylabel("fraction correct")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1.02)
-    ax.legend(fontsize=7)
-    ax.set_title(title, fontsize=8)
-    return _png(fig)
 
 
 # ---------------------------------------------------------------------------------------------- content
@@ -317,8 +223,10 @@ def _blocks(results: dict, examples: list[dict]) -> list[tuple]:
     B.append(("p", "Like the paper's Fig. 2: accuracy of each model against normal strain along a and shear strain "
                    "gamma_xy, Al (solid) and Fe (dashed), with what the paper states for Al (stars: published "
                    "values; dotted: no visible effect; triangle: below this beyond this strain)."))
-    B.append(("img", "strain_normal.png", _strain_plot(results, "normal"), "accuracy versus normal strain"))
-    B.append(("img", "strain_shear.png", _strain_plot(results, "shear"), "accuracy versus shear strain"))
+    B.append(("img", "strain_normal.png", plots.strain_plot(_strain_curves(results, "normal"), "normal"),
+              "accuracy versus normal strain"))
+    B.append(("img", "strain_shear.png", plots.strain_plot(_strain_curves(results, "shear"), "shear"),
+              "accuracy versus shear strain"))
 
     B.append(("h2", "What the models assign to strained crystals"))
     B.append(("p", "Most frequent top-1 label (share of the set's patterns) at each strain. A model with tetragonal and "
@@ -375,7 +283,7 @@ def _blocks(results: dict, examples: list[dict]) -> list[tuple]:
     if not examples:
         B.append(("p", "No example: no defected set was simulated in this run."))
     for i, ex in enumerate(examples):
-        B.append(("img", f"example_{i:02d}_{ex['set']}.png", _panel_plot(ex), f"{ex['pristine_label']} / {ex['label']}"))
+        B.append(("img", f"example_{i:02d}_{ex['set']}.png", plots.panel_plot(ex), f"{ex['pristine_label']} / {ex['label']}"))
 
     B.append(("h2", "Confusion matrices"))
     B.append(("p", "Rows: material and defect family (true space group); columns: top-1 space group (or label), "
@@ -390,7 +298,7 @@ def _blocks(results: dict, examples: list[dict]) -> list[tuple]:
             continue
         B.append(("table", [f"{m['name']}: true \\ predicted"] + cols,
                   [[n] + [str(v) for v in row] for n, row in zip(names, mat)]))
-        B.append(("img", f"confusion_{m['name']}.png", _confusion_plot(names, cols, mat, m["name"]),
+        B.append(("img", f"confusion_{m['name']}.png", plots.confusion_plot(names, cols, mat, m["name"]),
                   f"confusion matrix, {m['name']}"))
 
     B.append(("h2", "Calibration"))
@@ -413,7 +321,7 @@ def _blocks(results: dict, examples: list[dict]) -> list[tuple]:
             rows.append([m["name"], subset, str(c["n"]), _fmt(c["mean_confidence_pct"]), _fmt(c["accuracy_pct"]),
                          _fmt(c["ece_pct"])])
         if curves:
-            B.append(("img", f"calibration_{subset.replace(' ', '_')}.png", _calibration_plot(curves, subset),
+            B.append(("img", f"calibration_{subset.replace(' ', '_')}.png", plots.calibration_plot(curves, subset),
                       f"reliability diagram, {subset}"))
     B.append(("table", ["model", "sets", "patterns", "mean top-1 probability %", "accuracy %", "ECE %"], rows))
 

@@ -1,0 +1,111 @@
+"""The study's figures (matplotlib, Agg backend), each returned as PNG bytes.
+
+`strain_plot` (accuracy versus strain with the paper's statements, like the paper's Fig. 2), `panel_plot`
+(pristine beside defected pattern), `confusion_plot` (counts, shaded by row share) and `calibration_plot`
+(reliability diagram). The numbers they draw are computed by `sadpnet.study.report`.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+
+from sadpnet.study import paper
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def png(fig) -> bytes:
+    plt = _pyplot()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def strain_plot(curves: list[dict], series: str) -> bytes:
+    """PNG of accuracy (%) against strain, one line per curve, with the paper's statements (Fig. 2).
+
+    ``curves``: dicts with "label", "strain" (fractions or rad), "accuracy_pct", "color" (index), "material";
+    ``series``: "normal" (x axis in %) or "shear" (rad).
+    """
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    scale = 100.0 if series == "normal" else 1.0
+    for c in curves:
+        ax.plot(np.asarray(c["strain"]) * scale, c["accuracy_pct"], marker="o" if c["material"] == "Al" else "s",
+                color=f"C{c['color']}", ls="-" if c["material"] == "Al" else "--", label=c["label"])
+    for ser, x, acc, kind in paper.PAPER_STRAIN_POINTS:
+        if ser != series:
+            continue
+        if kind == "value":
+            ax.plot([x * scale], [acc], "k*", ms=12, label="paper (Al), published value")
+        elif kind == "at_most":
+            ax.annotate("", xy=(x * scale, acc - 15), xytext=(x * scale, acc),
+                        arrowprops={"arrowstyle": "->", "color": "k"})
+            ax.plot([x * scale], [acc], "kv", ms=9, label="paper: below this beyond this strain")
+        else:
+            ax.plot([0, x * scale], [acc, acc], "k:", lw=2, label="paper: no visible effect up to here")
+    ax.set_xlabel("normal strain along a (%)" if series == "normal" else "shear strain gamma_xy (rad)")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_ylim(-2, 102)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="lower left")
+    ax.set_title(f"Accuracy versus {series} strain (paper: Jeong et al. 2024, Fig. 2)", fontsize=8)
+    return png(fig)
+
+
+def panel_plot(example: dict) -> bytes:
+    """PNG of a pristine and a defected pattern side by side (``example`` from `sadpnet.study.run`)."""
+    plt = _pyplot()
+    fig, axs = plt.subplots(1, 2, figsize=(6, 3.2))
+    z, kv, cl = example["point"]
+    for ax, img, title in zip(axs, (example["pristine"], example["defected"]),
+                              (example["pristine_label"], example["label"])):
+        ax.imshow(np.asarray(img), cmap="gray", vmin=0, vmax=255)
+        ax.set_title(title, fontsize=7)
+        ax.set_axis_off()
+    fig.suptitle(f"[{''.join(map(str, z))}], {kv:g} kV, {cl:g} mm", fontsize=8)
+    return png(fig)
+
+
+def confusion_plot(names, cols, mat, title) -> bytes:
+    """PNG of a confusion matrix: rows ``names``, columns ``cols`` (the last one "flagged unknown"), counts."""
+    plt = _pyplot()
+    frac = mat / np.maximum(mat[:, :-1].sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.7 * len(cols), 0.8 + 0.35 * len(names)))
+    ax.imshow(frac, cmap="Blues", vmin=0, vmax=1, aspect="auto")
+    ax.set_xticks(range(len(cols)), cols, rotation=45, ha="right", fontsize=7)
+    ax.set_yticks(range(len(names)), names, fontsize=7)
+    for i in range(len(names)):
+        for j in range(len(cols)):
+            ax.text(j, i, str(mat[i, j]), ha="center", va="center", fontsize=6,
+                    color="white" if frac[i, j] > 0.6 else "black")
+    ax.set_title(title, fontsize=8)
+    return png(fig)
+
+
+def calibration_plot(curves: dict[str, dict], title: str) -> bytes:
+    """PNG of reliability diagrams: fraction correct against mean top-1 probability per bin, one per model."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(4.2, 4))
+    ax.plot([0, 1], [0, 1], "k:", lw=1, label="perfect calibration")
+    for i, (name, c) in enumerate(curves.items()):
+        xs = [f for f, n in zip(c["confidence"], c["count"]) if n]
+        ys = [a for a, n in zip(c["accuracy"], c["count"]) if n]
+        ax.plot(xs, ys, "o-", color=f"C{i}", label=f"{name} (ECE {c['ece_pct']:.1f} %, n={c['n']})")
+    ax.set_xlabel("top-1 probability")
+    ax.set_ylabel("fraction correct")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.legend(fontsize=7)
+    ax.set_title(title, fontsize=8)
+    return png(fig)
