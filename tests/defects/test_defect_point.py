@@ -95,3 +95,16 @@ def test_sevennet_relaxes_al_vacancy(al_crystal):
     assert x.potential == "sevennet" and x.converged
     assert x.energy_after_ev < x.energy_before_ev
     assert 0.01 < x.max_displacement_a < 0.06  # paper (DFT): about 0.036 A
+
+
+def test_vacancy_of_one_species_in_a_compound():
+    from sadpnet.crystal import read_cif
+    from sadpnet.resources import example_cif
+
+    nacl = read_cif(example_cif("NaCl"))
+    species = sorted(set(nacl.atoms.get_chemical_symbols()))
+    for el in species:
+        r = vacancy(nacl, (2, 2, 2), element=el)
+        symbols = r.atoms.get_chemical_symbols()
+        assert len(r.atoms) == 63 and symbols.count(el) == 31
+        assert r.description.endswith(f"1/32 of the {el} sites")

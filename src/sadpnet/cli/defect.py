@@ -111,12 +111,13 @@ def thermal_command(
     for i, (p, s) in enumerate(zip(paths, r.snapshots)):
         write_defect_cif(s, p, "thermal", {**params, "snapshot": i}, crystal,
                          f"{n} supercell of the parent (spans {n} parent conventional cells)", seed)
+    debye = (f"the Debye model gives {r.debye_u_rms_a:.4f} A (difference {(r.u_rms_a / r.debye_u_rms_a - 1) * 100:+.1f} %)"
+             if r.debye_u_rms_a == r.debye_u_rms_a else "no tabulated Debye temperature to compare with")
     extra = (f" MD on {r.info['potential']}: snapshot temperatures {r.info['snapshot_temperatures_k']} K."
              if method == "md" else "")
     typer.echo(f"{crystal.name} {n} supercell ({len(cell)} atoms) at {temperature_k:g} K by {method}, {snapshots} "
                f"snapshot(s), seed {seed}: rms displacement per axis {r.u_rms_a:.4f} A (B = {r.b_a2:.3f} A^2), largest "
-               f"{r.u_max_a:.3f} A; the Debye model gives {r.debye_u_rms_a:.4f} A (difference "
-               f"{(r.u_rms_a / r.debye_u_rms_a - 1) * 100:+.1f} %).{extra} Wrote {', '.join(map(str, paths[:3]))}"
+               f"{r.u_max_a:.3f} A; {debye}.{extra} Wrote {', '.join(map(str, paths[:3]))}"
                f"{' ...' if len(paths) > 3 else ''}. Simulate snapshots without extra Debye-Waller factors.")
 
 

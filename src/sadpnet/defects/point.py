@@ -119,10 +119,11 @@ def vacancy(crystal, size, site=None, element: str | None = None) -> PointDefect
     i = _site_index(atoms, site, el)
     removed = atoms[i].symbol
     pos = atoms.positions[i].copy()
-    n_sites = len(atoms)
+    n_sites = int(np.sum(np.array(atoms.get_chemical_symbols()) == removed))  # sites of that species
     del atoms[i]
     return PointDefectResult(atoms=atoms, kind="vacancy", supercell_size=check_supercell(size), site_position_a=pos,
-                             description=f"vacancy ({removed} removed) {_fraction(1, n_sites)}",
+                             description=f"vacancy ({removed} removed) {_fraction(1, n_sites)}"
+                             + ("" if n_sites == len(atoms) + 1 else f" of the {removed} sites"),
                              info={"site_index": i, "removed": removed})
 
 
@@ -134,10 +135,12 @@ def substitute(crystal, size, element: str, site=None) -> PointDefectResult:
     old = atoms[i].symbol
     if old == el:
         raise InputError(f"site {i} already holds {el}; choose another element or site", "element")
+    n_sites = int(np.sum(np.array(atoms.get_chemical_symbols()) == old))
     atoms[i].symbol = el
     return PointDefectResult(atoms=atoms, kind="substitution", supercell_size=check_supercell(size),
                              site_position_a=atoms.positions[i].copy(),
-                             description=f"{el} on a {old} site {_fraction(1, len(atoms))}",
+                             description=f"{el} on a {old} site {_fraction(1, n_sites)}"
+                             + ("" if n_sites == len(atoms) else f" of the {old} sites"),
                              info={"site_index": i, "replaced": old, "element": el})
 
 

@@ -100,7 +100,8 @@ class ThermalResult:
         temperature_k: target temperature.
         u_rms_a: rms displacement per axis over all snapshots, A.
         u_max_a: largest displacement magnitude of any atom in any snapshot, A.
-        debye_u_rms_a: the Debye model's rms per axis for the same atoms (mass-weighted average), A.
+        debye_u_rms_a: the Debye model's rms per axis for the same atoms, A (NaN when an element has no tabulated
+            Debye temperature).
         info: method details (potential, steps, timestep, measured temperature, ...).
     """
 
@@ -132,10 +133,13 @@ def displacements_a(reference, snapshot) -> np.ndarray:
 
 def _summarise(reference, snapshots, method, temperature_k, info) -> ThermalResult:
     d = np.concatenate([displacements_a(reference, s) for s in snapshots])
-    sigma = debye_sigma_a(reference.numbers, temperature_k) if temperature_k >= 0 else None
+    try:
+        debye = float(np.sqrt(np.mean(debye_sigma_a(reference.numbers, temperature_k) ** 2)))
+    except InputError:  # an element without a tabulated Debye temperature (MD still works)
+        debye = float("nan")
     return ThermalResult(reference=reference, snapshots=snapshots, method=method, temperature_k=temperature_k,
                          u_rms_a=float(np.sqrt(np.mean(d**2))), u_max_a=float(np.linalg.norm(d, axis=1).max()),
-                         debye_u_rms_a=float(np.sqrt(np.mean(sigma**2))), info=info)
+                         debye_u_rms_a=debye, info=info)
 
 
 def debye_snapshots(supercell, temperature_k: float, n_snapshots: int = 1, seed: int = 0) -> ThermalResult:
