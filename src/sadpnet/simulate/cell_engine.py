@@ -54,6 +54,19 @@ def _as_specimen(crystal_or_specimen, cells) -> Specimen:
 
 
 _BASE_U: dict = {}
+_SLOPES: dict = {}
+
+
+def _log_slope(envelope: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """d ln A / dg on the grid (cached per cached structure-factor table)."""
+    hit = _SLOPES.get(id(envelope))
+    if hit is not None and hit[0] is envelope:
+        return hit[1]
+    if len(_SLOPES) > 64:
+        _SLOPES.clear()
+    slope = np.gradient(np.log(np.maximum(envelope, 1e-30)), grid)
+    _SLOPES[id(envelope)] = (envelope, slope)
+    return slope
 
 
 def _orientation(cell: np.ndarray, uvw, inplane_rotation_deg: float, tilt_mrad) -> np.ndarray:
@@ -189,7 +202,7 @@ def simulate_cell(crystal_or_specimen, microscope, zone_axis, *, cells=DEFAULT_C
     # F falls with |q| across a spot: the atoms' amplitudes as exp(kappa (|q| - |g|)), kappa = d ln A / dg at |g|
     # with A = sum_j occ_j f_j DW_j (first order in |q| - |g|)
     grid = refl.envelope_g_inv_a
-    dlna = np.gradient(np.log(np.maximum(refl.envelope_a, 1e-30)), grid)
+    dlna = _log_slope(refl.envelope_a, grid)
     g_abs = 1.0 / refl.d_a[live]
     kappa = np.interp(g_abs, grid, dlna).astype(f32)
     q_abs = np.sqrt(q2 + qz * qz)
