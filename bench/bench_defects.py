@@ -7,10 +7,13 @@
    normal numbers with NumPy.
 3. MD (Langevin NVT, 2 fs) time per step for Al 3x3x3 (108 atoms) with each potential; baseline EMT.
 4. Building the paper's specimen-sized blocks: four edge dislocations (Al, 40 x 30 x 20 cells) and one twin.
+5. With --paper-cases (slow, ~6 min): every point defect of the paper relaxed with each potential that
+   covers it; largest displacement, energy change, steps and time (the table in docs/defects.md).
 
 Numbers are noisy: the machine has 2 cores shared with teammates (the load average is printed).
 
 Usage: OMP_NUM_THREADS=1 .venv/bin/python bench/bench_defects.py [--threads 1] [--md-steps 20] [--no-ml]
+       [--paper-cases]
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="torch threads for SevenNet")
     ap.add_argument("--md-steps", type=int, default=20, help="MD steps timed per classical potential")
     ap.add_argument("--no-ml", action="store_true", help="skip SevenNet")
+    ap.add_argument("--paper-cases", action="store_true", help="relax every point defect of the paper (slow)")
     args = ap.parse_args()
 
     import numpy as np
@@ -92,7 +96,32 @@ def main() -> None:
     print(f"  4 edge dislocations, {len(d.atoms)} atoms: {t:.2f} s")
     t, tw = _timed(build_twin, al, (1, 1, 1), (1, 1, -2), 0.5, (40, 30, 20))
     print(f"  (111) twin, {len(tw.atoms)} atoms: {t:.2f} s")
+    if args.paper_cases:
+        _paper_cases(al, read_cif(example_cif("Fe")), pots)
     print(f"\nload average: {os.getloadavg()}")
+
+
+def _paper_cases(al, fe, pots) -> None:
+    from sadpnet.defects.point import interstitial, relax_defect, substitute, vacancy
+    from sadpnet.defects.potentials import covers
+
+    cases = [("Al 2x2x2 vacancy", lambda: vacancy(al, (2, 2, 2))), ("Al 3x3x3 vacancy", lambda: vacancy(al, (3, 3, 3))),
+             ("Fe 3x3x3 vacancy", lambda: vacancy(fe, (3, 3, 3))), ("Fe 4x4x4 vacancy", lambda: vacancy(fe, (4, 4, 4))),
+             ("Si in Al 2x2x2", lambda: substitute(al, (2, 2, 2), "Si")),
+             ("Si in Al 3x3x3", lambda: substitute(al, (3, 3, 3), "Si")),
+             ("Au in Fe 3x3x3", lambda: substitute(fe, (3, 3, 3), "Au")),
+             ("Au in Fe 4x4x4", lambda: substitute(fe, (4, 4, 4), "Au")),
+             ("C tetrahedral in Al 3x3x3", lambda: interstitial(al, (3, 3, 3), "C", "tetrahedral"))]
+    print("\n5. the paper's point defects: potential | case | atoms | max displacement (A) | dE (eV) | steps | s")
+    for pot in pots:
+        for name, make in cases:
+            r = make()
+            if not covers(pot, set(r.atoms.get_chemical_symbols())):
+                continue
+            t, r = _timed(relax_defect, r, pot)
+            x = r.relax
+            print(f"  {pot} | {name} | {len(r.atoms)} | {x.max_displacement_a:.4f} | "
+                  f"{x.energy_after_ev - x.energy_before_ev:+.4f} | {x.steps} | {t:.1f}", flush=True)
 
 
 if __name__ == "__main__":
