@@ -71,3 +71,20 @@ def test_supercell_specimens_use_the_paper_repeats_and_no_debye_waller_for_snaps
     spec, opts = build_source(sets["Fe-vacancy-3x3x3"], Grid.quick())
     assert spec.repeats == (10, 10, 10) and opts["debye_waller"] is True
     assert spec.unit_in_parent_cells == (3, 3, 3)
+
+
+def test_patterns_are_cached_per_set_grid_and_seed(tmp_path):
+    from sadpnet.study.testsets import simulate_set
+
+    spec = _sets()["Fe-strain-shear-0.0200"]
+    g = Grid.quick(seed=0, patterns_per_set=2)
+    grid = Grid(g.voltages_kv, g.camera_lengths_mm, g.zone_axes, 2, size_px=64, cells=(6, 6, 4),
+                detector_pixel_size_mm=0.4)
+    first = simulate_set(spec, grid, 0, tmp_path)
+    again = simulate_set(spec, grid, 0, tmp_path)
+    assert not first.from_cache and again.from_cache
+    np.testing.assert_array_equal(first.images, again.images)
+    assert again.points == first.points and again.options == first.options
+    other_seed = simulate_set(spec, grid, 1, tmp_path)
+    assert not other_seed.from_cache
+    assert not simulate_set(spec, grid, 0, tmp_path, rebuild=True).from_cache

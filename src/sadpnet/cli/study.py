@@ -24,11 +24,13 @@ def study_command(
     seed: int = typer.Option(0, "--seed", help="Seed of every random choice (grid points, defect realisations)."),
     patterns_per_set: int = typer.Option(6, "--patterns-per-set", min=1,
                                          help="Quick mode: grid points simulated per test set."),
-    cache: Optional[Path] = typer.Option(None, "--cache", help="Directory for computed MD snapshots and relaxed "
-                                                               "supercells (default: REPORT_DIR/cache)."),
+    cache: Optional[Path] = typer.Option(None, "--cache", help="Directory for computed MD snapshots, relaxed "
+                                                               "supercells and each set's patterns, reused by a "
+                                                               "later run with the same code (default: "
+                                                               "REPORT_DIR/cache)."),
     rebuild_specimens: bool = typer.Option(False, "--rebuild-specimens",
-                                           help="Recompute MD snapshots and relaxed supercells instead of using "
-                                                "the cached or shipped ones (minutes each on a CPU)."),
+                                           help="Recompute MD snapshots, relaxed supercells and patterns instead "
+                                                "of using cached or shipped ones (minutes each on a CPU)."),
 ) -> None:
     """Run the robustness study of Jeong et al. (2024) on Al and Fe and write its report."""
     import sys

@@ -164,6 +164,10 @@ def _blocks(results: dict, examples: list[dict]) -> list[tuple]:
         B.append(("p", "MD snapshots and relaxed point-defect supercells: " + ", ".join(
             f"{n} {o}" for o, n in sorted(origins.items())) + " (shipped = computed by the same code with seed 0, "
             "see docs/study.md; `--rebuild-specimens` recomputes them)."))
+    n_cached = sum(bool(s.get("from_cache")) for s in sets)
+    if n_cached:
+        B.append(("p", f"{n_cached} of {len(sets)} sets were loaded from the pattern cache of an earlier run with the "
+                       "same sets, grid, seed and code (their build and simulate times are those of that run)."))
     missing = [s for s in sets if s["status"] != "ok"]
     if missing:
         B.append(("p", f"{len(missing)} of {len(sets)} sets could not be simulated; their rows say why."))

@@ -12,7 +12,6 @@ Results are a JSON-serialisable dict (written as ``results.json`` beside the rep
 
 from __future__ import annotations
 
-import json
 import platform
 import time
 from dataclasses import dataclass
@@ -21,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from sadpnet.errors import InputError
-from sadpnet.study.testsets import Grid, SetPatterns, TestSetSpec, paper_test_sets, simulate_points, simulate_set
+from sadpnet.study.testsets import (Grid, SetPatterns, TestSetSpec, build_source, paper_test_sets, simulate_points,
+                                    simulate_set)
 
 #: The goals of issue 6 (targets set by the project, not the paper's numbers), percent.
 GOALS = {
@@ -180,7 +180,8 @@ def _examples(sets: list[SetPatterns], grid: Grid, seed: int) -> list[dict]:
                     ref_img = ref.images[ref.points.index(point)]
                 else:  # the pristine set was not simulated at this point (quick mode): simulate it now
                     try:
-                        ref_img = simulate_points(ref.source, [point], grid, ref.options)[0][0]
+                        source = ref.source if ref.source is not None else build_source(ref.spec, grid, seed)[0]
+                        ref_img = simulate_points(source, [point], grid, ref.options)[0][0]
                     except Exception as exc:  # noqa: BLE001 - an example panel must not end the study
                         ref_img = None
                         print(f"example panel: pristine {m} at {point} failed: {exc}")
@@ -206,7 +207,8 @@ def run_study(out_dir: str | Path, *, quick: bool = True, models: list[ModelEntr
         sets, grid: override the test sets / grid (the smoke test uses a tiny grid).
         progress: optional callable ``progress(stage: str, done: int, total: int, text: str)``.
         command: the command line recorded in the report.
-        cache_dir: where computed MD snapshots and relaxed supercells are kept (default ``out_dir``/cache).
+        cache_dir: where computed MD snapshots, relaxed supercells and patterns are kept (default
+            ``out_dir``/cache); a rerun with the same code reuses them (resume).
         rebuild_specimens: recompute them even if cached or shipped.
     Returns the results dict (also written as results.json).
     """
@@ -268,7 +270,8 @@ def run_study(out_dir: str | Path, *, quick: bool = True, models: list[ModelEntr
                                                       for k, v in s.spec.params},
                   "paper_row": s.spec.paper_row, "space_group": s.spec.space_group, "status": s.status,
                   "n_patterns": int(len(s.images)), "build_s": s.build_s, "simulate_s": s.simulate_s,
-                  "source": _source_metadata(s.source), "simulate_options": s.options} for s in simulated],
+                  "source": s.source_meta, "simulate_options": s.options, "from_cache": s.from_cache}
+                 for s in simulated],
         "per_pattern": per_pattern,
         "ensemble": ensemble,
         "timing_s": {"simulate": t_sim - t_start, "classify": t_eval - t_sim, "per_model": model_time},
@@ -278,16 +281,3 @@ def run_study(out_dir: str | Path, *, quick: bool = True, models: list[ModelEntr
     results["timing_s"]["before_report"] = time.perf_counter() - t_start
     write_report(out_dir, results, examples)
     return results
-
-
-def _source_metadata(source) -> dict:
-    """What the defects stage recorded about a specimen (JSON-safe), or the crystal's name."""
-    if source is None:
-        return {}
-    meta = dict(getattr(source, "metadata", {}) or {})
-    meta.setdefault("name", getattr(source, "name", ""))
-    try:
-        json.dumps(meta)
-    except TypeError:
-        meta = {k: str(v) for k, v in meta.items()}
-    return meta

@@ -12,6 +12,7 @@ and zone-axis list, drawn with the study's seed), full mode (`Grid.full`) the pa
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from dataclasses import dataclass, field
@@ -349,7 +350,10 @@ class SetPatterns:
         points: the N grid points (zone_axis, voltage_kv, camera_length_mm).
         pixel_size_inv_a: (N,) calibration of each image, 1/A per pixel.
         status: "ok", or why the set is not available.
-        build_s, simulate_s: wall time to build the specimen and to simulate + render, s.
+        build_s, simulate_s: wall time to build the specimen and to simulate + render, s (of the run that
+            computed them when the patterns come from the cache).
+        source, options: what was simulated (None when loaded from the cache) and the simulate options.
+        source_meta: how the specimen was made (`source_metadata`); from_cache: patterns reused from a cache.
     """
 
     spec: TestSetSpec
@@ -361,6 +365,8 @@ class SetPatterns:
     simulate_s: float = 0.0
     source: object = None
     options: dict = field(default_factory=dict)
+    source_meta: dict = field(default_factory=dict)
+    from_cache: bool = False
 
 
 def simulate_points(source, points, grid: Grid, options: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -380,13 +386,82 @@ def simulate_points(source, points, grid: Grid, options: dict | None = None) -> 
     return np.stack(images), np.asarray(cal, dtype=float)
 
 
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """SHA-256 (16 hex digits) of the code and data a set's patterns depend on: the crystal, defects and simulate
+    stages, this module and the shipped specimens. Cached patterns of other code are never reused."""
+    import hashlib
+
+    import sadpnet
+
+    root = Path(sadpnet.__file__).resolve().parent
+    files = sorted([*root.joinpath("crystal").rglob("*.py"), *root.joinpath("defects").rglob("*.py"),
+                    *root.joinpath("simulate").rglob("*.py"), *root.joinpath("simulate", "data").rglob("*"),
+                    Path(__file__).resolve(), *SHIPPED_SPECIMENS.glob("*")])
+    h = hashlib.sha256()
+    for f in files:
+        if f.is_file():
+            h.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def patterns_file(cache_dir: Path, spec: TestSetSpec, grid: Grid, seed: int) -> Path:
+    """Where the patterns of one set are cached: the name holds a hash of set, grid, seed and code."""
+    import hashlib
+
+    from dataclasses import asdict
+
+    g = {k: v for k, v in asdict(grid).items() if k != "extra"}
+    key = json.dumps([spec.key, spec.params, spec.zone_axes, g, seed, code_fingerprint()], default=str)
+    return Path(cache_dir) / "patterns" / f"{spec.key}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
+
+
+def _save_patterns(path: Path, sp: "SetPatterns", meta: dict) -> None:
+    from sadpnet.atomic_write import atomic_path
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    info = {"points": [[list(z), v, cl] for z, v, cl in sp.points], "build_s": sp.build_s,
+            "simulate_s": sp.simulate_s, "options": sp.options, "source_meta": meta}
+    with atomic_path(path, suffix=".npz") as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, images=sp.images, pixel_size_inv_a=sp.pixel_size_inv_a,
+                     info=np.array(json.dumps(info, default=str)))
+
+
+def _load_patterns(path: Path, spec: TestSetSpec) -> "SetPatterns":
+    with np.load(path, allow_pickle=False) as z:
+        info = json.loads(str(z["info"]))
+        points = [(tuple(int(x) for x in p[0]), float(p[1]), float(p[2])) for p in info["points"]]
+        return SetPatterns(spec, z["images"], points, z["pixel_size_inv_a"], "ok", info["build_s"],
+                           info["simulate_s"], None, info["options"], {**info["source_meta"], "patterns": "cached"},
+                           from_cache=True)
+
+
+def source_metadata(source) -> dict:
+    """What the defects stage recorded about a specimen (JSON-safe), or the crystal's name."""
+    if source is None:
+        return {}
+    meta = dict(getattr(source, "metadata", {}) or {})
+    meta.setdefault("name", getattr(source, "name", ""))
+    try:
+        json.dumps(meta)
+    except TypeError:
+        meta = {k: str(v) for k, v in meta.items()}
+    return meta
+
+
 def simulate_set(spec: TestSetSpec, grid: Grid, seed: int = 0, cache_dir: Path | None = None,
                  rebuild: bool = False) -> SetPatterns:
     """Build the set's specimen and simulate it over the grid.
 
-    A defects or simulator API that is missing (ImportError) becomes a "not available" status, so the
-    report still lists the set; any other error ends the study (it is a bug or bad input).
+    With ``cache_dir``, the patterns are kept in ``cache_dir/patterns`` and reused by a later run with the same
+    set, grid, seed and code (`code_fingerprint`), so an interrupted full run resumes; ``rebuild`` ignores
+    cached specimens and patterns. A defects or simulator API that is missing (ImportError) becomes a
+    "not available" status, so the report still lists the set; any other error ends the study.
     """
+    cached = patterns_file(cache_dir, spec, grid, seed) if cache_dir is not None else None
+    if cached is not None and cached.is_file() and not rebuild:
+        return _load_patterns(cached, spec)
     points = grid.points(spec.zone_axes)
     empty = np.zeros((0, grid.size_px, grid.size_px), np.uint8)
     t0 = time.perf_counter()
@@ -401,4 +476,8 @@ def simulate_set(spec: TestSetSpec, grid: Grid, seed: int = 0, cache_dir: Path |
     except ImportError as exc:
         return SetPatterns(spec, empty, [], np.zeros(0), f"not available: simulator ({exc})", t1 - t0,
                            time.perf_counter() - t1)
-    return SetPatterns(spec, images, points, cal, "ok", t1 - t0, time.perf_counter() - t1, source, options)
+    meta = source_metadata(source)
+    out = SetPatterns(spec, images, points, cal, "ok", t1 - t0, time.perf_counter() - t1, source, options, meta)
+    if cached is not None:
+        _save_patterns(cached, out, meta)
+    return out
