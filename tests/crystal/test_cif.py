@@ -101,3 +101,11 @@ def test_crystal_system_ranges():
 def test_all_examples_read():
     for name in EXAMPLE_CIFS:
         assert read_cif(example_cif(name)).space_group_number >= 1
+
+
+@pytest.mark.parametrize("rel, sg", [("dans_diffraction/Silver.cif", 225), ("dans_diffraction/KCl.cif", 225),
+                                     ("dans_diffraction/Vanadium.cif", 229)])
+def test_unrecognised_space_group_name_uses_symmetry_operators(rel, sg):
+    c = read_cif(resource_path("cifs", *rel.split("/")))
+    assert c.space_group_number == sg
+    assert any("symmetry operators" in n for n in c.notes)

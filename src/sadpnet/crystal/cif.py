@@ -193,6 +193,28 @@ def _large_p1_atoms(block):
     return atoms
 
 
+_SYMOP_TAGS = ("_space_group_symop_operation_xyz", "_symmetry_equiv_pos_as_xyz")
+_SG_NAME_TAGS = ("_symmetry_space_group_name_h-m", "_space_group_name_h-m_alt", "_space_group_name_hall",
+                 "_symmetry_space_group_name_hall", "_space_group_it_number", "_symmetry_int_tables_number")
+
+
+def _atoms_from_block(block, notes: list[str]):
+    """ASE atoms from a CIF block; where ASE does not know the space-group name (e.g. "F m 3 m") but the
+    block lists its symmetry operators, build from the operators alone."""
+    from ase.spacegroup.spacegroup import SpacegroupNotFoundError
+
+    try:
+        return block.get_atoms(fractional_occupancies=True)
+    except SpacegroupNotFoundError:
+        if not any(block._tags.get(t) for t in _SYMOP_TAGS):
+            raise
+    for tag in _SG_NAME_TAGS:
+        block._tags.pop(tag, None)
+    block._tags["_symmetry_space_group_name_h-m"] = "P 1"  # a base group; the listed operators replace its own
+    notes.append("space-group name not recognised; built from the CIF's symmetry operators")
+    return block.get_atoms(fractional_occupancies=True)
+
+
 def read_cif(path: str | Path, *, standardize_cell: bool = True, symprec_a: float = DEFAULT_SYMPREC_A) -> Crystal:
     """Read a CIF into a `Crystal` (conventional standard cell unless ``standardize_cell=False``).
 
@@ -208,7 +230,7 @@ def read_cif(path: str | Path, *, standardize_cell: bool = True, symprec_a: floa
             warnings.simplefilter("ignore")
             atoms = _large_p1_atoms(block)
             if atoms is None:
-                atoms = block.get_atoms(fractional_occupancies=True)
+                atoms = _atoms_from_block(block, notes)
     except KeyError as exc:  # ASE looks element symbols up in a dict
         raise InputError(f"unknown element {exc.args[0]!r} in the atom sites", path) from None
     except Exception as exc:
