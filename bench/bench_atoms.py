@@ -31,7 +31,7 @@ from sadpnet.crystal import read_cif
 from sadpnet.resources import example_cif
 from sadpnet.simulate.atoms_engine import simulate_atoms
 from sadpnet.simulate.microscope import Microscope
-from sadpnet.simulate.specimen import Specimen
+from sadpnet.crystal.specimen import Specimen
 eps, threads, cells = float(sys.argv[1]), int(sys.argv[2]), tuple(int(c) for c in sys.argv[3:6])
 al = read_cif(example_cif("Al"))
 simulate_atoms(Specimen.from_crystal(al, (2, 2, 2)), Microscope(200.0, 300.0, detector_pixels=32), (0, 0, 1))
@@ -80,7 +80,7 @@ def main() -> None:
     from sadpnet.resources import example_cif
     from sadpnet.simulate.atoms_engine import direct_sum_pixels, simulate_atoms
     from sadpnet.simulate.microscope import Microscope
-    from sadpnet.simulate.specimen import Specimen
+    from sadpnet.crystal.specimen import Specimen
 
     print(f"load average before: {os.getloadavg()[0]:.1f} (2 cores, shared)")
     al = read_cif(example_cif("Al"))
@@ -141,7 +141,7 @@ def _compare_cell(eps: float) -> None:
     from sadpnet.simulate.atoms_engine import simulate_atoms
     from sadpnet.simulate.cell_engine import simulate_cell
     from sadpnet.simulate.microscope import Microscope
-    from sadpnet.simulate.specimen import Specimen
+    from sadpnet.crystal.specimen import Specimen
 
     mic = Microscope(200.0, 300.0)
     for name in ("Al", "Fe", "Si"):

@@ -18,7 +18,7 @@ from sadpnet.defects.thermal import debye_snapshots
 from sadpnet.defects.twin import build_twin
 from sadpnet.simulate.atoms_engine import simulate_atoms
 from sadpnet.simulate.microscope import Microscope
-from sadpnet.simulate.specimen import Specimen
+from sadpnet.crystal.specimen import Specimen
 
 MIC = Microscope(voltage_kv=200, camera_length_mm=300)
 

@@ -10,7 +10,7 @@ from sadpnet.resources import example_cif
 from sadpnet.simulate.atoms_engine import direct_sum_pixels, simulate_atoms
 from sadpnet.simulate.ewald_nufft import ewald_qz_inv_a, iter_sphere_amplitudes
 from sadpnet.simulate.microscope import Microscope
-from sadpnet.simulate.specimen import Specimen
+from sadpnet.crystal.specimen import Specimen
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from sadpnet.crystal import orientation_matrix, read_cif
 from sadpnet.resources import example_cif
 from sadpnet.simulate.cell_engine import _orientation, simulate_cell
 from sadpnet.simulate.microscope import Microscope
-from sadpnet.simulate.specimen import Specimen
+from sadpnet.crystal.specimen import Specimen
 
 M200 = Microscope(200, 300)
 

@@ -142,7 +142,7 @@ def test_huge_cell_refused_by_cell_engine():
     from sadpnet.errors import InputError
     from sadpnet.simulate.cell_engine import simulate_cell
     from sadpnet.simulate.microscope import Microscope
-    from sadpnet.simulate.specimen import Specimen
+    from sadpnet.crystal.specimen import Specimen
 
     big = Specimen(unit=bulk("Al", "fcc", a=4.05, cubic=True).repeat((12, 12, 12)))
     with pytest.raises(InputError, match="atoms engine"):

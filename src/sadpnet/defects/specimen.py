@@ -1,4 +1,4 @@
-"""Hand defected crystals to the simulator as `sadpnet.simulate.specimen.Specimen` objects of the paper's size.
+"""Hand defected crystals to the simulator as `sadpnet.crystal.specimen.Specimen` objects of the paper's size.
 
 * supercells (point defects, thermal snapshots) are repeated to cover at least ``cells`` (default 40 x 30 x
   20) conventional cells of the parent (the paper repeats them 10 times per axis);
@@ -11,7 +11,7 @@ Snapshots of thermal motion already carry the displacements: simulate them with 
 
 from __future__ import annotations
 
-from sadpnet.simulate.specimen import DEFAULT_CELLS, Specimen
+from sadpnet.crystal.specimen import DEFAULT_CELLS, Specimen
 
 
 def supercell_specimen(supercell, parent, supercell_size, cells=DEFAULT_CELLS, name: str = "",

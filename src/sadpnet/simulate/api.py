@@ -19,7 +19,7 @@ import numpy as np
 from sadpnet.errors import InputError
 from sadpnet.simulate.io import save_pattern  # noqa: F401  (re-exported)
 from sadpnet.simulate.microscope import DEFAULT_DETECTOR_PIXEL_SIZE_MM, Microscope
-from sadpnet.simulate.specimen import DEFAULT_CELLS, Specimen
+from sadpnet.crystal.specimen import DEFAULT_CELLS, Specimen
 
 ENGINES = ("cell", "atoms", "dynamical")
 
@@ -157,7 +157,7 @@ def simulate(source, zone_axis, *, voltage_kv: float = 200.0, camera_length_mm: 
     """Simulate one SADP.
 
     Args:
-        source: CIF path, `sadpnet.crystal.Crystal` or `sadpnet.simulate.specimen.Specimen` (a Specimen keeps
+        source: CIF path, `sadpnet.crystal.Crystal` or `sadpnet.crystal.specimen.Specimen` (a Specimen keeps
             its own repeats; ``cells`` applies to CIFs and Crystals).
         zone_axis: [uvw] in the (parent) crystal's conventional direct lattice.
         voltage_kv: acceleration voltage, kV.

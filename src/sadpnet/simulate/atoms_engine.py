@@ -218,7 +218,7 @@ def simulate_atoms(specimen, microscope, zone_axis, *, inplane_rotation_deg: flo
     """Kinematic SADP of a specimen of atoms on the Ewald sphere, pixel-integrated, by NUFFT.
 
     Args:
-        specimen: `sadpnet.simulate.specimen.Specimen`: ``unit`` atoms (lab positions from their Cartesian
+        specimen: `sadpnet.crystal.specimen.Specimen`: ``unit`` atoms (lab positions from their Cartesian
             coordinates) repeated ``repeats`` times along the unit's cell vectors; ``parent`` (or None)
             defines the zone-axis lattice and the indexed spots.
         microscope: `sadpnet.simulate.microscope.Microscope`.

@@ -28,7 +28,7 @@ import numpy as np
 
 from sadpnet.errors import InputError
 from sadpnet.simulate.pattern import Pattern, Spot
-from sadpnet.simulate.specimen import DEFAULT_CELLS, Specimen
+from sadpnet.crystal.specimen import DEFAULT_CELLS, Specimen
 from sadpnet.simulate.structure_factor import reflections
 
 #: Units (cells, supercells) with at most this many atoms get the exact variation of F_cell across each spot
@@ -104,7 +104,7 @@ def simulate_cell(crystal_or_specimen, microscope, zone_axis, *, cells=DEFAULT_C
 
     Args:
         crystal_or_specimen: a `sadpnet.crystal.Crystal` (repeated ``cells`` times) or a
-            `sadpnet.simulate.specimen.Specimen` (its unit repeated ``specimen.repeats`` times; ``cells``
+            `sadpnet.crystal.specimen.Specimen` (its unit repeated ``specimen.repeats`` times; ``cells``
             is then ignored). The unit must be periodic (a cell or supercell).
         microscope: `sadpnet.simulate.microscope.Microscope` (wavelength, camera length, detector).
         zone_axis: [uvw] in the direct lattice of the parent crystal's conventional cell (of the unit

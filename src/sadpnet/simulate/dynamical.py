@@ -38,7 +38,7 @@ def simulate_dynamical(specimen, microscope, zone_axis, *, inplane_rotation_deg:
     """Dynamical SADP by abTEM multislice.
 
     Args:
-        specimen: `sadpnet.simulate.specimen.Specimen` (its repeats are spelled out: mind the atom count).
+        specimen: `sadpnet.crystal.specimen.Specimen` (its repeats are spelled out: mind the atom count).
         microscope: `sadpnet.simulate.microscope.Microscope`.
         zone_axis: [uvw] in the parent's conventional direct lattice (the unit's cell without a parent).
         inplane_rotation_deg, tilt_mrad: orientation, as for the kinematic engines.

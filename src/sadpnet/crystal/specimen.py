@@ -1,5 +1,8 @@
 """The specimen: what is "put in the TEM". The hand-off from crystals and defects to the simulator.
 
+It lives in the crystal stage (the lowest), so that defects build specimens and the simulator reads them
+without either importing the other.
+
 A `Specimen` is a block of atoms made of a repeating unit (a conventional cell, or a defected supercell)
 repeated ``repeats`` times along its three cell vectors; ``repeats=(1, 1, 1)`` with a non-periodic unit is
 any set of atoms (a dislocation array, a twin, an MD snapshot) built at full size. The simulator never
