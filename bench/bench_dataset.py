@@ -6,7 +6,7 @@ CsCl, beta-Mn), the 16 standard cubic zone axes, 200 kV, 300 mm, 256 x 256 px ui
 in-plane rotations per axis, 40 x 30 x 20 cells, chunks of 32 patterns. Each build is timed two ways:
 end to end (planning, cluster start, everything until the card is written) and steady state (patterns per
 second between the first and the last finished chunk, from the chunk markers' times). Baseline of the
-speed-up: the 1-worker build.
+speed-up: the 1-worker build; the same build in the calling process without Dask shows Dask's overhead.
 
 Read workload: `StoreDataset` over the 2-worker store (all patterns, float32 tensors with label and
 calibration), repeated for at least 1 s; baseline: reading the raw Zarr chunks alone (decompression).
@@ -83,9 +83,10 @@ def main() -> None:
     try:
         spec = tmp / "bench.yaml"
         spec.write_text(SPEC.format(rotations=args.rotations))
+        r0 = _build(spec, tmp / "w0", 0)
         r1 = _build(spec, tmp / "w1", 1)
         r2 = _build(spec, tmp / "w2", 2)
-        for name, r in (("1 worker ", r1), ("2 workers", r2)):
+        for name, r in (("in process, no Dask", r0), ("1 Dask worker      ", r1), ("2 Dask workers     ", r2)):
             print(f"build {name}: {r['n']} patterns in {r['wall_s']:.1f} s: end to end {r['end_to_end']:.1f} "
                   f"patterns/s, steady state {r['steady']:.1f} patterns/s")
         print(f"speed-up 1 -> 2 workers: end to end {r2['end_to_end'] / r1['end_to_end']:.2f}x, "

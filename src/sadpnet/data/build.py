@@ -170,10 +170,18 @@ def build_dataset(spec_path: str | Path, out: str | Path, *, workers: int | None
                 client, cluster = Client(scheduler), None
                 workers_desc = f"scheduler {scheduler}"
             else:
+                import dask
+
                 nw = workers or os.cpu_count() or 1
                 os.environ.setdefault("OMP_NUM_THREADS", "1")
-                cluster = LocalCluster(n_workers=nw, threads_per_worker=1, processes=True, dashboard_address=":0",
-                                       silence_logs=40)
+                # Dask's nannies set MALLOC_TRIM_THRESHOLD_=65536 in their workers: glibc then returns every
+                # large freed block to the OS, and the simulator's large NumPy temporaries cost 1.5x the CPU
+                # (measured: 0.90 s -> 1.45 s per chunk). Local workers keep glibc's default.
+                env = {k: v for k, v in dask.config.get("distributed.nanny.pre-spawn-environ", {}).items()
+                       if k != "MALLOC_TRIM_THRESHOLD_"}
+                with dask.config.set({"distributed.nanny.pre-spawn-environ": env}):
+                    cluster = LocalCluster(n_workers=nw, threads_per_worker=1, processes=True,
+                                           dashboard_address=":0", silence_logs=40)
                 client = Client(cluster)
                 workers_desc = f"{nw} local worker process{'es' if nw > 1 else ''}"
             try:
