@@ -63,6 +63,15 @@ def _model_cell(results: dict, model: dict, keys: list[str], what: str = "acc") 
     return f"{s['unknown_pct']:.1f}"
 
 
+def _label_text(label: str) -> str:
+    """A space-group label with its symbol ("225 Fm-3m"); other labels as they are."""
+    if label.isdigit() and 1 <= int(label) <= 230:
+        from sadpnet.model.labels import space_group_symbol
+
+        return f"{label} {space_group_symbol(int(label))}"
+    return label
+
+
 def _ensemble_cell(results: dict, model: dict, key: str) -> str:
     """"225 right (p 0.99)" / "229 wrong, unknown (p 0.60)" for one model and set, or why there is none."""
     if model["status"] != "ok":
@@ -70,7 +79,7 @@ def _ensemble_cell(results: dict, model: dict, key: str) -> str:
     e = results.get("ensemble", {}).get(model["name"], {}).get(key)
     if not e:
         return "not simulated"
-    return (f"{e['label']} {'right' if e['correct'] else 'wrong'}{', unknown' if e['unknown'] else ''} "
+    return (f"{_label_text(e['label'])} {'right' if e['correct'] else 'wrong'}{', unknown' if e['unknown'] else ''} "
             f"(p {e['probability']:.2f})")
 
 
@@ -247,7 +256,7 @@ def _blocks(results: dict, examples: list[dict]) -> list[tuple]:
                 cells.append("not simulated")
             else:
                 lab, n = Counter(r["label"] for r in recs).most_common(1)[0]
-                cells.append(f"{lab} ({100 * n / len(recs):.0f} %)")
+                cells.append(f"{_label_text(lab)} ({100 * n / len(recs):.0f} %)")
         rows.append([s["label"]] + cells)
     B.append(("table", ["set"] + [m["name"] for m in models], rows or [["no strained set in this run"] + [""] * 0]))
 
