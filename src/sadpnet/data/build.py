@@ -62,7 +62,7 @@ def make_pattern_image(row: dict, spec: dict) -> np.ndarray:
                        engine=sim["engine"], cells=tuple(int(x) for x in row["cells"].split()),
                        inplane_rotation_deg=float(row["inplane_rotation_deg"]),
                        tilt_mrad=(float(row["tilt_x_mrad"]), float(row["tilt_y_mrad"])),
-                       debye_waller=sim["debye_waller"])
+                       debye_waller=sim["debye_waller"], oversample=sim["oversample"])
     kwargs = _render_kwargs({**spec["render"], **aug.get("render", {})})
     bits = 16 if spec["storage"]["dtype"] == "uint16" else 8
     return render(pattern, bits=bits, seed=int(row["seed"]), **kwargs)

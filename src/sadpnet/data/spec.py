@@ -27,7 +27,8 @@ A spec is validated key by key; an unknown key, a wrong type or an out-of-range 
       detector_pixel_size_mm: 0.1
     zone_axes: standard              # standard (16 cubic axes, the N lowest-index axes for other systems),
                                      # or a list [[0,0,1], ...], or {lowest_index: N}
-    simulation: {engine: cell, cells: [40, 30, 20], debye_waller: true}   # engine: cell | atoms | dynamical
+    simulation: {engine: cell, cells: [40, 30, 20], debye_waller: true, oversample: 4}
+                                     # engine: cell | atoms | dynamical; oversample: sub-pixels per pixel side
     variants: [{type: none}]         # defect variants: none | lattice_scale {scale_pct: [..]} |
                                      # any type of sadpnet.defects with its parameters (see docs/datasets.md)
     augment:
@@ -65,7 +66,7 @@ DEFAULTS: dict[str, Any] = {
     "microscope": {"voltages_kv": [100.0, 200.0, 300.0], "camera_lengths_mm": [250.0, 300.0, 350.0],
                    "image_size_px": 256, "detector_pixel_size_mm": 0.1},
     "zone_axes": "standard",
-    "simulation": {"engine": "cell", "cells": [40, 30, 20], "debye_waller": True},
+    "simulation": {"engine": "cell", "cells": [40, 30, 20], "debye_waller": True, "oversample": 4},
     "variants": [{"type": "none"}],
     "augment": {"rotations_per_pattern": 1, "inplane_rotation_deg": [0.0, 0.0], "tilt_mrad": 0.0,
                 "calibration_jitter_pct": 0.0, "cells_jitter": 0, "render_choices": {}},
@@ -183,6 +184,7 @@ def normalize_spec(raw: dict, where: str = "spec") -> dict:
     sim["cells"] = chk.numbers("simulation.cells", sim["cells"], 1, 10000, True)
     if len(sim["cells"]) != 3:
         chk.fail("simulation.cells", f"expected three integers, got {sim['cells']}")
+    sim["oversample"] = chk.number("simulation.oversample", sim["oversample"], 1, 16, True)
     if not isinstance(sim["debye_waller"], (bool, int, float)):
         chk.fail("simulation.debye_waller", "expected true, false or a B factor in A^2")
     if not isinstance(s["variants"], list) or not s["variants"]:
@@ -244,7 +246,7 @@ def load_spec(path: str | Path) -> dict:
 
 #: Keys added after store version 1 was first used, left out of the hash while they hold their default
 #: (so stores built before they existed still match their spec).
-_LATER_KEYS = (("crystals", "exclude_formulas"),)
+_LATER_KEYS = (("crystals", "exclude_formulas"), ("simulation", "oversample"))
 
 
 def spec_hash(spec: dict) -> str:
