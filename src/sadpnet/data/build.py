@@ -146,6 +146,10 @@ def build_dataset(spec_path: str | Path, out: str | Path, *, workers: int | None
     n, n_chunk = meta["n_patterns"], meta["chunk_patterns"]
     done = done_chunks(out)
     todo = [k for k in range(meta["n_chunks"]) if k not in done]
+    if not todo and meta.get("state") == "complete":
+        from sadpnet.data.card import read_card
+
+        return read_card(out)  # nothing to do: leave the store untouched
     if max_chunks is not None:
         todo = todo[:max_chunks]
     rows_table = table[list(_ROW_COLUMNS)]
