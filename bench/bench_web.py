@@ -7,8 +7,9 @@ Measured in one process, against the bare Python API call as the baseline:
   (calibration, centre, preview, spots) and POST /api/classify at the same time, then POST /api/match (best
   simulated pattern),
   "cold" (pattern and simulation caches emptied: a file never seen) and "warm";
-* page: the same in headless chromium (Playwright), from setting the file on the page's file input to the
-  "Done" status, when /usr/bin/chromium is there.
+* page: the same in headless chromium (Playwright), from the file being chosen to the "Done" status, by the
+  page's own clock (performance.now() from the input's change event) and as seen by the test driver (which
+  adds Playwright's transfer of the file into the browser), when /usr/bin/chromium is there.
 
 Usage: ``python bench/bench_web.py [--model DIR] [--repeats N]``. The machine's 2 cores are shared: numbers
 are noisy when others run.
@@ -99,9 +100,12 @@ def main() -> int:
     print(f"  of which sadpnet.io.load_pattern (read, mask, centre): median {med(read):.3f} s  {fmt(read)}")
     measured, what = med(api_cold), "API, cold"
     if page_times:
-        print(f"  browser, file chosen -> 'Done' (cold caches): median {med(page_times):.3f} s  {fmt(page_times)}"
-              f"  ratio to baseline {med(page_times) / med(base):.2f}")
-        measured, what = med(page_times), "browser"
+        own, wall = [t[0] for t in page_times], [t[1] for t in page_times]
+        print(f"  browser, page's own clock, file chosen -> 'Done' (cold caches): median {med(own):.3f} s  {fmt(own)}"
+              f"  ratio to baseline {med(own) / med(base):.2f}")
+        print(f"  browser, as seen by the test driver (adds Playwright's file transfer): median {med(wall):.3f} s"
+              f"  {fmt(wall)}")
+        measured, what = med(own), "browser"
     verdict = "PASS" if measured <= TARGET_S else "FAIL"
     print(f"  target: upload to result on the page <= {TARGET_S:.1f} s -> {verdict} ({what}: median {measured:.3f} s)")
     print(f"  (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores while measuring)")
@@ -132,7 +136,9 @@ def browser_times(url, dm3, app, repeats):
             page.set_input_files("#file-input", str(dm3))
             page.wait_for_function("document.getElementById('status').textContent.startsWith('Done')",
                                    timeout=60_000)
-            out.append(time.perf_counter() - t0)
+            wall = time.perf_counter() - t0
+            status = page.inner_text("#status")  # "Done in X s (from choosing the file)." by the page's clock
+            out.append((float(status.split("Done in ")[1].split(" s")[0]), wall))
         browser.close()
     return out
 
