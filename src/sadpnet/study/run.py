@@ -183,8 +183,10 @@ def _examples(sets: list[SetPatterns], grid: Grid, seed: int) -> list[dict]:
                         source = ref.source if ref.source is not None else build_source(ref.spec, grid, seed)[0]
                         ref_img = simulate_points(source, [point], grid, ref.options)[0][0]
                     except Exception as exc:  # noqa: BLE001 - an example panel must not end the study
+                        import warnings
+
                         ref_img = None
-                        print(f"example panel: pristine {m} at {point} failed: {exc}")
+                        warnings.warn(f"example panel: pristine {m} at {point} could not be simulated: {exc}")
                 if ref_img is None:
                     continue
                 out.append({"family": s.spec.family, "defect": defect, "set": s.spec.key, "label": s.spec.label,

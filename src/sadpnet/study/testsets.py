@@ -49,6 +49,8 @@ class TestSetSpec:
         paper_row: key of the `sadpnet.study.paper.PAPER_ROWS` row it is compared with, or None.
     """
 
+    __test__ = False  # not a pytest test class
+
     key: str
     label: str
     material: str
@@ -98,7 +100,7 @@ def paper_test_sets(quick: bool = True, materials: tuple[str, ...] = ("Al", "Fe"
     for m in materials:
         sizes = PAPER_SETTINGS["point_defect_supercells"][m]
         for i, size in enumerate(sizes):  # first size = high concentration
-            n_sites = (4 if m == "Al" else 2) * int(np.prod(size))
+            n_sites = len(_crystal(m).atoms) * int(np.prod(size))
             conc = "high" if i == 0 else "low"
             tag = "x".join(map(str, size))
             # the paper's high-concentration vacancy number is its Fe 3x3x3 case; Al 2x2x2 has no number of its own
