@@ -2,7 +2,8 @@
 // show the best-matching simulated pattern (POST /api/match). Plain JS, no build step.
 "use strict";
 
-const state = { files: [], inspections: [], result: null, match: null, shown: 0 };
+// gen counts file choices: answers that arrive for an earlier choice are dropped
+const state = { files: [], inspections: [], result: null, match: null, shown: 0, gen: 0 };
 const $ = (id) => document.getElementById(id);
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -97,6 +98,7 @@ async function inspectFile(file) {
 }
 
 async function chooseFiles(fileList) {
+  const gen = ++state.gen;
   state.files = Array.from(fileList);
   state.inspections = state.files.map(() => null);
   state.result = null;
@@ -110,7 +112,9 @@ async function chooseFiles(fileList) {
   // Inspect and classify at once: the server reads each file once for both (its pattern cache), and the
   // classification is simply not shown if a file turns out to need a calibration first.
   const classifying = requestClassify();
-  state.inspections = await Promise.all(state.files.map((f) => inspectFile(f).catch((e) => ({ error: String(e) }))));
+  const inspections = await Promise.all(state.files.map((f) => inspectFile(f).catch((e) => ({ error: String(e) }))));
+  if (gen !== state.gen) return;
+  state.inspections = inspections;
   renderFileList();
   updateControls();
   const bad = state.inspections.filter((ins) => ins.error);
@@ -125,7 +129,7 @@ async function chooseFiles(fileList) {
     return;
   }
   setStatus("Read in " + ((performance.now() - t0) / 1000).toFixed(2) + " s; classifying\u2026");
-  await showClassification(classifying, t0);
+  await showClassification(classifying, t0, gen);
 }
 
 function requestClassify() {
@@ -144,20 +148,22 @@ async function classify() {
   showError("");
   if (!state.files.length) return;
   const t0 = performance.now();
-  await showClassification(requestClassify(), t0);
+  await showClassification(requestClassify(), t0, state.gen);
 }
 
-async function showClassification(classifying, t0) {
+async function showClassification(classifying, t0, gen) {
   $("classify-button").disabled = true;
   setStatus("Classifying\u2026");
   try {
     const answer = await classifying;
+    if (gen !== state.gen) return;
     if (answer.error) { showError(answer.error); setStatus("Not classified."); return; }
     state.result = answer.result;
     renderResult();
     setStatus("Classified in " + ((performance.now() - t0) / 1000).toFixed(2) + " s; simulating the best match\u2026");
     $("result").focus();
     await showMatch(state.shown);
+    if (gen !== state.gen) return;
     setStatus("Done in " + ((performance.now() - t0) / 1000).toFixed(2) + " s (from choosing the file).");
   } catch (e) {
     showError("Something went wrong: " + e);
