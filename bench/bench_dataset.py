@@ -14,7 +14,8 @@ calibration), repeated for at least 1 s; baseline: reading the raw Zarr chunks a
 Numbers are noisy: the machine has 2 cores shared with teammates (the load average is printed); the
 in-process build's patterns per CPU-second (time.process_time) do not depend on the load.
 
-Usage: .venv/bin/python bench/bench_dataset.py [--rotations 4] [--skip-build]
+Usage: .venv/bin/python bench/bench_dataset.py [--rotations 4]
+       .venv/bin/python bench/bench_dataset.py --store out/datasets/paper-five [--every 10]   (CPU per pattern)
 """
 
 from __future__ import annotations
@@ -76,10 +77,38 @@ def _read(store: Path, min_s: float = 1.0) -> tuple[float, float]:
     return n / (time.perf_counter() - t0), raw
 
 
+def _store_cost(store: Path, every: int) -> None:
+    """CPU time per pattern of re-making every `every`-th chunk of an existing store (its own spec)."""
+    import json
+
+    from sadpnet.data.build import _ROW_COLUMNS, compute_chunk
+    from sadpnet.data.store import read_meta, read_table
+
+    spec = json.loads((store / "spec.json").read_text())
+    spec["simulation"].setdefault("oversample", 4)
+    meta, table = read_meta(store), read_table(store)
+    n_chunk, cpu, n = meta["chunk_patterns"], 0.0, 0
+    for k in range(0, meta["n_chunks"], every):
+        rows = table.iloc[k * n_chunk:(k + 1) * n_chunk][list(_ROW_COLUMNS)].to_dict("records")
+        c = time.process_time()
+        compute_chunk(rows, spec)
+        cpu += time.process_time() - c
+        n += len(rows)
+    per = cpu / n
+    print(f"{store}: {n} patterns re-made: {per * 1e3:.1f} ms CPU per pattern ({1 / per:.0f} patterns per "
+          f"CPU-second); the whole store ({meta['n_patterns']}) on 2 idle cores: about "
+          f"{meta['n_patterns'] * per / 2 / 60:.1f} min of simulation")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rotations", type=int, default=4, help="in-plane rotations per zone axis (8 x 16 x this)")
+    ap.add_argument("--store", type=Path, help="instead: CPU cost per pattern of an existing store's spec")
+    ap.add_argument("--every", type=int, default=10, help="with --store: re-make every N-th chunk")
     args = ap.parse_args()
+    if args.store:
+        _store_cost(args.store, args.every)
+        return
     print(f"load average before: {os.getloadavg()[0]:.1f} (2 cores, shared)")
     tmp = Path(tempfile.mkdtemp(prefix="bench_dataset_"))
     try:
