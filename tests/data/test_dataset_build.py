@@ -152,3 +152,18 @@ def test_cli_info_preview_and_errors(quick_store, tmp_path, capsys):
     assert code == 2 and err.count("\n") == 1 and "not a sadpnet dataset store" in err
     code, _, err = run("build", str(tmp_path / "missing.yaml"), "-o", str(tmp_path / "x"))
     assert code == 2 and "no such spec file" in err and not (tmp_path / "x").exists()
+
+
+def test_resume_with_other_simulation_code_refused(quick_store, tmp_path):
+    out = tmp_path / "partial"
+    state = build_dataset(QUICK, out, workers=0, progress=False, max_chunks=2)
+    assert state["state"] == "building" and len(done_chunks(out)) == 2
+    meta = json.loads((out / "store.json").read_text())
+    assert len(meta["simulator_digest"]) == 16
+    meta["simulator_digest"] = "0" * 16  # as if crystal/defects/simulate had changed since the build started
+    (out / "store.json").write_text(json.dumps(meta))
+    with pytest.raises(InputError, match="other simulation code"):
+        build_dataset(QUICK, out, workers=0, progress=False)
+    assert len(done_chunks(out)) == 2
+    build_dataset(QUICK, out, workers=0, progress=False, overwrite=True)
+    assert np.array_equal(open_images(out)[:], open_images(quick_store)[:])

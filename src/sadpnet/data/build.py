@@ -97,13 +97,27 @@ def compute_chunk(rows: list[dict], spec: dict) -> np.ndarray:
     return np.stack(out)
 
 
+def simulator_digest() -> str:
+    """SHA-256 (hex, 16 chars) of the code and data that turn a table row into an image (crystal, defects,
+    simulate, and this stage's variants): a store records it, and a resume with other code is refused."""
+    import hashlib
+
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    files = [p for d in ("crystal", "defects", "simulate") for p in sorted((root / d).rglob("*"))
+             if p.is_file() and p.suffix not in (".pyc",) and "__pycache__" not in p.parts]
+    for p in files + [root / "data" / "variants.py", root / "data" / "build.py"]:
+        h.update(str(p.relative_to(root)).encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def _prepare(spec_path: Path, out: Path, overwrite: bool):
     """(spec, hash, meta, table) of the store at ``out``, creating it or reopening it for a resume."""
+    from sadpnet.data.corpus import corpus_digest
     from sadpnet.data.plan import plan_table
     from sadpnet.data.spec import load_spec, spec_hash
     from sadpnet.data.store import create_store, read_meta, read_table
-
-    from sadpnet.data.corpus import corpus_digest
 
     spec = load_spec(spec_path)
     h = spec_hash({**spec, "corpus_digest": corpus_digest()})  # same spec on another corpus: another store
@@ -113,15 +127,22 @@ def _prepare(spec_path: Path, out: Path, overwrite: bool):
         if not (out / "store.json").is_file():
             raise InputError("exists, is not empty and is not a dataset store; refusing to write into it", out)
         meta = read_meta(out)
-        if meta["spec_hash"] == h and meta.get("state") in ("building", "complete"):
+        if meta["spec_hash"] == h and meta.get("state") == "complete":
             return spec, h, meta, read_table(out), True
+        if meta["spec_hash"] == h and meta.get("state") == "building":
+            if meta.get("simulator_digest") == simulator_digest():
+                return spec, h, meta, read_table(out), True
+            if not overwrite:
+                raise InputError("was started with other simulation code (crystal/defects/simulate changed since); "
+                                 "resuming would mix images of two versions: use --overwrite to start again", out)
         if not overwrite:
             raise InputError(f"holds a store built from a different spec or corpus ({meta['spec_hash']} != {h}); "
                              "use --overwrite to replace it", out)
         shutil.rmtree(out)
     _, table = plan_table(spec, str(spec_path))
     st = spec["storage"]
-    meta = create_store(out, spec, h, table, st["chunk_patterns"], spec["microscope"]["image_size_px"], st["dtype"])
+    meta = create_store(out, spec, h, table, st["chunk_patterns"], spec["microscope"]["image_size_px"], st["dtype"],
+                        extra={"simulator_digest": simulator_digest()})
     return spec, h, meta, table, False
 
 
@@ -142,7 +163,7 @@ def build_dataset(spec_path: str | Path, out: str | Path, *, workers: int | None
 
     spec_path, out = Path(spec_path), Path(out)
     t0 = time.perf_counter()
-    spec, h, meta, table, resumed = _prepare(spec_path, out, overwrite)
+    spec, _, meta, table, _ = _prepare(spec_path, out, overwrite)
     n, n_chunk = meta["n_patterns"], meta["chunk_patterns"]
     done = done_chunks(out)
     todo = [k for k in range(meta["n_chunks"]) if k not in done]

@@ -40,7 +40,8 @@ def make_card(table, spec: dict, meta: dict, build_seconds: float, workers: str)
     return {
         "name": spec.get("name", ""), "n_patterns": int(len(table)), "n_materials": int(table.material_id.nunique()),
         "image_size_px": meta["image_size_px"], "dtype": meta["dtype"], "store_version": meta["store_version"],
-        "spec_hash": meta["spec_hash"], "per_space_group": counts("space_group"),
+        "spec_hash": meta["spec_hash"], "simulator_digest": meta.get("simulator_digest"),
+        "per_space_group": counts("space_group"),
         "per_crystal_system": counts("crystal_system"), "per_zone_axis": counts("zone_axis"),
         "per_split": per_split, "per_defect_type": counts("defect_type"),
         "voltages_kv": sorted(float(x) for x in table.voltage_kv.unique()),
@@ -53,7 +54,8 @@ def make_card(table, spec: dict, meta: dict, build_seconds: float, workers: str)
 def card_markdown(card: dict) -> str:
     lines = [f"# Dataset card: {card['name'] or '(unnamed)'}", "",
              f"{card['n_patterns']} patterns of {card['n_materials']} materials, {card['image_size_px']} px "
-             f"{card['dtype']}; store version {card['store_version']}, spec {card['spec_hash']}; built in "
+             f"{card['dtype']}; store version {card['store_version']}, spec {card['spec_hash']}, simulator "
+             f"{card.get('simulator_digest')}; built in "
              f"{card['build_seconds']} s ({card['workers']}).", "",
              "| split | patterns | materials | " + " | ".join(f"SG {k}" for k in card["per_space_group"]) + " |",
              "|---|---|---|" + "---|" * len(card["per_space_group"])]

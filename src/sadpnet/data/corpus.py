@@ -41,7 +41,6 @@ import hashlib
 import json
 import math
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -111,35 +110,6 @@ def metallic_radius_a(symbol: str) -> float | None:
     """Radius of a sphere of the element's atomic volume, A (a size measure for the Hume-Rothery rule)."""
     v = atomic_volume_a3(symbol)
     return None if v is None else (3 * v / (4 * math.pi)) ** (1 / 3)
-
-
-@dataclass(frozen=True)
-class CorpusEntry:
-    """One row of the corpus index (see the module docstring for the fields)."""
-
-    material_id: str
-    group_id: str
-    family_id: str
-    source: str
-    licence: str
-    formula: str
-    space_group: int
-    crystal_system: str
-    representative: bool
-    rule: str = ""
-
-
-#: Real structures with two atoms closer than this (A) are left out as unphysical.
-MIN_DISTANCE_A = 1.1
-
-
-def _shortest_distance_a(atoms) -> float:
-    """Shortest distance between two non-hydrogen atoms of a periodic cell (periodic images included), A."""
-    from ase.neighborlist import neighbor_list
-
-    i, j, d = neighbor_list("ijd", atoms, 3.0)
-    heavy = (atoms.numbers[i] > 1) & (atoms.numbers[j] > 1)  # bonds to H may be ~1 A
-    return float(d[heavy].min()) if heavy.any() else math.inf
 
 
 # ----------------------------------------------------------------------------------------------- loading

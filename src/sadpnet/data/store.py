@@ -2,7 +2,8 @@
 
 Layout of a store folder ``DIR``::
 
-    DIR/store.json        store version, spec hash, shape, dtype, chunking, state (building | complete)
+    DIR/store.json        store version, spec hash, shape, dtype, chunking, state (building | complete),
+                          simulator digest (the simulation code's hash; a resume with other code is refused)
     DIR/spec.json         the normalised spec it was built from
     DIR/table.parquet     one row per pattern (`sadpnet.data.plan.TABLE_COLUMNS`), row i <-> images[i]
     DIR/images.zarr/      Zarr v3 array "images", (N, S, S) uint8 or uint16, one chunk = `chunk_patterns`
@@ -57,7 +58,8 @@ def write_meta(root: Path, meta: dict) -> None:
     write_text_atomic(_meta_path(root), json.dumps(meta, indent=1, sort_keys=True))
 
 
-def create_store(root: Path, spec: dict, spec_hash: str, table, n_chunk: int, size_px: int, dtype: str) -> dict:
+def create_store(root: Path, spec: dict, spec_hash: str, table, n_chunk: int, size_px: int, dtype: str,
+                 extra: dict | None = None) -> dict:
     """Write store.json (state building), spec.json, table.parquet and an empty image array."""
     import zarr
     from zarr.codecs import BloscCodec
@@ -75,7 +77,7 @@ def create_store(root: Path, spec: dict, spec_hash: str, table, n_chunk: int, si
                       compressors=BloscCodec(cname="zstd", clevel=3, shuffle="bitshuffle"))
     meta = {"store_version": STORE_VERSION, "sadpnet_version": __version__, "spec_hash": spec_hash,
             "n_patterns": n, "image_size_px": size_px, "dtype": dtype, "chunk_patterns": n_chunk,
-            "n_chunks": -(-n // n_chunk), "state": "building"}
+            "n_chunks": -(-n // n_chunk), "state": "building", **(extra or {})}
     write_meta(root, meta)
     return meta
 
