@@ -28,13 +28,19 @@ _ROW_COLUMNS = ("material_id", "source", "zone_u", "zone_v", "zone_w", "voltage_
                 "seed", "augment")
 
 
-@functools.lru_cache(maxsize=64)
-def _source_crystal(material_id: str, source: str, defect_type: str, defect_params: str):
+@functools.lru_cache(maxsize=8)
+def _crystal(material_id: str, source: str):
     from sadpnet.data.corpus import load_crystal_from_row
+
+    return load_crystal_from_row({"material_id": material_id, "source": source})
+
+
+@functools.lru_cache(maxsize=64)
+def _source_crystal(material_id: str, source: str, defect_type: str, defect_params: str, cells: str):
     from sadpnet.data.variants import make_source
 
-    crystal = load_crystal_from_row({"material_id": material_id, "source": source})
-    return make_source(crystal, {"type": defect_type, **json.loads(defect_params)})
+    return make_source(_crystal(material_id, source), {"type": defect_type, **json.loads(defect_params)},
+                       tuple(int(x) for x in cells.split()))
 
 
 def _render_kwargs(render: dict) -> dict:
@@ -54,7 +60,8 @@ def make_pattern_image(row: dict, spec: dict) -> np.ndarray:
     from sadpnet.simulate.detector import render
 
     m, sim = spec["microscope"], spec["simulation"]
-    crystal = _source_crystal(row["material_id"], row["source"], row["defect_type"], row["defect_params"])
+    crystal = _source_crystal(row["material_id"], row["source"], row["defect_type"], row["defect_params"],
+                              row["cells"])
     aug = json.loads(row["augment"])
     pattern = simulate(crystal, (int(row["zone_u"]), int(row["zone_v"]), int(row["zone_w"])),
                        voltage_kv=float(row["voltage_kv"]), camera_length_mm=float(row["camera_length_mm"]),

@@ -149,7 +149,7 @@ def plan_table(spec: dict, where: str = "spec"):
     import pandas as pd
 
     from sadpnet.data.corpus import load_crystal_from_row
-    from sadpnet.data.variants import expand_variants, variant_json
+    from sadpnet.data.variants import expand_variants, variant_json, variant_seed
     from sadpnet.simulate.microscope import Microscope
 
     materials = select_materials(spec, where)
@@ -162,6 +162,8 @@ def plan_table(spec: dict, where: str = "spec"):
         mid = mat.material_id
         crystal = load_crystal_from_row(mat)
         for variant in variants:
+            if variant["type"] == "thermal":  # the snapshot's seed, fixed in the table
+                variant = {**variant, "seed": variant_seed(spec["seed"], mid, variant)}
             # widest reciprocal range (high voltage, short camera length) first, see build.compute_chunk
             for kv in sorted(m["voltages_kv"], reverse=True):
                 for cl in sorted(m["camera_lengths_mm"]):

@@ -29,8 +29,9 @@ A spec is validated key by key; an unknown key, a wrong type or an out-of-range 
                                      # or a list [[0,0,1], ...], or {lowest_index: N}
     simulation: {engine: cell, cells: [40, 30, 20], debye_waller: true, oversample: 4}
                                      # engine: cell | atoms | dynamical; oversample: sub-pixels per pixel side
-    variants: [{type: none}]         # defect variants: none | lattice_scale {scale_pct: [..]} |
-                                     # any type of sadpnet.defects with its parameters (see docs/datasets.md)
+    variants: [{type: none}]         # none | lattice_scale {scale_pct} | strain {normal_pct | shear_rad |
+                                     # strain_voigt} | thermal {temperature_k, supercell, snapshots} |
+                                     # vacancy {supercell} (see sadpnet.data.variants)
     augment:
       rotations_per_pattern: 1       # copies with different in-plane rotations
       inplane_rotation_deg: [0, 0]   # uniform range; [0, 360] for random rotations

@@ -9,9 +9,16 @@ A variant is a mapping with a ``type``; `expand_variants` turns a spec's list in
 * ``strain``: ``strain_voigt`` (a list of 6-vectors: xx, yy, zz, gamma_yz, gamma_xz, gamma_xy) or
   ``normal_pct`` (list, %: uniaxial normal strain along a) or ``shear_rad`` (list: gamma_xy), through
   `sadpnet.defects.strain.apply_strain` (the paper's uniform-strain defect).
+* ``thermal``: ``temperature_k`` (list, K), ``supercell`` ([N1, N2, N3] conventional cells, default
+  [3, 3, 3]), ``snapshots`` (per temperature, default 1): Debye-model snapshots
+  (`sadpnet.defects.thermal.debye_snapshots`, seeded from the spec seed, the material and the snapshot
+  number), repeated to the specimen size (`sadpnet.defects.specimen.supercell_specimen`); simulated without
+  an extra Debye-Waller factor.
+* ``vacancy``: ``supercell`` (list of [N1, N2, N3]): one unrelaxed vacancy (the atom nearest the supercell's
+  centre, `sadpnet.defects.point.vacancy`), repeated to the specimen size.
 
-Other defect types of `sadpnet.defects` are not wired into dataset specs yet and are refused with a
-message naming the variant.
+Other defect types of `sadpnet.defects` (relaxed point defects, MD snapshots, dislocations, twins) are not
+wired into dataset specs yet and are refused with a message naming the variant.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ import numpy as np
 
 from sadpnet.errors import InputError
 
-SUPPORTED = ("none", "lattice_scale", "strain")
+SUPPORTED = ("none", "lattice_scale", "strain", "thermal", "vacancy")
 
 
 def expand_variants(variants: list[dict], where: str = "spec") -> list[dict]:
@@ -49,6 +56,30 @@ def expand_variants(variants: list[dict], where: str = "spec") -> list[dict]:
                 out.append({"type": "strain", "strain_voigt": [0, 0, 0, 0, 0, float(g)]})
             if not any(k in v for k in ("strain_voigt", "normal_pct", "shear_rad")):
                 raise InputError(f"variants[{i}]: strain needs strain_voigt, normal_pct or shear_rad", where)
+        elif t in ("thermal", "vacancy"):
+            known = {"thermal": {"type", "temperature_k", "supercell", "snapshots"}, "vacancy": {"type", "supercell"}}[t]
+            extra = set(v) - known
+            if extra:
+                raise InputError(f"variants[{i}]: unknown keys {sorted(extra)} for {t} (known: "
+                                 f"{', '.join(sorted(known - {'type'}))})", where)
+            sizes = v.get("supercell", [3, 3, 3])
+            sizes = sizes if t == "vacancy" and sizes and isinstance(sizes[0], (list, tuple)) else [sizes]
+            for size in sizes:
+                if len(size) != 3 or not all(isinstance(n, int) and 1 <= n <= 10 for n in size):
+                    raise InputError(f"variants[{i}].supercell: expected three integers 1-10, got {size}", where)
+            if t == "vacancy":
+                out += [{"type": "vacancy", "supercell": list(size)} for size in sizes]
+                continue
+            temps = v.get("temperature_k")
+            temps = temps if isinstance(temps, list) else [temps]
+            if not temps or not all(isinstance(x, (int, float)) and not isinstance(x, bool) and 0 < x <= 5000
+                                    for x in temps):
+                raise InputError(f"variants[{i}].temperature_k: expected temperatures in K (0-5000], got {temps}", where)
+            n_snap = v.get("snapshots", 1)
+            if not isinstance(n_snap, int) or not 1 <= n_snap <= 100:
+                raise InputError(f"variants[{i}].snapshots: expected an integer 1-100, got {n_snap!r}", where)
+            out += [{"type": "thermal", "temperature_k": float(x), "supercell": list(sizes[0]), "snapshot": k}
+                    for x in temps for k in range(n_snap)]
         else:
             raise InputError(f"variants[{i}].type: {t!r} is not supported in dataset specs "
                              f"(supported: {', '.join(SUPPORTED)})", where)
@@ -60,8 +91,17 @@ def variant_json(variant: dict) -> str:
     return json.dumps({k: v for k, v in variant.items() if k != "type"}, sort_keys=True)
 
 
-def make_source(crystal, variant: dict):
-    """The crystal to simulate for ``variant`` (a `sadpnet.crystal.Crystal`)."""
+def variant_seed(spec_seed: int, material_id: str, variant: dict) -> int:
+    """Seed of a random variant (thermal snapshot): stable for the spec seed, material and variant."""
+    import hashlib
+
+    key = f"{spec_seed}:{material_id}:{json.dumps(variant, sort_keys=True)}"
+    return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16)
+
+
+def make_source(crystal, variant: dict, cells=(40, 30, 20)):
+    """What to simulate for ``variant``: a `sadpnet.crystal.Crystal` (perfect, scaled, strained) or a
+    `Specimen` covering at least ``cells`` conventional cells (supercell variants)."""
     t = variant["type"]
     if t == "none":
         return crystal
@@ -77,4 +117,20 @@ def make_source(crystal, variant: dict):
         from sadpnet.defects.strain import apply_strain
 
         return apply_strain(crystal, variant["strain_voigt"]).crystal
+    if t in ("thermal", "vacancy"):
+        from sadpnet.defects.specimen import supercell_specimen
+
+        size = tuple(int(n) for n in variant["supercell"])
+        if t == "vacancy":
+            from sadpnet.defects.point import vacancy
+
+            res = vacancy(crystal, size)
+            return supercell_specimen(res.atoms, crystal, size, cells, name=res.description,
+                                      metadata={"defect": "vacancy", **res.info})
+        from sadpnet.defects.point import make_supercell
+        from sadpnet.defects.thermal import debye_snapshots
+
+        res = debye_snapshots(make_supercell(crystal, size), variant["temperature_k"], 1, seed=int(variant["seed"]))
+        return supercell_specimen(res.snapshots[0], crystal, size, cells,
+                                  metadata={"defect": "thermal", "temperature_k": variant["temperature_k"]})
     raise InputError(f"unsupported variant type {t!r}", "variants")
