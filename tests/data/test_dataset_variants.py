@@ -81,3 +81,16 @@ def test_snapshot_seeds_fixed_by_spec_seed_and_bad_variants_named():
                      ({"type": "thermal", "temperature_k": [300], "size": 3}, r"unknown keys \['size'\]")):
         with pytest.raises(InputError, match=msg):
             plan_table(normalize_spec({**SPEC, "variants": [bad]}))
+
+
+def test_variants_that_cannot_be_made_are_skipped_and_listed(tmp_path):
+    spec = {**SPEC, "crystals": {"ids": ["cod/Cu", "aflow/279_A_cP20_213_cd", "mp20/mp-14305"]},
+            "zone_axes": [[0, 0, 1]], "variants": [{"type": "none"}, {"type": "thermal", "temperature_k": [300],
+                                                                         "supercell": [2, 2, 2]}]}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(spec))
+    card = build_dataset(tmp_path / "s.yaml", tmp_path / "st", workers=0, progress=False)
+    t = read_table(tmp_path / "st")
+    assert set(t[t.defect_type == "thermal"].material_id) == {"cod/Cu", "aflow/279_A_cP20_213_cd"}
+    skipped = {s["material_id"]: s["reason"] for s in card["skipped_variants"]}
+    assert skipped == {"mp20/mp-14305": "supercell of 448 atoms > 250"}
+    assert "Variants skipped" in (tmp_path / "st" / "card.md").read_text()

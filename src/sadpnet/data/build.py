@@ -149,7 +149,8 @@ def _prepare(spec_path: Path, out: Path, overwrite: bool):
     _, table = plan_table(spec, str(spec_path))
     st = spec["storage"]
     meta = create_store(out, spec, h, table, st["chunk_patterns"], spec["microscope"]["image_size_px"], st["dtype"],
-                        extra={"simulator_digest": simulator_digest()})
+                        extra={"simulator_digest": simulator_digest(),
+                               "skipped_variants": table.attrs.get("skipped_variants", [])})
     return spec, h, meta, table, False
 
 

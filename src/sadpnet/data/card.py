@@ -47,6 +47,7 @@ def make_card(table, spec: dict, meta: dict, build_seconds: float, workers: str)
         "voltages_kv": sorted(float(x) for x in table.voltage_kv.unique()),
         "pixel_size_inv_a_range": [float(table.pixel_size_inv_a.min()), float(table.pixel_size_inv_a.max())],
         "held_out_formulas": spec["splits"]["held_out"]["formulas"],
+        "skipped_variants": meta.get("skipped_variants", []),
         "build_seconds": round(float(build_seconds), 2), "workers": workers, "versions": _versions(), "spec": spec,
     }
 
@@ -65,6 +66,9 @@ def card_markdown(card: dict) -> str:
             for k in card["per_space_group"]) + " |")
     lines += ["", "Patterns per zone axis: " + ", ".join(f"{k} {v}" for k, v in card["per_zone_axis"].items()), "",
               "Patterns per defect type: " + ", ".join(f"{k} {v}" for k, v in card["per_defect_type"].items()), "",
+              f"Variants skipped (could not be made for a material): {len(card.get('skipped_variants', []))}"
+              + "".join(f"\n- {s['material_id']} {s['type']} {s['variant']}: {s['reason']}"
+                        for s in card.get("skipped_variants", [])[:20]), "",
               f"Voltages (kV): {card['voltages_kv']}; calibration {card['pixel_size_inv_a_range'][0]:.5f}-"
               f"{card['pixel_size_inv_a_range'][1]:.5f} 1/A per pixel. Held out: {card['held_out_formulas'] or 'none'}.",
               "", "Versions: " + ", ".join(f"{k} {v}" for k, v in card["versions"].items()), ""]

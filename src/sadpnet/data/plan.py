@@ -145,11 +145,15 @@ def zone_axes_for(crystal, spec: dict) -> list[tuple[int, int, int]]:
 
 
 def plan_table(spec: dict, where: str = "spec"):
-    """(materials DataFrame, pattern table DataFrame with `TABLE_COLUMNS`) for a spec."""
+    """(materials DataFrame, pattern table DataFrame with `TABLE_COLUMNS`) for a spec.
+
+    Variants that cannot be made for a material (`sadpnet.data.variants.why_not`) are skipped; the list is in
+    ``table.attrs["skipped_variants"]`` (material, variant, reason).
+    """
     import pandas as pd
 
     from sadpnet.data.corpus import load_crystal_from_row
-    from sadpnet.data.variants import expand_variants, variant_json, variant_seed
+    from sadpnet.data.variants import expand_variants, variant_json, variant_seed, why_not
     from sadpnet.simulate.microscope import Microscope
 
     materials = select_materials(spec, where)
@@ -158,10 +162,16 @@ def plan_table(spec: dict, where: str = "spec"):
     m, aug, sim = spec["microscope"], spec["augment"], spec["simulation"]
     rng = np.random.default_rng([spec["seed"], 3])
     cols: dict[str, list] = {c: [] for c in TABLE_COLUMNS}
+    skipped: list[dict] = []
     for _, mat in materials.iterrows():
         mid = mat.material_id
         crystal = load_crystal_from_row(mat)
         for variant in variants:
+            reason = why_not(crystal, variant)
+            if reason:
+                skipped.append({"material_id": mid, "variant": variant_json(variant), "type": variant["type"],
+                                "reason": reason})
+                continue
             if variant["type"] == "thermal":  # the snapshot's seed, fixed in the table
                 variant = {**variant, "seed": variant_seed(spec["seed"], mid, variant)}
             # widest reciprocal range (high voltage, short camera length) first, see build.compute_chunk
@@ -197,4 +207,7 @@ def plan_table(spec: dict, where: str = "spec"):
     n = len(cols["material_id"])
     cols["pattern_index"] = list(range(n))
     table = pd.DataFrame(cols, columns=list(TABLE_COLUMNS))
+    if table.empty:
+        raise InputError("the plan holds no pattern (every variant was skipped for every material)", where)
+    table.attrs["skipped_variants"] = skipped
     return materials, table

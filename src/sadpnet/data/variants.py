@@ -17,6 +17,10 @@ A variant is a mapping with a ``type``; `expand_variants` turns a spec's list in
 * ``vacancy``: ``supercell`` (list of [N1, N2, N3]): one unrelaxed vacancy (the atom nearest the supercell's
   centre, `sadpnet.defects.point.vacancy`), repeated to the specimen size.
 
+A supercell variant that cannot be made for a material (supercell over `MAX_SUPERCELL_ATOMS` atoms, or an
+element without a tabulated Debye temperature) is skipped for that material when the table is planned;
+the store's card lists what was skipped.
+
 Other defect types of `sadpnet.defects` (relaxed point defects, MD snapshots, dislocations, twins) are not
 wired into dataset specs yet and are refused with a message naming the variant.
 """
@@ -89,6 +93,30 @@ def expand_variants(variants: list[dict], where: str = "spec") -> list[dict]:
 def variant_json(variant: dict) -> str:
     """The variant's parameters as JSON (the table's ``defect_params``)."""
     return json.dumps({k: v for k, v in variant.items() if k != "type"}, sort_keys=True)
+
+
+#: Supercell variants of materials whose supercell would hold more atoms than this are skipped (the cell
+#: engine refuses large supercells: their reciprocal lattice is too dense for one structure-factor table).
+MAX_SUPERCELL_ATOMS = 250
+
+
+def why_not(crystal, variant: dict) -> str | None:
+    """Why ``variant`` cannot be made for ``crystal`` (then the plan skips it), or None."""
+    t = variant["type"]
+    if t not in ("thermal", "vacancy"):
+        return None
+    n = len(crystal.atoms) * int(np.prod(variant["supercell"]))
+    if n > MAX_SUPERCELL_ATOMS:
+        return f"supercell of {n} atoms > {MAX_SUPERCELL_ATOMS}"
+    if t == "thermal":
+        from sadpnet.defects.thermal import debye_temperature_k
+
+        for el in sorted(set(crystal.atoms.get_chemical_symbols())):
+            try:
+                debye_temperature_k(el)
+            except InputError:
+                return f"no Debye temperature for {el}"
+    return None
 
 
 def variant_seed(spec_seed: int, material_id: str, variant: dict) -> int:
