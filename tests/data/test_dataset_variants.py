@@ -92,5 +92,21 @@ def test_variants_that_cannot_be_made_are_skipped_and_listed(tmp_path):
     t = read_table(tmp_path / "st")
     assert set(t[t.defect_type == "thermal"].material_id) == {"cod/Cu", "aflow/279_A_cP20_213_cd"}
     skipped = {s["material_id"]: s["reason"] for s in card["skipped_variants"]}
-    assert skipped == {"mp20/mp-14305": "supercell of 448 atoms > 250"}
+    assert skipped == {"mp20/mp-14305": "no Debye temperature for Lu"}  # Lu2MnS4
     assert "Variants skipped" in (tmp_path / "st" / "card.md").read_text()
+
+
+def test_size_rule_agrees_with_the_cell_engine():
+    from sadpnet.data.corpus import load_crystal
+    from sadpnet.data.variants import make_source, why_not
+    from sadpnet.simulate.api import simulate
+    from sadpnet.simulate.microscope import Microscope
+
+    g_half = Microscope(200, 300, 256).g_max_inv_a
+    v = {"type": "vacancy", "supercell": [3, 3, 3]}
+    beta_mn, cu = load_crystal("aflow/279_A_cP20_213_cd"), load_crystal("cod/Cu")
+    assert "too large for the cell engine" in why_not(beta_mn, v, g_half)
+    with pytest.raises(InputError, match="too large for the cell engine"):
+        simulate(make_source(beta_mn, v), (0, 0, 1), voltage_kv=200, camera_length_mm=300)
+    assert why_not(cu, v, g_half) is None
+    simulate(make_source(cu, v), (0, 0, 1), voltage_kv=200, camera_length_mm=300, size_px=256)

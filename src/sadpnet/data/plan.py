@@ -163,11 +163,14 @@ def plan_table(spec: dict, where: str = "spec"):
     rng = np.random.default_rng([spec["seed"], 3])
     cols: dict[str, list] = {c: [] for c in TABLE_COLUMNS}
     skipped: list[dict] = []
+    g_half = max(Microscope(float(kv), float(cl) * (1 - aug["calibration_jitter_pct"] / 100), m["image_size_px"],
+                            m["detector_pixel_size_mm"]).g_max_inv_a
+                 for kv in m["voltages_kv"] for cl in m["camera_lengths_mm"])
     for _, mat in materials.iterrows():
         mid = mat.material_id
         crystal = load_crystal_from_row(mat)
         for variant in variants:
-            reason = why_not(crystal, variant)
+            reason = why_not(crystal, variant, g_half)
             if reason:
                 skipped.append({"material_id": mid, "variant": variant_json(variant), "type": variant["type"],
                                 "reason": reason})

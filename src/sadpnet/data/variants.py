@@ -17,7 +17,7 @@ A variant is a mapping with a ``type``; `expand_variants` turns a spec's list in
 * ``vacancy``: ``supercell`` (list of [N1, N2, N3]): one unrelaxed vacancy (the atom nearest the supercell's
   centre, `sadpnet.defects.point.vacancy`), repeated to the specimen size.
 
-A supercell variant that cannot be made for a material (supercell over `MAX_SUPERCELL_ATOMS` atoms, or an
+A supercell variant that cannot be made for a material (a supercell too large for the cell engine, or an
 element without a tabulated Debye temperature) is skipped for that material when the table is planned;
 the store's card lists what was skipped.
 
@@ -95,19 +95,27 @@ def variant_json(variant: dict) -> str:
     return json.dumps({k: v for k, v in variant.items() if k != "type"}, sort_keys=True)
 
 
-#: Supercell variants of materials whose supercell would hold more atoms than this are skipped (the cell
-#: engine refuses large supercells: their reciprocal lattice is too dense for one structure-factor table).
-MAX_SUPERCELL_ATOMS = 250
+def why_not(crystal, variant: dict, g_half_max_inv_a: float) -> str | None:
+    """Why ``variant`` cannot be made for ``crystal`` (then the plan skips it), or None.
 
+    ``g_half_max_inv_a``: the largest detector half-width (1/A) of the spec's microscopes. A supercell is
+    refused when the cell engine would refuse it: its structure-factor table (reciprocal-lattice points
+    within the detector's corners, times atoms) would exceed the simulator's
+    `sadpnet.simulate.structure_factor.MAX_TABLE_WORK` (estimated here with a 10 % margin).
+    """
+    import math
 
-def why_not(crystal, variant: dict) -> str | None:
-    """Why ``variant`` cannot be made for ``crystal`` (then the plan skips it), or None."""
     t = variant["type"]
     if t not in ("thermal", "vacancy"):
         return None
-    n = len(crystal.atoms) * int(np.prod(variant["supercell"]))
-    if n > MAX_SUPERCELL_ATOMS:
-        return f"supercell of {n} atoms > {MAX_SUPERCELL_ATOMS}"
+    from sadpnet.simulate.structure_factor import MAX_TABLE_WORK
+
+    n_atoms = len(crystal.atoms) * int(np.prod(variant["supercell"]))
+    volume_a3 = abs(crystal.atoms.cell.volume) * int(np.prod(variant["supercell"]))
+    g = math.ceil((math.sqrt(2) * 1.1 * g_half_max_inv_a + 0.1) * 4) / 4
+    work = 4 / 3 * math.pi * g**3 * volume_a3 * n_atoms
+    if work > MAX_TABLE_WORK:
+        return f"supercell of {n_atoms} atoms, {volume_a3:.0f} A^3: too large for the cell engine"
     if t == "thermal":
         from sadpnet.defects.thermal import debye_temperature_k
 
