@@ -112,6 +112,19 @@ def metallic_radius_a(symbol: str) -> float | None:
     return None if v is None else (3 * v / (4 * math.pi)) ** (1 / 3)
 
 
+#: Real structures with two atoms closer than this (A) are left out as unphysical.
+MIN_DISTANCE_A = 1.1
+
+
+def _shortest_distance_a(atoms) -> float:
+    """Shortest distance between two non-hydrogen atoms of a periodic cell (periodic images included), A."""
+    from ase.neighborlist import neighbor_list
+
+    i, j, d = neighbor_list("ijd", atoms, 3.0)
+    heavy = (atoms.numbers[i] > 1) & (atoms.numbers[j] > 1)  # bonds to H may be ~1 A
+    return float(d[heavy].min()) if heavy.any() else math.inf
+
+
 # ----------------------------------------------------------------------------------------------- loading
 
 def index_path() -> Path:
