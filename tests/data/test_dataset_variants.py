@@ -110,3 +110,12 @@ def test_size_rule_agrees_with_the_cell_engine():
         simulate(make_source(beta_mn, v), (0, 0, 1), voltage_kv=200, camera_length_mm=300)
     assert why_not(cu, v, g_half) is None
     simulate(make_source(cu, v), (0, 0, 1), voltage_kv=200, camera_length_mm=300, size_px=256)
+
+
+def test_strained_rows_carry_the_strained_symmetry(store):
+    t = read_table(store)
+    perfect = t[t.defect_type != "strain"]
+    assert (perfect.specimen_space_group == 225).all() and (perfect.specimen_crystal_system == "cubic").all()
+    strained = t[t.defect_type == "strain"]  # 3 % normal strain along a: Fm-3m -> I4/mmm (139), tetragonal
+    assert (strained.space_group == 225).all()
+    assert set(strained.specimen_space_group) == {139} and set(strained.specimen_crystal_system) == {"tetragonal"}

@@ -18,7 +18,7 @@ from sadpnet.errors import InputError
 #: Columns of the pattern table, in order (see docs/datasets.md).
 TABLE_COLUMNS = (
     "pattern_index", "material_id", "group_id", "family_id", "split", "formula", "space_group",
-    "space_group_symbol", "crystal_system", "source", "zone_axis", "zone_u", "zone_v", "zone_w",
+    "space_group_symbol", "crystal_system", "specimen_space_group", "specimen_crystal_system", "source", "zone_axis", "zone_u", "zone_v", "zone_w",
     "voltage_kv", "camera_length_mm", "pixel_size_inv_a", "defect_type", "defect_params",
     "inplane_rotation_deg", "tilt_x_mrad", "tilt_y_mrad", "cells", "seed", "augment",
 )
@@ -144,6 +144,17 @@ def zone_axes_for(crystal, spec: dict) -> list[tuple[int, int, int]]:
     return lowest_index_zone_axes(np.asarray(crystal.atoms.cell), len(STANDARD_CUBIC_ZONE_AXES))
 
 
+def specimen_space_group(crystal, variant: dict) -> int:
+    """Space group of what is simulated: the strained cell's own (spglib, as `sadpnet.defects.strain` finds
+    it) for strain, the parent's for the other variants (a lattice scale keeps it; thermal snapshots and
+    point defects are labelled by their average structure)."""
+    if variant["type"] == "strain":
+        from sadpnet.data.variants import make_source
+
+        return int(make_source(crystal, variant).space_group_number)
+    return int(crystal.space_group_number)
+
+
 def plan_table(spec: dict, where: str = "spec"):
     """(materials DataFrame, pattern table DataFrame with `TABLE_COLUMNS`) for a spec.
 
@@ -152,6 +163,7 @@ def plan_table(spec: dict, where: str = "spec"):
     """
     import pandas as pd
 
+    from sadpnet.crystal import crystal_system
     from sadpnet.data.corpus import load_crystal_from_row
     from sadpnet.data.variants import expand_variants, variant_json, variant_seed, why_not
     from sadpnet.simulate.microscope import Microscope
@@ -177,6 +189,7 @@ def plan_table(spec: dict, where: str = "spec"):
                 continue
             if variant["type"] == "thermal":  # the snapshot's seed, fixed in the table
                 variant = {**variant, "seed": variant_seed(spec["seed"], mid, variant)}
+            sp_sg = specimen_space_group(crystal, variant)
             # widest reciprocal range (high voltage, short camera length) first, see build.compute_chunk
             for kv in sorted(m["voltages_kv"], reverse=True):
                 for cl in sorted(m["camera_lengths_mm"]):
@@ -196,6 +209,7 @@ def plan_table(spec: dict, where: str = "spec"):
                                 ("material_id", mid), ("group_id", mat.group_id), ("family_id", mat.family_id),
                                 ("split", mat.split), ("formula", mat.formula), ("space_group", int(mat.space_group)),
                                 ("space_group_symbol", mat.space_group_symbol), ("crystal_system", mat.crystal_system),
+                                ("specimen_space_group", sp_sg), ("specimen_crystal_system", crystal_system(sp_sg)),
                                 ("source", mat.source), ("zone_axis", "[" + " ".join(str(x) for x in ax) + "]"),
                                 ("zone_u", ax[0]), ("zone_v", ax[1]), ("zone_w", ax[2]), ("voltage_kv", float(kv)),
                                 ("camera_length_mm", cl_act), ("pixel_size_inv_a", mic.pixel_size_inv_a),
