@@ -1,0 +1,26 @@
+"""The shipped default model: the real z2_saed.dm3 pattern (bcc alpha-Fe type on [011], beam stop, calibrated
+file) comes out as space group 229 from `sadpnet classify` with no options."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sadpnet.cli.app import main
+from sadpnet.resources import resource_path
+
+DM3 = resource_path("experimental", "kvmani_pycrystallography", "z2_saed.dm3")
+
+
+def test_shipped_model_classifies_dm3_as_229(capsys):
+    from sadpnet.model.infer import default_model_dir
+
+    if not (default_model_dir() / "card.json").exists():
+        pytest.fail("the shipped default model is missing from sadpnet/resources/models/default")
+    with pytest.raises(SystemExit) as e:
+        main(["classify", str(DM3), "--json"])
+    assert e.value.code in (0, None)
+    res = json.loads(capsys.readouterr().out)
+    assert res["images"][0]["prediction"]["space_group"] == 229
+    assert res["images"][0]["calibration"]["source"] == "file"
