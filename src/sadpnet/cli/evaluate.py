@@ -26,6 +26,11 @@ def evaluate_command(
     """Evaluate a model on a dataset split and print the report."""
     from sadpnet.model.evaluate import evaluate_model, report_markdown
 
+    from sadpnet.data.store import read_meta
+    from sadpnet.model.card import load_model_files
+
+    load_model_files(model_dir)  # bad model folders and datasets are refused before any simulation
+    read_meta(dataset)
     extra = _defect_sets(seed, None if out is None else out / "defect-cache") if defect_ood else None
     res = evaluate_model(model_dir, dataset, split=split, out_dir=out, n_ood=n_ood, seed=seed,
                          max_patterns=max_patterns, extra_ood=extra)
