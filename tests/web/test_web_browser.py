@@ -7,7 +7,6 @@ import io
 import json
 import os
 import shutil
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -29,30 +28,13 @@ def _browser_or_skip():
                     "with apt-get; here it could not be installed")
 
 
-def _default_model_shipped() -> bool:
-    from sadpnet.model.infer import default_model_dir
-
-    return (default_model_dir() / "card.json").is_file()
-
-
 @pytest.fixture(scope="module")
 def server():
     _browser_or_skip()
     from sadpnet.web.app import create_app
 
-    if _default_model_shipped():
-        app = create_app()  # the real API with the shipped default model, loaded once
-    else:  # only until the default model is committed: the page is still exercised end to end
-        from web_helpers import FakeModel
-
-        warnings.warn("no shipped default model yet: the browser test runs with a fake classifier")
-        app = create_app(model=FakeModel())
-    with ServerThread(app) as srv:
+    with ServerThread(create_app()) as srv:  # the real API with the shipped default model, loaded once
         yield srv
-
-
-def expected_answer() -> str:
-    return "space group 229" if _default_model_shipped() else "space group"
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +60,7 @@ def test_upload_dm3_shows_space_group_229(page, server, tmp_path):
     page.set_input_files("#file-input", str(DM3))
     page.wait_for_function("document.getElementById('status').textContent.startsWith('Done')", timeout=90_000)
     verdict = page.inner_text("#verdict")
-    assert expected_answer() in verdict, verdict
+    assert "space group 229" in verdict, verdict
     assert "229" in page.inner_text("#top-list")
     # calibration read from the file and shown; the spots and the direct-beam centre drawn on the pattern
     files = page.inner_text("#file-list")
@@ -95,8 +77,7 @@ def test_upload_dm3_shows_space_group_229(page, server, tmp_path):
     dl.value.save_as(saved)
     result = json.loads(saved.read_text())
     assert result["images"][0]["source"] == "z2_saed.dm3"
-    if _default_model_shipped():
-        assert result["images"][0]["prediction"]["space_group"] == 229
+    assert result["images"][0]["prediction"]["space_group"] == 229
     # screenshot: not blank (the pattern, bars and simulated image give it real contrast)
     shot = tmp_path / "page.png"
     page.screenshot(path=str(shot), full_page=True)
@@ -132,7 +113,7 @@ def test_keyboard_only_and_labels(page, server):
     page.evaluate("document.getElementById('status').textContent = ''")
     page.keyboard.press("Enter")
     page.wait_for_function("document.getElementById('status').textContent.startsWith('Done')", timeout=90_000)
-    assert expected_answer() in page.inner_text("#verdict")
+    assert "space group 229" in page.inner_text("#verdict")
 
 
 def test_unreadable_file_gives_a_clear_message(page, server):
