@@ -131,6 +131,13 @@ def orientation_matrix(cell, uvw, inplane_rotation_deg: float = 0.0,
     x /= np.linalg.norm(x)
     y = np.cross(z, x)
     U = np.vstack([x, y, z])  # rows: lab axes in crystal Cartesian coordinates
+    return rotate_and_tilt(U, inplane_rotation_deg, tilt_mrad)
+
+
+def rotate_and_tilt(U: np.ndarray, inplane_rotation_deg: float = 0.0,
+                    tilt_mrad: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+    """Compose a zone-axis frame ``U`` with an in-plane rotation about lab z (degrees, counter-clockwise
+    from the source), then a tilt about lab x and lab y (mrad), as `orientation_matrix` does."""
     if inplane_rotation_deg:
         U = rotation_matrix([0, 0, 1], math.radians(inplane_rotation_deg)) @ U
     tx, ty = tilt_mrad
@@ -139,3 +146,14 @@ def orientation_matrix(cell, uvw, inplane_rotation_deg: float = 0.0,
     if ty:
         U = rotation_matrix([0, 1, 0], ty * 1e-3) @ U
     return U
+
+
+def integer_triple(v, what: str) -> tuple[int, int, int]:
+    """Three integers, not all zero (Miller indices, directions); `InputError` naming ``what`` otherwise."""
+    try:
+        t = tuple(float(x) for x in v)
+    except (TypeError, ValueError):
+        t = ()
+    if len(t) != 3 or any(x != int(x) for x in t) or not any(t):
+        raise InputError(f"{what} must be three integers, not all zero, got {v!r}", what)
+    return tuple(int(x) for x in t)  # type: ignore[return-value]

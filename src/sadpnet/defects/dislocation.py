@@ -27,6 +27,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from sadpnet.crystal.lattice import integer_triple
 from sadpnet.defects.block import integer_direction, is_translation, perfect_block, period_along, reduce_int
 from sadpnet.errors import InputError
 
@@ -65,14 +66,6 @@ class DislocationResult:
     info: dict = field(default_factory=dict)
 
 
-def _int_vec(v, what: str) -> tuple[int, int, int]:
-    try:
-        t = tuple(float(x) for x in v)
-    except (TypeError, ValueError):
-        t = ()
-    if len(t) != 3 or any(x != int(x) for x in t) or not any(t):
-        raise InputError(f"{what} must be three integers, not all zero, got {v!r}", what)
-    return tuple(int(x) for x in t)  # type: ignore[return-value]
 
 
 def _frac_vec(v, what: str) -> tuple[Fraction, Fraction, Fraction]:
@@ -114,7 +107,7 @@ def resolve_indices(crystal, line, burgers):
 
     ``requested`` is None when the given set was already consistent.
     """
-    line = _int_vec(line, "line")
+    line = integer_triple(line, "line")
     b = _frac_vec(burgers, "burgers")
     if not is_translation(crystal, [float(x) for x in b]):
         raise InputError(f"burgers {' '.join(str(x) for x in b)} is not a lattice translation of the crystal", "burgers")

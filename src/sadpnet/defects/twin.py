@@ -20,6 +20,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from sadpnet.crystal.lattice import integer_triple
 from sadpnet.defects.block import MIN_DISTANCE_A, integer_direction, min_distance_a, perfect_block, period_length_a
 from sadpnet.errors import InputError
 
@@ -55,14 +56,6 @@ class TwinResult:
     info: dict = field(default_factory=dict)
 
 
-def _ints(v, what):
-    try:
-        t = tuple(float(x) for x in v)
-    except (TypeError, ValueError):
-        t = ()
-    if len(t) != 3 or any(x != int(x) for x in t) or not any(t):
-        raise InputError(f"{what} must be three integers, not all zero, got {v!r}", what)
-    return tuple(int(x) for x in t)
 
 
 def reflection_matrix(plane) -> list[list[Fraction]]:
@@ -102,8 +95,8 @@ def default_twin(crystal):
 
 def resolve_twin(crystal, plane, direction):
     """(plane, direction, sigma, requested): checked twin indices (see module docstring)."""
-    plane = _ints(plane, "plane")
-    direction = _ints(direction, "direction")
+    plane = integer_triple(plane, "plane")
+    direction = integer_triple(direction, "direction")
     if crystal.crystal_system != "cubic":
         raise InputError(f"twins are built for cubic crystals only; {crystal.name} is {crystal.crystal_system}",
                          crystal.source)

@@ -73,7 +73,7 @@ def _orientation(cell: np.ndarray, uvw, inplane_rotation_deg: float, tilt_mrad) 
     """`sadpnet.crystal.orientation_matrix`, with the zone-axis frame cached per (cell, uvw) so that
     sweeping rotations and tilts is cheap; the rotations are composed exactly as orientation_matrix does
     (tested equal in tests/simulate/test_cell_engine.py)."""
-    from sadpnet.crystal.lattice import orientation_matrix, rotation_matrix
+    from sadpnet.crystal.lattice import orientation_matrix, rotate_and_tilt
 
     key = (cell.tobytes(), tuple(uvw))
     u0 = _BASE_U.get(key)
@@ -81,15 +81,7 @@ def _orientation(cell: np.ndarray, uvw, inplane_rotation_deg: float, tilt_mrad) 
         if len(_BASE_U) > 256:
             _BASE_U.clear()
         u0 = _BASE_U[key] = orientation_matrix(cell, uvw)
-    U = u0
-    if inplane_rotation_deg:
-        U = rotation_matrix([0, 0, 1], math.radians(inplane_rotation_deg)) @ U
-    tx, ty = tilt_mrad
-    if tx:
-        U = rotation_matrix([1, 0, 0], tx * 1e-3) @ U
-    if ty:
-        U = rotation_matrix([0, 1, 0], ty * 1e-3) @ U
-    return U
+    return rotate_and_tilt(u0, inplane_rotation_deg, tilt_mrad)
 
 
 def _subpixel_offsets(oversample: int) -> np.ndarray:
