@@ -165,7 +165,7 @@ def plan_table(spec: dict, where: str = "spec"):
 
     from sadpnet.crystal import crystal_system
     from sadpnet.data.corpus import load_crystal_from_row
-    from sadpnet.data.variants import expand_variants, variant_json, variant_seed, why_not
+    from sadpnet.data.variants import expand_variants, needs_seed, variant_json, variant_seed, why_not
     from sadpnet.simulate.microscope import Microscope
 
     materials = select_materials(spec, where)
@@ -182,13 +182,13 @@ def plan_table(spec: dict, where: str = "spec"):
         mid = mat.material_id
         crystal = load_crystal_from_row(mat)
         for variant in variants:
+            if needs_seed(variant):  # the seed of a random variant (snapshot, site), fixed in the table
+                variant = {**variant, "seed": variant_seed(spec["seed"], mid, variant)}
             reason = why_not(crystal, variant, g_half)
             if reason:
                 skipped.append({"material_id": mid, "variant": variant_json(variant), "type": variant["type"],
                                 "reason": reason})
                 continue
-            if variant["type"] == "thermal":  # the snapshot's seed, fixed in the table
-                variant = {**variant, "seed": variant_seed(spec["seed"], mid, variant)}
             sp_sg = specimen_space_group(crystal, variant)
             # widest reciprocal range (high voltage, short camera length) first, see build.compute_chunk
             for kv in sorted(m["voltages_kv"], reverse=True):

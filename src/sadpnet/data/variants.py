@@ -14,15 +14,27 @@ A variant is a mapping with a ``type``; `expand_variants` turns a spec's list in
   (`sadpnet.defects.thermal.debye_snapshots`, seeded from the spec seed, the material and the snapshot
   number), repeated to the specimen size (`sadpnet.defects.specimen.supercell_specimen`); simulated without
   an extra Debye-Waller factor.
-* ``vacancy``: ``supercell`` (list of [N1, N2, N3]): one unrelaxed vacancy (the atom nearest the supercell's
+* ``vacancy``: ``supercell`` (list of [N1, N2, N3]): one vacancy (the atom nearest the supercell's
   centre, `sadpnet.defects.point.vacancy`), repeated to the specimen size.
+* ``substitute``: ``element`` (list of symbols), ``supercell`` (list of [N1, N2, N3]), ``site`` (list of
+  ``centre`` (default: the atom nearest the supercell's centre), ``random`` (an atom drawn with a seed fixed
+  by the spec seed, the material and the variant) or atom indices): one substituted atom
+  (`sadpnet.defects.point.substitute`).
+* ``interstitial``: ``element`` (list), ``supercell`` (list of [N1, N2, N3]), ``site`` (list of
+  ``tetrahedral`` / ``octahedral`` (one-element fcc and bcc crystals) or "x,y,z" fractions of the
+  conventional cell; default tetrahedral): one interstitial atom (`sadpnet.defects.point.interstitial`).
+* The three point-defect variants take ``relax: {potential: eam | emt | sevennet}`` (optional; default
+  unrelaxed): the supercell's positions relaxed at fixed cell (`sadpnet.defects.relax.relax_positions`,
+  BFGS, deterministic) before it is repeated to the specimen size.
 
-A supercell variant that cannot be made for a material (a supercell too large for the cell engine, or an
-element without a tabulated Debye temperature) is skipped for that material when the table is planned;
+A supercell variant that cannot be made for a material (a supercell too large for the cell engine, an
+element without a tabulated Debye temperature, a substitution by the element already on the site, a named
+interstitial site in a crystal that is not one-element fcc/bcc, a site too close to an atom, a potential
+without parameters for the elements) is skipped for that material when the table is planned;
 the store's card lists what was skipped.
 
-Other defect types of `sadpnet.defects` (relaxed point defects, MD snapshots, dislocations, twins) are not
-wired into dataset specs yet and are refused with a message naming the variant.
+Other defect types of `sadpnet.defects` (MD snapshots, dislocations, twins) are not wired into dataset
+specs yet and are refused with a message naming the variant.
 """
 
 from __future__ import annotations
@@ -33,7 +45,65 @@ import numpy as np
 
 from sadpnet.errors import InputError
 
-SUPPORTED = ("none", "lattice_scale", "strain", "thermal", "vacancy")
+SUPPORTED = ("none", "lattice_scale", "strain", "thermal", "vacancy", "substitute", "interstitial")
+
+#: Variants made from a defected supercell (checked against the cell engine's size limit).
+SUPERCELL_TYPES = ("thermal", "vacancy", "substitute", "interstitial")
+_POINT_KEYS = {"vacancy": {"type", "supercell", "relax"},
+               "substitute": {"type", "supercell", "element", "site", "relax"},
+               "interstitial": {"type", "supercell", "element", "site", "relax"}}
+
+
+def _sizes(i: int, v: dict, where: str, default=(3, 3, 3)) -> list[list[int]]:
+    sizes = v.get("supercell", [list(default)])
+    sizes = sizes if sizes and isinstance(sizes[0], (list, tuple)) else [sizes]
+    for size in sizes:
+        if len(size) != 3 or not all(isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= 10 for n in size):
+            raise InputError(f"variants[{i}].supercell: expected three integers 1-10, got {size}", where)
+    return [list(size) for size in sizes]
+
+
+def _relax(i: int, v: dict, where: str) -> dict:
+    from sadpnet.defects.potentials import POTENTIALS
+
+    r = v.get("relax")
+    if r is None:
+        return {}
+    if not isinstance(r, dict) or set(r) != {"potential"} or r["potential"] not in POTENTIALS:
+        raise InputError(f"variants[{i}].relax: expected {{potential: {' | '.join(POTENTIALS)}}}, got {r!r}", where)
+    return {"relax": r["potential"]}
+
+
+def _point_variants(i: int, v: dict, where: str) -> list[dict]:
+    """Concrete vacancy / substitute / interstitial variants of spec entry ``i``."""
+    t = v["type"]
+    extra = set(v) - _POINT_KEYS[t]
+    if extra:
+        raise InputError(f"variants[{i}]: unknown keys {sorted(extra)} for {t} (known: "
+                         f"{', '.join(sorted(_POINT_KEYS[t] - {'type'}))})", where)
+    sizes, relax = _sizes(i, v, where), _relax(i, v, where)
+    if t == "vacancy":
+        return [{"type": t, "supercell": size, **relax} for size in sizes]
+    from sadpnet.defects.point import check_element
+
+    elements = v.get("element")
+    elements = elements if isinstance(elements, list) else [elements]
+    if not elements or elements == [None]:
+        raise InputError(f"variants[{i}].element: {t} needs element (a symbol or a list of symbols)", where)
+    try:
+        elements = [check_element(e) for e in elements]
+    except InputError as exc:
+        raise InputError(f"variants[{i}].element: {exc.problem}", where) from None
+    sites = v.get("site", ["centre" if t == "substitute" else "tetrahedral"])
+    sites = sites if isinstance(sites, list) else [sites]
+    for s in sites:
+        ok = (isinstance(s, int) and not isinstance(s, bool) and s >= 0) if t == "substitute" and not isinstance(s, str) \
+            else isinstance(s, str) and (t == "interstitial" or s in ("centre", "random"))
+        if not ok:
+            known = "centre, random or an atom index" if t == "substitute" else "tetrahedral, octahedral or 'x,y,z'"
+            raise InputError(f"variants[{i}].site: expected {known}, got {s!r}", where)
+    return [{"type": t, "element": e, "site": s, "supercell": size, **relax}
+            for e in elements for s in sites for size in sizes]
 
 
 def expand_variants(variants: list[dict], where: str = "spec") -> list[dict]:
@@ -60,20 +130,18 @@ def expand_variants(variants: list[dict], where: str = "spec") -> list[dict]:
                 out.append({"type": "strain", "strain_voigt": [0, 0, 0, 0, 0, float(g)]})
             if not any(k in v for k in ("strain_voigt", "normal_pct", "shear_rad")):
                 raise InputError(f"variants[{i}]: strain needs strain_voigt, normal_pct or shear_rad", where)
-        elif t in ("thermal", "vacancy"):
-            known = {"thermal": {"type", "temperature_k", "supercell", "snapshots"}, "vacancy": {"type", "supercell"}}[t]
+        elif t in _POINT_KEYS:
+            out += _point_variants(i, v, where)
+        elif t == "thermal":
+            known = {"type", "temperature_k", "supercell", "snapshots"}
             extra = set(v) - known
             if extra:
                 raise InputError(f"variants[{i}]: unknown keys {sorted(extra)} for {t} (known: "
                                  f"{', '.join(sorted(known - {'type'}))})", where)
-            sizes = v.get("supercell", [3, 3, 3])
-            sizes = sizes if t == "vacancy" and sizes and isinstance(sizes[0], (list, tuple)) else [sizes]
+            sizes = [v.get("supercell", [3, 3, 3])]
             for size in sizes:
                 if len(size) != 3 or not all(isinstance(n, int) and 1 <= n <= 10 for n in size):
                     raise InputError(f"variants[{i}].supercell: expected three integers 1-10, got {size}", where)
-            if t == "vacancy":
-                out += [{"type": "vacancy", "supercell": list(size)} for size in sizes]
-                continue
             temps = v.get("temperature_k")
             temps = temps if isinstance(temps, list) else [temps]
             if not temps or not all(isinstance(x, (int, float)) and not isinstance(x, bool) and 0 < x <= 5000
@@ -106,7 +174,7 @@ def why_not(crystal, variant: dict, g_half_max_inv_a: float) -> str | None:
     import math
 
     t = variant["type"]
-    if t not in ("thermal", "vacancy"):
+    if t not in SUPERCELL_TYPES:
         return None
     from sadpnet.simulate.structure_factor import MAX_TABLE_WORK
 
@@ -124,7 +192,42 @@ def why_not(crystal, variant: dict, g_half_max_inv_a: float) -> str | None:
                 debye_temperature_k(el)
             except InputError:
                 return f"no Debye temperature for {el}"
+    if t in _POINT_KEYS:
+        try:
+            res = _point_defect(crystal, variant)
+        except InputError as exc:
+            return exc.problem
+        if variant.get("relax"):
+            from sadpnet.defects.potentials import covers
+
+            els = set(res.atoms.get_chemical_symbols())
+            if not covers(variant["relax"], els):
+                return f"potential {variant['relax']} has no parameters for {'-'.join(sorted(els))}"
     return None
+
+
+def needs_seed(variant: dict) -> bool:
+    """Whether the variant draws random numbers (then the plan fixes its ``seed`` in the table)."""
+    return variant["type"] == "thermal" or (variant["type"] == "substitute" and variant.get("site") == "random")
+
+
+def _point_defect(crystal, variant: dict):
+    """The unrelaxed `sadpnet.defects.point.PointDefectResult` of a point-defect variant."""
+    from sadpnet.defects import point
+
+    size = tuple(int(n) for n in variant["supercell"])
+    t = variant["type"]
+    if t == "vacancy":
+        return point.vacancy(crystal, size)
+    if t == "interstitial":
+        return point.interstitial(crystal, size, variant["element"], site=variant["site"])
+    site = variant["site"]
+    if site == "centre":
+        site = None
+    elif site == "random":
+        n_atoms = len(crystal.atoms) * int(np.prod(size))
+        site = int(np.random.default_rng(int(variant["seed"])).integers(n_atoms)) if "seed" in variant else None
+    return point.substitute(crystal, size, variant["element"], site=site)
 
 
 def variant_seed(spec_seed: int, material_id: str, variant: dict) -> int:
@@ -153,16 +256,18 @@ def make_source(crystal, variant: dict, cells=(40, 30, 20)):
         from sadpnet.defects.strain import apply_strain
 
         return apply_strain(crystal, variant["strain_voigt"]).crystal
-    if t in ("thermal", "vacancy"):
+    if t in SUPERCELL_TYPES:
         from sadpnet.defects.specimen import supercell_specimen
 
         size = tuple(int(n) for n in variant["supercell"])
-        if t == "vacancy":
-            from sadpnet.defects.point import vacancy
+        if t in _POINT_KEYS:
+            res = _point_defect(crystal, variant)
+            if variant.get("relax"):
+                from sadpnet.defects.point import relax_defect
 
-            res = vacancy(crystal, size)
+                relax_defect(res, variant["relax"])
             return supercell_specimen(res.atoms, crystal, size, cells, name=res.description,
-                                      metadata={"defect": "vacancy", **res.info})
+                                      metadata={"defect": t, **res.info})
         from sadpnet.defects.point import make_supercell
         from sadpnet.defects.thermal import debye_snapshots
 

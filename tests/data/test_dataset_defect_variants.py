@@ -1,0 +1,92 @@
+"""Point-defect variants in a dataset spec: substitutions, interstitials, relaxed vacancies (sadpnet.defects)."""
+
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+from sadpnet.data.build import build_dataset
+from sadpnet.data.plan import plan_table
+from sadpnet.data.spec import normalize_spec
+from sadpnet.data.store import open_images, read_table
+from sadpnet.errors import InputError
+
+SPEC = {
+    "name": "point-defects", "seed": 3, "crystals": {"ids": ["cod/Cu"]}, "splits": {"fractions": {"train": 1.0}},
+    "microscope": {"voltages_kv": [200], "camera_lengths_mm": [300], "image_size_px": 64},
+    "zone_axes": [[0, 0, 1]], "simulation": {"cells": [12, 12, 6]},
+    "variants": [{"type": "none"},
+                 {"type": "substitute", "element": ["Au"], "site": ["centre", "random"], "supercell": [2, 2, 2]},
+                 {"type": "substitute", "element": "Au", "supercell": [[2, 2, 2]], "relax": {"potential": "emt"}},
+                 {"type": "interstitial", "element": "Cu", "site": "octahedral", "supercell": [2, 2, 2],
+                  "relax": {"potential": "emt"}},
+                 {"type": "vacancy", "supercell": [[2, 2, 2]], "relax": {"potential": "emt"}}],
+    "storage": {"chunk_patterns": 3},
+}
+
+
+def _build(tmp_path, name, spec=SPEC):
+    (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(spec))
+    card = build_dataset(tmp_path / f"{name}.yaml", tmp_path / name, workers=0, progress=False)
+    return card, read_table(tmp_path / name), open_images(tmp_path / name)[:]
+
+
+def test_point_defect_variants_build_record_parameters_and_repeat_exactly(tmp_path):
+    card, t, imgs = _build(tmp_path, "a")
+    params = [(r.defect_type, json.loads(r.defect_params)) for r in t.itertuples()]
+    assert [p[0] for p in params] == ["none", "substitute", "substitute", "substitute", "interstitial", "vacancy"]
+    assert params[1][1] == {"element": "Au", "site": "centre", "supercell": [2, 2, 2]}
+    assert params[2][1]["site"] == "random" and isinstance(params[2][1]["seed"], int)
+    assert params[3][1] == {"element": "Au", "relax": "emt", "site": "centre", "supercell": [2, 2, 2]}
+    assert params[4][1] == {"element": "Cu", "relax": "emt", "site": "octahedral", "supercell": [2, 2, 2]}
+    assert params[5][1] == {"relax": "emt", "supercell": [2, 2, 2]}
+    assert (t.space_group == 225).all() and (t.specimen_space_group == 225).all()
+    # every defect changes the pattern of the perfect crystal; relaxation changes it further
+    diff = [np.abs(imgs[i].astype(float) - imgs[0]).sum() for i in range(len(t))]
+    assert diff[0] == 0 and min(diff[1:]) > 0, diff
+    assert not np.array_equal(imgs[1], imgs[3])
+    assert card["skipped_variants"] == []
+    # same spec and seed: byte-identical images; another seed draws another random site
+    _, t2, imgs2 = _build(tmp_path, "b")
+    assert imgs.tobytes() == imgs2.tobytes() and list(t.defect_params) == list(t2.defect_params)
+    seeds = {s: json.loads(plan_table(normalize_spec({**SPEC, "seed": s}))[1].defect_params[2])["seed"]
+             for s in (3, 4)}
+    assert seeds[3] == params[2][1]["seed"] and seeds[3] != seeds[4]
+
+
+def test_relaxed_substitution_remade_through_the_defects_api(tmp_path):
+    from sadpnet.data.corpus import load_crystal
+    from sadpnet.defects.point import relax_defect, substitute
+    from sadpnet.defects.specimen import supercell_specimen
+    from sadpnet.simulate.api import simulate
+    from sadpnet.simulate.detector import render
+
+    spec = {**SPEC, "variants": [SPEC["variants"][2]]}
+    _, t, imgs = _build(tmp_path, "c", spec)
+    r = t.iloc[0]
+    cu = load_crystal("cod/Cu")
+    res = relax_defect(substitute(cu, (2, 2, 2), "Au"), "emt")
+    assert res.relax.max_displacement_a > 0.01  # Au is larger than Cu: its neighbours move out
+    spm = supercell_specimen(res.atoms, cu, (2, 2, 2), (12, 12, 6))
+    pat = simulate(spm, (0, 0, 1), voltage_kv=r.voltage_kv, camera_length_mm=r.camera_length_mm, size_px=64,
+                   inplane_rotation_deg=r.inplane_rotation_deg)
+    assert np.array_equal(render(pat, seed=int(r.seed), bits=8), imgs[0])
+
+
+def test_point_variants_that_cannot_be_made_are_skipped_and_bad_ones_named():
+    spec = normalize_spec({**SPEC, "crystals": {"ids": ["cod/Cu", "cod/Fe"]},
+                           "variants": [{"type": "substitute", "element": ["Cu"], "supercell": [2, 2, 2]},
+                                        {"type": "vacancy", "supercell": [2, 2, 2], "relax": {"potential": "emt"}}]})
+    _, t = plan_table(spec)
+    skipped = {(s["material_id"], s["type"]): s["reason"] for s in t.attrs["skipped_variants"]}
+    assert "already holds Cu" in skipped[("cod/Cu", "substitute")]
+    assert skipped[("cod/Fe", "vacancy")] == "potential emt has no parameters for Fe"
+    assert set(zip(t.material_id, t.defect_type)) == {("cod/Fe", "substitute"), ("cod/Cu", "vacancy")}
+    for bad, msg in (({"type": "substitute", "supercell": [2, 2, 2]}, r"variants\[0\].element"),
+                     ({"type": "substitute", "element": "Xx"}, r"variants\[0\].element: unknown element"),
+                     ({"type": "interstitial", "element": "H", "relax": {"potential": "lj"}}, r"variants\[0\].relax"),
+                     ({"type": "substitute", "element": "Ni", "site": "edge"}, r"variants\[0\].site"),
+                     ({"type": "interstitial", "element": "H", "size": 2}, r"unknown keys \['size'\]")):
+        with pytest.raises(InputError, match=msg):
+            plan_table(normalize_spec({**SPEC, "variants": [bad]}))
