@@ -90,3 +90,51 @@ def test_point_variants_that_cannot_be_made_are_skipped_and_bad_ones_named():
                      ({"type": "interstitial", "element": "H", "size": 2}, r"unknown keys \['size'\]")):
         with pytest.raises(InputError, match=msg):
             plan_table(normalize_spec({**SPEC, "variants": [bad]}))
+
+
+BLOCKS = {**SPEC, "crystals": {"ids": ["cod/Cu", "aflow/279_A_cP20_213_cd"]}, "zone_axes": [[0, 1, 1]],
+          "simulation": {"cells": [8, 8, 6]},
+          "variants": [{"type": "none"}, {"type": "twin", "fraction": [0.3, 0.5]},
+                       {"type": "dislocation", "line": [1, 1, -2], "count": [1]}]}
+
+
+def test_twin_and_dislocation_variants_build_with_the_atoms_engine(tmp_path):
+    card, t, imgs = _build(tmp_path, "blk", BLOCKS)
+    cu = t.material_id == "cod/Cu"
+    assert list(t[cu].defect_type) == ["none", "twin", "twin", "dislocation"]
+    params = [json.loads(p) for p in t[cu].defect_params]
+    # the material's usual twin and edge dislocation are filled in and recorded
+    assert params[1] == {"plane": [1, 1, 1], "direction": [1, 1, -2], "fraction": 0.3}
+    assert params[3] == {"line": [1, 1, -2], "burgers": [0.5, -0.5, 0.0], "count": 1}
+    idx = list(t.index[cu])
+    assert all(np.abs(imgs[i].astype(float) - imgs[idx[0]]).sum() > 0 for i in idx[1:])
+    assert not np.array_equal(imgs[idx[1]], imgs[idx[2]])
+    # beta-Mn (cubic P4_132, not a one-element fcc/bcc metal with tabulated elastic constants) is skipped
+    skipped = {s["type"]: s["reason"] for s in card["skipped_variants"]}
+    assert set(t[~cu].defect_type) == {"none"}
+    assert "not a coherent twin" in skipped["twin"] and "elastic constants" in skipped["dislocation"]
+    _, _, imgs2 = _build(tmp_path, "blk2", BLOCKS)
+    assert imgs.tobytes() == imgs2.tobytes()
+    for bad, msg in (({"type": "twin", "fraction": [0.95]}, r"variants\[0\].fraction"),
+                     ({"type": "twin", "plane": [1, 1]}, r"variants\[0\].plane"),
+                     ({"type": "dislocation", "count": [0]}, r"variants\[0\].count"),
+                     ({"type": "dislocation", "cores": 2}, r"unknown keys \['cores'\]")):
+        with pytest.raises(InputError, match=msg):
+            plan_table(normalize_spec({**BLOCKS, "variants": [bad]}))
+
+
+def test_twin_row_remade_through_the_defects_api(tmp_path):
+    from sadpnet.data.corpus import load_crystal
+    from sadpnet.defects.specimen import block_specimen
+    from sadpnet.defects.twin import build_twin
+    from sadpnet.simulate.api import simulate
+    from sadpnet.simulate.detector import render
+
+    spec = {**BLOCKS, "crystals": {"ids": ["cod/Cu"]}, "variants": [{"type": "twin"}]}
+    _, t, imgs = _build(tmp_path, "tw", spec)
+    r = t.iloc[0]
+    cu = load_crystal("cod/Cu")
+    res = build_twin(cu, (1, 1, 1), (1, 1, -2), 0.5, (8, 8, 6))
+    pat = simulate(block_specimen(res.atoms, cu), (0, 1, 1), voltage_kv=r.voltage_kv, engine="atoms",
+                   camera_length_mm=r.camera_length_mm, size_px=64, inplane_rotation_deg=r.inplane_rotation_deg)
+    assert np.array_equal(render(pat, seed=int(r.seed), bits=8), imgs[0])

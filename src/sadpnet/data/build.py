@@ -63,10 +63,13 @@ def make_pattern_image(row: dict, spec: dict) -> np.ndarray:
     crystal = _source_crystal(row["material_id"], row["source"], row["defect_type"], row["defect_params"],
                               row["cells"])
     aug = json.loads(row["augment"])
+    from sadpnet.data.variants import BLOCK_TYPES
+
+    engine = "atoms" if row["defect_type"] in BLOCK_TYPES and sim["engine"] == "cell" else sim["engine"]
     pattern = simulate(crystal, (int(row["zone_u"]), int(row["zone_v"]), int(row["zone_w"])),
                        voltage_kv=float(row["voltage_kv"]), camera_length_mm=float(row["camera_length_mm"]),
                        size_px=m["image_size_px"], detector_pixel_size_mm=m["detector_pixel_size_mm"],
-                       engine=sim["engine"], cells=tuple(int(x) for x in row["cells"].split()),
+                       engine=engine, cells=tuple(int(x) for x in row["cells"].split()),
                        inplane_rotation_deg=float(row["inplane_rotation_deg"]),
                        tilt_mrad=(float(row["tilt_x_mrad"]), float(row["tilt_y_mrad"])),
                        debye_waller=sim["debye_waller"], oversample=sim["oversample"])

@@ -165,7 +165,8 @@ def plan_table(spec: dict, where: str = "spec"):
 
     from sadpnet.crystal import crystal_system
     from sadpnet.data.corpus import load_crystal_from_row
-    from sadpnet.data.variants import expand_variants, needs_seed, variant_json, variant_seed, why_not
+    from sadpnet.data.variants import (expand_variants, needs_seed, variant_json, variant_seed, why_not,
+                                       with_defaults)
     from sadpnet.simulate.microscope import Microscope
 
     materials = select_materials(spec, where)
@@ -182,6 +183,7 @@ def plan_table(spec: dict, where: str = "spec"):
         mid = mat.material_id
         crystal = load_crystal_from_row(mat)
         for variant in variants:
+            variant = with_defaults(crystal, variant)
             if needs_seed(variant):  # the seed of a random variant (snapshot, site), fixed in the table
                 variant = {**variant, "seed": variant_seed(spec["seed"], mid, variant)}
             reason = why_not(crystal, variant, g_half)

@@ -33,8 +33,23 @@ interstitial site in a crystal that is not one-element fcc/bcc, a site too close
 without parameters for the elements) is skipped for that material when the table is planned;
 the store's card lists what was skipped.
 
-Other defect types of `sadpnet.defects` (MD snapshots, dislocations, twins) are not wired into dataset
-specs yet and are refused with a message naming the variant.
+* ``twin``: ``plane`` ([h, k, l]) and ``direction`` ([u, v, w] in the plane; both default to the crystal's
+  usual twin, `sadpnet.defects.twin.default_twin`: (111)[1 1 -2], or (112)[1 1 -1] for I-centred crystals),
+  ``fraction`` (list, height of the boundary in the block, 0.1-0.9, default [0.5]): one coherent mirror twin
+  boundary (`sadpnet.defects.twin.build_twin`) in a block of the row's ``cells``.
+* ``dislocation``: ``line`` ([u, v, w]) and ``burgers`` (3 fractions of the cell; both default to the usual
+  edge dislocation, `sadpnet.defects.dislocation.default_edge`), ``count`` (list, 1-16, default [4]): an array of
+  parallel edge dislocations (`sadpnet.defects.dislocation.build_dislocation_array`, anisotropic elastic field,
+  cubic elements only) in a block of the row's ``cells``.
+* Twins and dislocations are built at specimen size (no supercell repeat), so they are always simulated with
+  the atoms engine (whatever ``simulation.engine`` says for the other rows); their zone axes are indices of the
+  parent's conventional lattice. They cost seconds per pattern (see docs/datasets.md).
+
+The defaults that depend on the material (twin plane, dislocation line) are filled in per material when the
+table is planned (`with_defaults`), so the table's ``defect_params`` always hold the indices used.
+
+Other defect types of `sadpnet.defects` (molecular-dynamics snapshots) are not wired into dataset specs
+yet and are refused with a message naming the variant.
 """
 
 from __future__ import annotations
@@ -45,7 +60,13 @@ import numpy as np
 
 from sadpnet.errors import InputError
 
-SUPPORTED = ("none", "lattice_scale", "strain", "thermal", "vacancy", "substitute", "interstitial")
+SUPPORTED = ("none", "lattice_scale", "strain", "thermal", "vacancy", "substitute", "interstitial", "twin",
+             "dislocation")
+
+#: Variants built as one specimen-sized block (simulated with the atoms engine).
+BLOCK_TYPES = ("twin", "dislocation")
+_BLOCK_KEYS = {"twin": ({"type", "plane", "direction", "fraction"}, "fraction", 0.5, 0.1, 0.9),
+               "dislocation": ({"type", "line", "burgers", "count"}, "count", 4, 1, 16)}
 
 #: Variants made from a defected supercell (checked against the cell engine's size limit).
 SUPERCELL_TYPES = ("thermal", "vacancy", "substitute", "interstitial")
@@ -132,6 +153,8 @@ def expand_variants(variants: list[dict], where: str = "spec") -> list[dict]:
                 raise InputError(f"variants[{i}]: strain needs strain_voigt, normal_pct or shear_rad", where)
         elif t in _POINT_KEYS:
             out += _point_variants(i, v, where)
+        elif t in BLOCK_TYPES:
+            out += _block_variants(i, v, where)
         elif t == "thermal":
             known = {"type", "temperature_k", "supercell", "snapshots"}
             extra = set(v) - known
@@ -158,6 +181,64 @@ def expand_variants(variants: list[dict], where: str = "spec") -> list[dict]:
     return out
 
 
+def _block_variants(i: int, v: dict, where: str) -> list[dict]:
+    """Concrete twin / dislocation variants of spec entry ``i`` (one per fraction / count)."""
+    t = v["type"]
+    known, key, default, lo, hi = _BLOCK_KEYS[t]
+    extra = set(v) - known
+    if extra:
+        raise InputError(f"variants[{i}]: unknown keys {sorted(extra)} for {t} (known: "
+                         f"{', '.join(sorted(known - {'type'}))})", where)
+    fixed = {}
+    for k in sorted(known - {"type", key}):
+        if k in v:
+            x = v[k]
+            if not (isinstance(x, list) and len(x) == 3 and all(isinstance(c, (int, float)) and not isinstance(c, bool)
+                                                               for c in x)) or not any(x):
+                raise InputError(f"variants[{i}].{k}: expected three numbers, not all zero, got {x!r}", where)
+            if k != "burgers" and not all(float(c) == int(c) for c in x):
+                raise InputError(f"variants[{i}].{k}: expected three integers, got {x!r}", where)
+            fixed[k] = [float(c) for c in x] if k == "burgers" else [int(c) for c in x]
+    vals = v.get(key, [default])
+    vals = vals if isinstance(vals, list) else [vals]
+    integer = t == "dislocation"
+    if not vals or not all(isinstance(x, (int, float)) and not isinstance(x, bool) and lo <= x <= hi
+                           and (not integer or int(x) == x) for x in vals):
+        raise InputError(f"variants[{i}].{key}: expected {'integers' if integer else 'numbers'} {lo}-{hi}, got {vals!r}",
+                         where)
+    return [{"type": t, **fixed, key: int(x) if integer else float(x)} for x in vals]
+
+
+def with_defaults(crystal, variant: dict) -> dict:
+    """``variant`` with the material-dependent defaults filled in (twin plane and direction, dislocation line
+    and Burgers vector); other variants unchanged."""
+    t = variant["type"]
+    if t == "twin" and not {"plane", "direction"} <= set(variant):
+        from sadpnet.defects.twin import default_twin
+
+        plane, direction = default_twin(crystal)
+        return {"plane": list(plane), "direction": list(direction), **variant}
+    if t == "dislocation" and not {"line", "burgers"} <= set(variant):
+        from sadpnet.defects.dislocation import default_edge
+
+        line, burgers = default_edge(crystal)
+        return {"line": list(line), "burgers": [float(x) for x in burgers], **variant}
+    return variant
+
+
+def _block(crystal, variant: dict, cells):
+    """The built twin / dislocation result of a block variant, about ``cells`` conventional cells."""
+    if variant["type"] == "twin":
+        from sadpnet.defects.twin import build_twin
+
+        return build_twin(crystal, tuple(variant["plane"]), tuple(variant["direction"]), variant["fraction"],
+                          tuple(cells))
+    from sadpnet.defects.dislocation import build_dislocation_array
+
+    return build_dislocation_array(crystal, tuple(variant["line"]), tuple(variant["burgers"]), variant["count"],
+                                   tuple(cells))
+
+
 def variant_json(variant: dict) -> str:
     """The variant's parameters as JSON (the table's ``defect_params``)."""
     return json.dumps({k: v for k, v in variant.items() if k != "type"}, sort_keys=True)
@@ -174,6 +255,12 @@ def why_not(crystal, variant: dict, g_half_max_inv_a: float) -> str | None:
     import math
 
     t = variant["type"]
+    if t in BLOCK_TYPES:  # built on a small block: the same checks (cubic, indices, elastic constants, overlaps)
+        try:
+            _block(crystal, with_defaults(crystal, variant), (4, 4, 4))
+        except InputError as exc:
+            return exc.problem
+        return None
     if t not in SUPERCELL_TYPES:
         return None
     from sadpnet.simulate.structure_factor import MAX_TABLE_WORK
@@ -256,6 +343,11 @@ def make_source(crystal, variant: dict, cells=(40, 30, 20)):
         from sadpnet.defects.strain import apply_strain
 
         return apply_strain(crystal, variant["strain_voigt"]).crystal
+    if t in BLOCK_TYPES:
+        from sadpnet.defects.specimen import block_specimen
+
+        res = _block(crystal, with_defaults(crystal, variant), cells)
+        return block_specimen(res.atoms, crystal, name=f"{t} in {crystal.formula}", metadata={"defect": t, **res.info})
     if t in SUPERCELL_TYPES:
         from sadpnet.defects.specimen import supercell_specimen
 
