@@ -31,7 +31,10 @@ A spec is validated key by key; an unknown key, a wrong type or an out-of-range 
                                      # engine: cell | atoms | dynamical; oversample: sub-pixels per pixel side
     variants: [{type: none}]         # none | lattice_scale {scale_pct} | strain {normal_pct | shear_rad |
                                      # strain_voigt} | thermal {temperature_k, supercell, snapshots} |
-                                     # vacancy {supercell} (see sadpnet.data.variants)
+                                     # vacancy {supercell, relax} | substitute {element, site, supercell,
+                                     # relax} | interstitial {element, site, supercell, relax} | twin {plane,
+                                     # direction, fraction} | dislocation {line, burgers, count}
+                                     # (see sadpnet.data.variants)
     augment:
       rotations_per_pattern: 1       # copies with different in-plane rotations
       inplane_rotation_deg: [0, 0]   # uniform range; [0, 360] for random rotations
