@@ -138,3 +138,15 @@ def test_twin_row_remade_through_the_defects_api(tmp_path):
     pat = simulate(block_specimen(res.atoms, cu), (0, 1, 1), voltage_kv=r.voltage_kv, engine="atoms",
                    camera_length_mm=r.camera_length_mm, size_px=64, inplane_rotation_deg=r.inplane_rotation_deg)
     assert np.array_equal(render(pat, seed=int(r.seed), bits=8), imgs[0])
+
+
+def test_shipped_defects_quick_spec_plans_every_variant_type():
+    from pathlib import Path
+
+    from sadpnet.data.spec import load_spec
+
+    spec = load_spec(Path(__file__).resolve().parents[2] / "specs" / "defects-quick.yaml")
+    _, t = plan_table(spec)
+    assert set(t.defect_type) == {"none", "vacancy", "substitute", "interstitial", "twin", "dislocation"}
+    skipped = {(s["material_id"], s["type"]) for s in t.attrs["skipped_variants"]}
+    assert ("cod/Cu", "vacancy") in skipped and ("cod/Al", "vacancy") not in skipped  # EAM file covers Al, not Cu
