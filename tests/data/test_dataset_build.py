@@ -17,13 +17,6 @@ from sadpnet.resources import resource_path
 QUICK = Path(__file__).resolve().parents[2] / "specs" / "quick.yaml"
 
 
-@pytest.fixture(scope="module")
-def quick_store(tmp_path_factory):
-    out = tmp_path_factory.mktemp("ds") / "quick"
-    build_dataset(QUICK, out, workers=0, progress=False)
-    return out
-
-
 def test_existing_dask_cluster_of_two_workers_gives_byte_identical_images(quick_store, tmp_path):
     # an existing cluster reached by its address (--scheduler); the resume test covers --workers 2
     from dask.distributed import LocalCluster

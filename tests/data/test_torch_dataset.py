@@ -1,30 +1,19 @@
 """The PyTorch dataset over a store: every selected pattern once, labels from any column, stored values."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from sadpnet.data.build import build_dataset
 from sadpnet.data.store import open_images, read_table
 from sadpnet.data.torch_dataset import StoreDataset
 from sadpnet.errors import InputError
 
-QUICK = Path(__file__).resolve().parents[2] / "specs" / "quick.yaml"
 
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    out = tmp_path_factory.mktemp("tds") / "quick"
-    build_dataset(QUICK, out, workers=0, progress=False)
-    return out
-
-
-def test_each_selected_pattern_once_with_its_label_and_calibration(store):
-    table = read_table(store)
-    images = open_images(store)[:]
-    ds = StoreDataset(store, split="train", label="space_group", return_index=True, seed=3)
+def test_each_selected_pattern_once_with_its_label_and_calibration(quick_store):
+    table = read_table(quick_store)
+    images = open_images(quick_store)[:]
+    ds = StoreDataset(quick_store, split="train", label="space_group", return_index=True, seed=3)
     items = list(ds)
     idx = [i for *_, i in items]
     assert sorted(idx) == sorted(table.pattern_index[table.split == "train"])
@@ -42,15 +31,15 @@ def test_each_selected_pattern_once_with_its_label_and_calibration(store):
     assert sorted(idx2) == sorted(idx) and idx2 != idx
 
 
-def test_label_any_column_filters_and_dataloader_workers(store):
-    table = read_table(store)
-    ds = StoreDataset(store, label="crystal_system", filters={"zone_axis": ["[0 0 1]", "[1 1 1]"]},
+def test_label_any_column_filters_and_dataloader_workers(quick_store):
+    table = read_table(quick_store)
+    ds = StoreDataset(quick_store, label="crystal_system", filters={"zone_axis": ["[0 0 1]", "[1 1 1]"]},
                       return_index=True)
     assert ds.classes == ["cubic"] and len(ds) == int(table.zone_axis.isin(["[0 0 1]", "[1 1 1]"]).sum())
     loader = torch.utils.data.DataLoader(ds, batch_size=4, num_workers=2)
     seen = torch.cat([b[3] for b in loader]).tolist()
     assert sorted(seen) == sorted(ds.table.pattern_index)  # the two workers share the chunks, no repeats
     with pytest.raises(InputError, match="no column 'hardness'"):
-        StoreDataset(store, label="hardness")
+        StoreDataset(quick_store, label="hardness")
     with pytest.raises(InputError, match="no split 'holdout'"):
-        StoreDataset(store, split="holdout")
+        StoreDataset(quick_store, split="holdout")
