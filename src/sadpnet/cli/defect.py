@@ -18,6 +18,8 @@ defect_app = typer.Typer(help="Build defected crystals (strain, thermal, point d
                          context_settings={"help_option_names": ["-h", "--help"]})
 app.add_typer(defect_app, name="defect")
 
+_SUPERCELL = typer.Option(..., "--supercell", help="Supercell N1 N2 N3 (conventional cells).")
+_RELAX = typer.Option(False, "--relax", help="Relax the positions with an interatomic potential.")
 _OUT = typer.Option(..., "-o", "--output", help="CIF file to write.")
 _POT = typer.Option(None, "--potential", help="Interatomic potential: sevennet, eam or emt (default: sevennet when "
                     "installed for relaxations, eam/emt for MD).")
@@ -147,10 +149,10 @@ def _point_finish(crystal, r, relax: bool, potential, output: Path) -> None:
 @defect_app.command("vacancy")
 def vacancy_command(
     cif: Path = typer.Argument(..., help="CIF of the crystal."),
-    supercell: Tuple[int, int, int] = typer.Option(..., "--supercell", help="Supercell N1 N2 N3 (conventional cells)."),
+    supercell: Tuple[int, int, int] = _SUPERCELL,
     site: Optional[int] = typer.Option(None, "--site", help="Index of the atom to remove (default: the one nearest the centre)."),
     element: Optional[str] = typer.Option(None, "--element", help="Remove an atom of this element (multi-element crystals)."),
-    relax: bool = typer.Option(False, "--relax", help="Relax the positions with an interatomic potential."),
+    relax: bool = _RELAX,
     potential: Optional[str] = _POT,
     output: Path = _OUT,
 ) -> None:
@@ -165,10 +167,10 @@ def vacancy_command(
 @defect_app.command("substitute")
 def substitute_command(
     cif: Path = typer.Argument(..., help="CIF of the crystal."),
-    supercell: Tuple[int, int, int] = typer.Option(..., "--supercell", help="Supercell N1 N2 N3 (conventional cells)."),
+    supercell: Tuple[int, int, int] = _SUPERCELL,
     element: str = typer.Option(..., "--element", help="Element put on the site."),
     site: Optional[int] = typer.Option(None, "--site", help="Index of the atom replaced (default: the one nearest the centre)."),
-    relax: bool = typer.Option(False, "--relax", help="Relax the positions with an interatomic potential."),
+    relax: bool = _RELAX,
     potential: Optional[str] = _POT,
     output: Path = _OUT,
 ) -> None:
@@ -183,10 +185,10 @@ def substitute_command(
 @defect_app.command("interstitial")
 def interstitial_command(
     cif: Path = typer.Argument(..., help="CIF of the crystal."),
-    supercell: Tuple[int, int, int] = typer.Option(..., "--supercell", help="Supercell N1 N2 N3 (conventional cells)."),
+    supercell: Tuple[int, int, int] = _SUPERCELL,
     element: str = typer.Option(..., "--element", help="Element of the interstitial atom."),
     site: str = typer.Option("tetrahedral", "--site", help="tetrahedral, octahedral (fcc/bcc) or fractional x,y,z."),
-    relax: bool = typer.Option(False, "--relax", help="Relax the positions with an interatomic potential."),
+    relax: bool = _RELAX,
     potential: Optional[str] = _POT,
     output: Path = _OUT,
 ) -> None:
