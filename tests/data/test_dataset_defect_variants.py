@@ -150,3 +150,27 @@ def test_shipped_defects_quick_spec_plans_every_variant_type():
     assert set(t.defect_type) == {"none", "vacancy", "substitute", "interstitial", "twin", "dislocation"}
     skipped = {(s["material_id"], s["type"]) for s in t.attrs["skipped_variants"]}
     assert ("cod/Cu", "vacancy") in skipped and ("cod/Al", "vacancy") not in skipped  # EAM file covers Al, not Cu
+
+
+def test_variant_entries_can_name_their_own_zone_axes_and_materials():
+    spec = normalize_spec({
+        "crystals": {"ids": ["cod/Cu", "cod/W"]}, "splits": {"fractions": {"train": 1.0}},
+        "microscope": {"voltages_kv": [200], "camera_lengths_mm": [300], "image_size_px": 64},
+        "zone_axes": [[0, 0, 1], [0, 1, 1], [1, 1, 1]],
+        "variants": [{"type": "none"},
+                     {"type": "strain", "normal_pct": [4.0], "materials": ["cod/Cu"]},
+                     {"type": "twin", "zone_axes": [[1, 1, 0], [1, 0, 1]]}]})
+    _, table = plan_table(spec)
+    none = table[table.defect_type == "none"]
+    assert set(none.material_id) == {"cod/Cu", "cod/W"} and set(none.zone_axis) == {"[0 0 1]", "[0 1 1]", "[1 1 1]"}
+    strain = table[table.defect_type == "strain"]
+    assert set(strain.material_id) == {"cod/Cu"} and len(strain) == 3
+    assert set(strain.specimen_space_group) == {139}  # tetragonal, its own label column
+    twin = table[table.defect_type == "twin"]
+    assert set(twin.zone_axis) == {"[1 1 0]", "[1 0 1]"} and set(twin.material_id) == {"cod/Cu", "cod/W"}
+    assert "zone_axes" not in twin.defect_params.iloc[0]  # the table's zone_axis column says it
+    for bad, key in (({"type": "none", "zone_axes": [[1, 1]]}, "variants[0].zone_axes"),
+                     ({"type": "none", "zone_axes": [[0, 0, 0]]}, "variants[0].zone_axes"),
+                     ({"type": "none", "materials": "cod/Cu"}, "variants[0].materials")):
+        with pytest.raises(InputError, match=key.replace("[", r"\[").replace("]", r"\]")):
+            plan_table(normalize_spec({**spec, "variants": [bad]}))

@@ -40,6 +40,11 @@ def train_command(
     half: bool = typer.Option(False, "--half", help="Store the final weights as float16 (half the size)."),
     no_augment: bool = typer.Option(False, "--no-augment", help="Train on clean patterns only."),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT/checkpoint."),
+    balance: Optional[str] = typer.Option(None, "--balance", help="A dataset column whose values each epoch draws "
+                                          "equally often (e.g. defect_type), with replacement."),
+    init_from: Optional[Path] = typer.Option(None, "--init-from", help="Start from this model folder's weights "
+                                             "(fine-tuning; same architecture, image size and scale; the last "
+                                             "layer is re-initialised when the classes differ)."),
 ) -> None:
     """Train a classifier: per-epoch validation, checkpoint/resume, early stopping, metrics.csv, calibrated card."""
     from sadpnet.errors import InputError
@@ -65,7 +70,8 @@ def train_command(
     cfg = TrainConfig(arch=arch, image_size_px=image_size, target_pixel_size_inv_a=target, label=label, epochs=epochs,
                       batch_size=batch_size, lr=lr, patience=patience, seed=seed, threads=threads, workers=workers,
                       precision=precision, device=device, samples_per_epoch=samples_per_epoch, max_hours=max_hours,
-                      half_weights=half, augment=(NO_AUGMENT if no_augment else AugmentConfig()).to_dict())
+                      half_weights=half, init_from=str(init_from) if init_from else None,
+                      balance=balance, augment=(NO_AUGMENT if no_augment else AugmentConfig()).to_dict())
     if scheme is None:
         if label not in tr.table.columns:
             raise InputError(f"dataset has no column {label!r}", "--label")

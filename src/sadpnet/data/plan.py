@@ -144,6 +144,13 @@ def zone_axes_for(crystal, spec: dict) -> list[tuple[int, int, int]]:
     return lowest_index_zone_axes(np.asarray(crystal.atoms.cell), len(STANDARD_CUBIC_ZONE_AXES))
 
 
+def variant_zone_axes(crystal, spec: dict, variant: dict) -> list[tuple[int, int, int]]:
+    """The variant's own zone axes if its spec entry names them, else the spec's (`zone_axes_for`)."""
+    if variant.get("zone_axes"):
+        return [tuple(int(x) for x in z) for z in variant["zone_axes"]]
+    return zone_axes_for(crystal, spec)
+
+
 def specimen_space_group(crystal, variant: dict) -> int:
     """Space group of what is simulated: the strained cell's own (spglib, as `sadpnet.defects.strain` finds
     it) for strain, the parent's for the other variants (a lattice scale keeps it; thermal snapshots and
@@ -183,6 +190,8 @@ def plan_table(spec: dict, where: str = "spec"):
         mid = mat.material_id
         crystal = load_crystal_from_row(mat)
         for variant in variants:
+            if variant.get("materials") and not any(fnmatch.fnmatchcase(mid, p) for p in variant["materials"]):
+                continue  # the spec limits this variant to other materials
             variant = with_defaults(crystal, variant)
             if needs_seed(variant):  # the seed of a random variant (snapshot, site), fixed in the table
                 variant = {**variant, "seed": variant_seed(spec["seed"], mid, variant)}
@@ -195,7 +204,7 @@ def plan_table(spec: dict, where: str = "spec"):
             # widest reciprocal range (high voltage, short camera length) first, see build.compute_chunk
             for kv in sorted(m["voltages_kv"], reverse=True):
                 for cl in sorted(m["camera_lengths_mm"]):
-                    for ax in zone_axes_for(crystal, spec):
+                    for ax in variant_zone_axes(crystal, spec, variant):
                         for _ in range(aug["rotations_per_pattern"]):
                             rot = float(rng.uniform(*aug["inplane_rotation_deg"]))
                             tilt = rng.uniform(-aug["tilt_mrad"], aug["tilt_mrad"], 2) if aug["tilt_mrad"] else np.zeros(2)

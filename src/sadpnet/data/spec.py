@@ -33,7 +33,9 @@ A spec is validated key by key; an unknown key, a wrong type or an out-of-range 
                                      # strain_voigt} | thermal {temperature_k, supercell, snapshots} |
                                      # vacancy {supercell, relax} | substitute {element, site, supercell,
                                      # relax} | interstitial {element, site, supercell, relax} | twin {plane,
-                                     # direction, fraction} | dislocation {line, burgers, count}
+                                     # direction, fraction} | dislocation {line, burgers, count};
+                                     # any entry may add zone_axes: [[u,v,w], ...] (its own axes) and
+                                     # materials: [ids or patterns] (only those materials)
                                      # (see sadpnet.data.variants)
     augment:
       rotations_per_pattern: 1       # copies with different in-plane rotations
@@ -196,13 +198,15 @@ def normalize_spec(raw: dict, where: str = "spec") -> dict:
     for i, v in enumerate(s["variants"]):
         if not isinstance(v, dict) or "type" not in v:
             chk.fail(f"variants[{i}]", "each variant is a mapping with a 'type'")
+        # zone_axes and materials may be on any entry (checked by sadpnet.data.variants.expand_variants)
         if v["type"] == "lattice_scale":
-            extra = set(v) - {"type", "scale_pct"}
+            extra = set(v) - {"type", "scale_pct", "zone_axes", "materials"}
             if extra:
                 chk.fail(f"variants[{i}]", f"unknown keys {sorted(extra)} for lattice_scale (known: scale_pct)")
             v["scale_pct"] = chk.numbers(f"variants[{i}].scale_pct", v.get("scale_pct", [0.0]), -20, 20)
-        elif v["type"] == "none" and len(v) > 1:
-            chk.fail(f"variants[{i}]", f"type none takes no parameters, got {sorted(set(v) - {'type'})}")
+        elif v["type"] == "none" and set(v) - {"type", "zone_axes", "materials"}:
+            chk.fail(f"variants[{i}]", f"type none takes no parameters (but zone_axes, materials), got "
+                                       f"{sorted(set(v) - {'type', 'zone_axes', 'materials'})}")
     a = s["augment"]
     a["rotations_per_pattern"] = chk.number("augment.rotations_per_pattern", a["rotations_per_pattern"], 1, 1000, True)
     a["inplane_rotation_deg"] = chk.numbers("augment.inplane_rotation_deg", a["inplane_rotation_deg"], -360, 360)

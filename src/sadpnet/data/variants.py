@@ -127,10 +127,46 @@ def _point_variants(i: int, v: dict, where: str) -> list[dict]:
             for e in elements for s in sites for size in sizes]
 
 
+def _materials(i: int, v: dict, where: str) -> list[str] | None:
+    """The entry's ``materials`` (fnmatch patterns of material ids it is limited to), or None (all)."""
+    if "materials" not in v:
+        return None
+    m = v["materials"]
+    if not (isinstance(m, list) and m and all(isinstance(x, str) and x for x in m)):
+        raise InputError(f"variants[{i}].materials: expected a list of material ids or patterns, got {m!r}", where)
+    return list(m)
+
+
+def _zone_axes(i: int, v: dict, where: str) -> list[list[int]] | None:
+    """The entry's own ``zone_axes`` (a list of [u, v, w]), or None (the spec's zone axes)."""
+    if "zone_axes" not in v:
+        return None
+    za = v["zone_axes"]
+    ok = isinstance(za, list) and za and all(
+        isinstance(z, list) and len(z) == 3 and all(isinstance(c, int) and not isinstance(c, bool) for c in z)
+        and any(z) for z in za)
+    if not ok:
+        raise InputError(f"variants[{i}].zone_axes: expected a list of [u, v, w] integer triples, got {za!r}", where)
+    return [list(z) for z in za]
+
+
 def expand_variants(variants: list[dict], where: str = "spec") -> list[dict]:
-    """One dict per concrete variant: {"type": ..., **parameters} with scalar parameters."""
+    """One dict per concrete variant: {"type": ..., **parameters} with scalar parameters.
+
+    Any entry may carry ``zone_axes`` (a list of [u, v, w]): its variants are then simulated on those axes
+    instead of the spec's (e.g. twins only on axes that show the boundary edge-on); the concrete variants keep
+    it as ``zone_axes``. Any entry may carry ``materials`` (a list of material ids or fnmatch patterns): its
+    variants are then made only for those materials (kept as ``materials``; e.g. strain only on elements).
+    """
     out: list[dict] = []
     for i, v in enumerate(variants):
+        extra = {k: f(i, v, where) for k, f in (("zone_axes", _zone_axes), ("materials", _materials))}
+        extra = {k: x for k, x in extra.items() if x is not None}
+        if extra:
+            n0 = len(out)
+            out += expand_variants([{k: x for k, x in v.items() if k not in extra}], where)
+            out[n0:] = [{**c, **extra} for c in out[n0:]]
+            continue
         t = v["type"]
         if t == "none":
             out.append({"type": "none"})
@@ -241,7 +277,7 @@ def _block(crystal, variant: dict, cells):
 
 def variant_json(variant: dict) -> str:
     """The variant's parameters as JSON (the table's ``defect_params``)."""
-    return json.dumps({k: v for k, v in variant.items() if k != "type"}, sort_keys=True)
+    return json.dumps({k: v for k, v in variant.items() if k not in ("type", "zone_axes", "materials")}, sort_keys=True)
 
 
 def why_not(crystal, variant: dict, g_half_max_inv_a: float) -> str | None:

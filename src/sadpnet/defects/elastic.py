@@ -21,6 +21,16 @@ CUBIC_ELASTIC_CONSTANTS_GPA: dict[str, tuple[float, float, float, str]] = {
     "Au": (192.3, 163.1, 42.0, "Neighbours and Alers, Phys. Rev. 111 (1958) 707"),
     "Ag": (124.0, 93.7, 46.1, "Neighbours and Alers, Phys. Rev. 111 (1958) 707"),
     "W": (522.4, 204.4, 160.6, "Featherston and Neighbours, Phys. Rev. 130 (1963) 1324"),
+    # further cubic metals, room-temperature values as compiled by Simmons and Wang (1971)
+    "Mo": (463.7, 157.8, 109.2, "Featherston and Neighbours, Phys. Rev. 130 (1963) 1324"),
+    "Ta": (266.3, 158.2, 87.4, "Featherston and Neighbours, Phys. Rev. 130 (1963) 1324"),
+    "Nb": (246.5, 133.3, 28.4, "Simmons and Wang (1971) compilation"),
+    "V": (228.0, 118.7, 42.6, "Simmons and Wang (1971) compilation"),
+    "Cr": (339.8, 58.6, 99.0, "Simmons and Wang (1971) compilation"),
+    "Pt": (346.7, 250.7, 76.5, "Simmons and Wang (1971) compilation"),
+    "Pd": (227.1, 176.0, 71.7, "Simmons and Wang (1971) compilation"),
+    "Ir": (580.0, 242.0, 256.0, "Simmons and Wang (1971) compilation"),
+    "Pb": (49.5, 42.3, 14.9, "Simmons and Wang (1971) compilation"),
 }
 
 

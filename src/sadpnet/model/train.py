@@ -65,6 +65,8 @@ class TrainConfig:
     half_weights: bool = False
     max_hours: float | None = None
     preprocess: dict = field(default_factory=dict)  # further fields of PreprocessSettings (defaults when empty)
+    init_from: str | None = None  # a model folder whose weights start the training (fine-tuning); None = random
+    balance: str | None = None  # a table column: each epoch draws its values equally often (e.g. defect_type)
 
     def preprocess_settings(self) -> dict:
         """All `sadpnet.model.preprocess.PreprocessSettings` fields, as stored in the model card."""
@@ -155,6 +157,49 @@ def _optimizer_tensors(opt, params) -> tuple[dict, dict]:
     return tensors, meta
 
 
+def _epoch_order(train_source, cfg: TrainConfig, epoch: int, n_epoch: int) -> np.ndarray:
+    """Indices of the training patterns of one epoch (seeded by seed and epoch).
+
+    Without ``cfg.balance``: the first ``n_epoch`` of a permutation (no repeats). With it: ``n_epoch`` draws
+    with replacement, each value of the column ``cfg.balance`` equally likely (rare defect types are seen as
+    often as common ones; the patterns within a value uniformly).
+    """
+    rng = np.random.default_rng([cfg.seed, epoch, 7])
+    if not cfg.balance:
+        return rng.permutation(len(train_source))[:n_epoch]
+    if cfg.balance not in train_source.table.columns:
+        raise InputError(f"dataset has no column {cfg.balance!r}", "--balance")
+    codes, counts = np.unique(train_source.table[cfg.balance].astype(str).to_numpy(), return_inverse=True,
+                              return_counts=True)[1:]
+    p = 1.0 / counts[codes]
+    return rng.choice(len(p), size=n_epoch, replace=True, p=p / p.sum())
+
+
+def _init_weights(net, cfg: TrainConfig, scheme) -> None:
+    """Start from the weights of the model folder ``cfg.init_from`` (fine-tuning).
+
+    The architecture, image size and reciprocal-space scale must match; the last layer is taken over only when
+    the classes are the same (else it keeps its random start, e.g. when classes are added).
+    """
+    from sadpnet.model.card import load_model_files
+
+    card, tensors = load_model_files(cfg.init_from)
+    for key, mine in (("architecture", cfg.arch), ("image_size_px", cfg.image_size_px)):
+        if card.get(key) != mine:
+            raise InputError(f"the model to start from has {key} {card.get(key)!r}, this run {mine!r}", cfg.init_from)
+    theirs = float(card.get("target_pixel_size_inv_a", -1))
+    if abs(theirs - cfg.target_pixel_size_inv_a) > 1e-6 * cfg.target_pixel_size_inv_a:
+        raise InputError(f"the model to start from works at {theirs} 1/A per pixel, this run at "
+                         f"{cfg.target_pixel_size_inv_a}", cfg.init_from)
+    state = {k[4:]: v.float() for k, v in tensors.items() if k.startswith("net.")}
+    if [str(c) for c in card.get("classes", [])] != [str(c) for c in scheme.classes]:
+        state = {k: v for k, v in state.items() if not k.startswith("fc.")}
+    missing, unexpected = net.load_state_dict(state, strict=False)
+    if unexpected or any(not k.startswith("fc.") for k in missing):
+        raise InputError(f"weights do not fit {cfg.arch}: missing {missing[:3]}, unexpected {unexpected[:3]}",
+                         cfg.init_from)
+
+
 def _load_optimizer(opt, params, tensors: dict, meta: dict) -> None:
     for key, shape in meta.items():
         i, k = key.split(".", 1)
@@ -202,6 +247,8 @@ def train(train_source, val_source, cfg: TrainConfig, out_dir: str | Path, *, sc
     torch.set_num_threads(max(1, int(cfg.threads)))
     torch.manual_seed(cfg.seed)
     net = build_model(cfg.arch, scheme.num_classes).to(device).to(memory_format=torch.channels_last)
+    if cfg.init_from and not (resume and (out_dir / "checkpoint" / "state.json").is_file()):
+        _init_weights(net, cfg, scheme)
     params = list(net.parameters())
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     model = torch.nn.parallel.DistributedDataParallel(net) if dist else net
@@ -244,7 +291,7 @@ def train(train_source, val_source, cfg: TrainConfig, out_dir: str | Path, *, sc
     while state["epoch"] < cfg.epochs:
         epoch = state["epoch"]
         train_view.epoch = epoch
-        order = np.random.default_rng([cfg.seed, epoch, 7]).permutation(len(y_train))[:n_epoch]
+        order = _epoch_order(train_source, cfg, epoch, n_epoch)
         order = order[rank::world]
         loader = torch.utils.data.DataLoader(torch.utils.data.Subset(train_view, order.tolist()),
                                              batch_size=cfg.batch_size, shuffle=False, num_workers=cfg.workers,
