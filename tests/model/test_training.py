@@ -46,6 +46,15 @@ def test_resume_continues_and_card_is_written(five_source, tmp_path):
     summary = train(five_source, five_source, cfg2, out, resume=True, progress=False, finalize_kwargs=FIN)
     rows = (out / "metrics.csv").read_text().splitlines()
     assert [r.split(",")[0] for r in rows[1:]] == ["1", "2"]  # epoch 1 kept, only epoch 2 run
+    # the same numbers as TensorBoard scalars, one step per epoch
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    ev = EventAccumulator(str(out / "tensorboard"))
+    ev.Reload()
+    val = ev.Scalars("accuracy/val")
+    assert [e.step for e in val] == [1, 2]
+    assert np.allclose([e.value for e in val], [float(r.split(",")[4]) for r in rows[1:]], atol=2e-5)
+    assert {"loss/train", "loss/val", "accuracy/train", "lr", "images_per_s"} <= set(ev.Tags()["scalars"])
     assert summary["epochs_run"] == 2
     card = json.loads((out / "card.json").read_text())
     assert card["classes"] == ["213", "221", "225", "227", "229"]

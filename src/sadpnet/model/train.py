@@ -3,7 +3,10 @@
 ``train(train_source, val_source, TrainConfig(...), out_dir)`` writes into ``out_dir``:
 
 * ``metrics.csv``: one row per epoch (epoch, train_loss, train_acc, val_loss, val_acc, lr, images_per_s,
-  epoch_s, wall_s); plain CSV that TensorBoard-style tools and pandas read.
+  epoch_s, wall_s); plain CSV for pandas and spreadsheets.
+* ``tensorboard/``: the same numbers as TensorBoard scalars (``tensorboard --logdir MODEL_DIR/tensorboard``),
+  tags ``loss/train``, ``loss/val``, ``accuracy/train``, ``accuracy/val``, ``lr``, ``images_per_s``; step =
+  epoch.
 * ``checkpoint/state.safetensors`` + ``checkpoint/state.json``: the last epoch's network and optimizer state
   (no pickle) and the loop state; ``resume=True`` continues from it (same config required).
 * ``best.safetensors`` + ``best.json``: the best network so far by validation accuracy (ties: lower loss).
@@ -155,6 +158,15 @@ def _optimizer_tensors(opt, params) -> tuple[dict, dict]:
                 tensors[f"opt.{i}.{k}"] = v.detach().cpu().contiguous().reshape(v.shape if v.dim() else (1,))
                 meta[f"{i}.{k}"] = list(v.shape)
     return tensors, meta
+
+
+def _tensorboard(out_dir: Path, epoch: int, scalars: dict) -> None:
+    """Append one epoch's scalars to ``out_dir/tensorboard`` (TensorBoard event files)."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    with SummaryWriter(log_dir=str(out_dir / "tensorboard")) as w:
+        for tag, value in scalars.items():
+            w.add_scalar(tag, float(value), epoch)
 
 
 def _epoch_order(train_source, cfg: TrainConfig, epoch: int, n_epoch: int) -> np.ndarray:
@@ -352,6 +364,9 @@ def train(train_source, val_source, cfg: TrainConfig, out_dir: str | Path, *, sc
                 csv.writer(f).writerow([epoch + 1, f"{tot_loss / max(seen, 1):.5f}", f"{tot_ok / max(seen, 1):.5f}",
                                         f"{val_loss:.5f}", f"{val_acc:.5f}", f"{lr:.3e}",
                                         f"{seen * world / train_s:.1f}", f"{train_s:.1f}", f"{state['wall_s']:.1f}"])
+            _tensorboard(out_dir, epoch + 1, {"loss/train": tot_loss / max(seen, 1), "loss/val": val_loss,
+                                              "accuracy/train": tot_ok / max(seen, 1), "accuracy/val": val_acc,
+                                              "lr": lr, "images_per_s": seen * world / train_s})
             if progress:
                 print(f"epoch {epoch + 1}: train loss {tot_loss / max(seen, 1):.4f} acc {tot_ok / max(seen, 1):.4f} | "
                       f"val loss {val_loss:.4f} acc {val_acc:.4f} | {seen * world / train_s:.1f} img/s", flush=True)
