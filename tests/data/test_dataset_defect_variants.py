@@ -174,3 +174,27 @@ def test_variant_entries_can_name_their_own_zone_axes_and_materials():
                      ({"type": "none", "materials": "cod/Cu"}, "variants[0].materials")):
         with pytest.raises(InputError, match=key.replace("[", r"\[").replace("]", r"\]")):
             plan_table(normalize_spec({**spec, "variants": [bad]}))
+
+
+def test_md_thermal_variant_builds_seeded_snapshots_and_skips_uncovered_materials(tmp_path):
+    spec = {"name": "md", "seed": 5, "crystals": {"ids": ["cod/Cu", "cod/W"]}, "splits": {"fractions": {"train": 1.0}},
+            "microscope": {"voltages_kv": [200], "camera_lengths_mm": [300], "image_size_px": 64},
+            "zone_axes": [[0, 0, 1]], "simulation": {"cells": [10, 10, 6]},
+            "variants": [{"type": "none"},
+                         {"type": "thermal", "method": "md", "potential": "emt", "temperature_k": [300],
+                          "supercell": [2, 2, 2], "snapshots": 2, "equilibration_steps": 40}],
+            "storage": {"chunk_patterns": 3}}
+    card, t, imgs = _build(tmp_path, "md", spec)
+    assert list(t[t.defect_type == "thermal"].material_id) == ["cod/Cu"] * 2  # W: EMT has no parameters for it
+    t = t[t.material_id == "cod/Cu"]
+    imgs = imgs[t.index.to_numpy()]
+    params = [json.loads(p) for p in t.defect_params]
+    assert [p.get("method") for p in params] == [None, "md", "md"] and params[1]["potential"] == "emt"
+    assert params[1]["seed"] != params[2]["seed"]  # independent runs per snapshot
+    assert card["skipped_variants"] and all("emt" in s["reason"] for s in card["skipped_variants"])
+    assert not np.array_equal(imgs[0], imgs[1]) and not np.array_equal(imgs[1], imgs[2])
+    _, _, again = _build(tmp_path, "md2", spec)
+    assert imgs.tobytes() == again[t.index.to_numpy()].tobytes()
+    with pytest.raises(InputError, match=r"variants\[1\]: potential and equilibration_steps need method: md"):
+        plan_table(normalize_spec({**spec, "variants": [{"type": "none"},
+                                                        {"type": "thermal", "temperature_k": [300], "potential": "emt"}]}))

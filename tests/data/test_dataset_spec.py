@@ -20,6 +20,7 @@ SPECS = Path(__file__).resolve().parents[2] / "specs"
     ({"splits": {"fractions": {"train": 0.5, "test": 0.4}}}, "splits.fractions: fractions must add up to 1"),
     ({"zone_axes": [[0, 0, 0]]}, "zone_axes[0]: a zone axis is three integers"),
     ({"variants": [{"type": "md"}]}, None),
+    ({"variants": [{"type": "thermal", "temperature_k": [300], "method": "langevin"}]}, None),
     ({"render": {"seed": 3}}, "render.seed: not a render option"),
     ({"storage": {"dtype": "float64"}}, "storage.dtype: expected uint8 or uint16"),
     ({"augment": {"render_choices": {"noise": []}}}, "augment.render_choices"),
@@ -27,9 +28,9 @@ SPECS = Path(__file__).resolve().parents[2] / "specs"
 def test_bad_spec_names_the_key(raw, key, tmp_path):
     p = tmp_path / "bad.yaml"
     p.write_text(yaml.safe_dump(raw))
-    if key is None:  # accepted by the schema, refused when planned (defect type not wired)
+    if key is None:  # accepted by the schema, refused when planned (an unknown defect type or method)
         spec = load_spec(p)
-        with pytest.raises(InputError, match=r"variants\[0\].type: 'md' is not supported"):
+        with pytest.raises(InputError, match=r"variants\[0\].(type: 'md' is not supported|method: expected debye or md)"):
             plan_table({**spec, "crystals": {**spec["crystals"], "ids": ["cod/Al"]}}, str(p))
         return
     with pytest.raises(InputError) as err:

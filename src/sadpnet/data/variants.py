@@ -13,7 +13,10 @@ A variant is a mapping with a ``type``; `expand_variants` turns a spec's list in
   [3, 3, 3]), ``snapshots`` (per temperature, default 1): Debye-model snapshots
   (`sadpnet.defects.thermal.debye_snapshots`, seeded from the spec seed, the material and the snapshot
   number), repeated to the specimen size (`sadpnet.defects.specimen.supercell_specimen`); simulated without
-  an extra Debye-Waller factor.
+  an extra Debye-Waller factor. With ``method: md`` the snapshots come from Langevin molecular dynamics
+  (`sadpnet.defects.thermal.md_snapshots`) on ``potential`` (eam | emt | sevennet; default: the shipped
+  potential that covers the elements, EAM first), after ``equilibration_steps`` (default 500) steps of 2 fs,
+  one independent seeded run per snapshot; materials no shipped potential covers are skipped.
 * ``vacancy``: ``supercell`` (list of [N1, N2, N3]): one vacancy (the atom nearest the supercell's
   centre, `sadpnet.defects.point.vacancy`), repeated to the specimen size.
 * ``substitute``: ``element`` (list of symbols), ``supercell`` (list of [N1, N2, N3]), ``site`` (list of
@@ -48,8 +51,8 @@ the store's card lists what was skipped.
 The defaults that depend on the material (twin plane, dislocation line) are filled in per material when the
 table is planned (`with_defaults`), so the table's ``defect_params`` always hold the indices used.
 
-Other defect types of `sadpnet.defects` (molecular-dynamics snapshots) are not wired into dataset specs
-yet and are refused with a message naming the variant.
+Every defect type of `sadpnet.defects` can be named; an unknown ``type`` is refused with a message naming the
+variant.
 """
 
 from __future__ import annotations
@@ -127,6 +130,24 @@ def _point_variants(i: int, v: dict, where: str) -> list[dict]:
             for e in elements for s in sites for size in sizes]
 
 
+def _md_settings(i: int, v: dict, where: str) -> dict:
+    """The MD keys of a thermal entry ({} for the Debye model, the default: its variants stay as they were)."""
+    method = v.get("method", "debye")
+    if method not in ("debye", "md"):
+        raise InputError(f"variants[{i}].method: expected debye or md, got {method!r}", where)
+    if method == "debye":
+        if "potential" in v or "equilibration_steps" in v:
+            raise InputError(f"variants[{i}]: potential and equilibration_steps need method: md", where)
+        return {}
+    pot = v.get("potential")
+    if pot is not None and pot not in ("eam", "emt", "sevennet"):
+        raise InputError(f"variants[{i}].potential: expected eam, emt or sevennet, got {pot!r}", where)
+    steps = v.get("equilibration_steps", 500)
+    if not isinstance(steps, int) or isinstance(steps, bool) or not 0 <= steps <= 100000:
+        raise InputError(f"variants[{i}].equilibration_steps: expected an integer 0-100000, got {steps!r}", where)
+    return {"method": "md", "potential": pot, "equilibration_steps": steps}
+
+
 def _materials(i: int, v: dict, where: str) -> list[str] | None:
     """The entry's ``materials`` (fnmatch patterns of material ids it is limited to), or None (all)."""
     if "materials" not in v:
@@ -192,7 +213,7 @@ def expand_variants(variants: list[dict], where: str = "spec") -> list[dict]:
         elif t in BLOCK_TYPES:
             out += _block_variants(i, v, where)
         elif t == "thermal":
-            known = {"type", "temperature_k", "supercell", "snapshots"}
+            known = {"type", "temperature_k", "supercell", "snapshots", "method", "potential", "equilibration_steps"}
             extra = set(v) - known
             if extra:
                 raise InputError(f"variants[{i}]: unknown keys {sorted(extra)} for {t} (known: "
@@ -209,7 +230,8 @@ def expand_variants(variants: list[dict], where: str = "spec") -> list[dict]:
             n_snap = v.get("snapshots", 1)
             if not isinstance(n_snap, int) or not 1 <= n_snap <= 100:
                 raise InputError(f"variants[{i}].snapshots: expected an integer 1-100, got {n_snap!r}", where)
-            out += [{"type": "thermal", "temperature_k": float(x), "supercell": list(sizes[0]), "snapshot": k}
+            md = _md_settings(i, v, where)
+            out += [{"type": "thermal", "temperature_k": float(x), "supercell": list(sizes[0]), "snapshot": k, **md}
                     for x in temps for k in range(n_snap)]
         else:
             raise InputError(f"variants[{i}].type: {t!r} is not supported in dataset specs "
@@ -307,6 +329,15 @@ def why_not(crystal, variant: dict, g_half_max_inv_a: float) -> str | None:
     work = 4 / 3 * math.pi * g**3 * volume_a3 * n_atoms
     if work > MAX_TABLE_WORK:
         return f"supercell of {n_atoms} atoms, {volume_a3:.0f} A^3: too large for the cell engine"
+    if t == "thermal" and variant.get("method") == "md":
+        from sadpnet.defects.potentials import covers, default_potential
+
+        els = set(crystal.atoms.get_chemical_symbols())
+        try:
+            pot = variant.get("potential") or default_potential(els, purpose="md")
+        except InputError as exc:
+            return exc.problem
+        return None if covers(pot, els) else f"potential {pot} has no parameters for {'-'.join(sorted(els))}"
     if t == "thermal":
         from sadpnet.defects.thermal import debye_temperature_k
 
@@ -399,7 +430,15 @@ def make_source(crystal, variant: dict, cells=(40, 30, 20)):
         from sadpnet.defects.point import make_supercell
         from sadpnet.defects.thermal import debye_snapshots
 
-        res = debye_snapshots(make_supercell(crystal, size), variant["temperature_k"], 1, seed=int(variant["seed"]))
+        if variant.get("method") == "md":
+            from sadpnet.defects.thermal import md_snapshots
+
+            res = md_snapshots(make_supercell(crystal, size), variant["temperature_k"], 1, seed=int(variant["seed"]),
+                               potential=variant.get("potential"), equilibration_steps=variant["equilibration_steps"])
+        else:
+            res = debye_snapshots(make_supercell(crystal, size), variant["temperature_k"], 1,
+                                  seed=int(variant["seed"]))
         return supercell_specimen(res.snapshots[0], crystal, size, cells,
-                                  metadata={"defect": "thermal", "temperature_k": variant["temperature_k"]})
+                                  metadata={"defect": "thermal", "temperature_k": variant["temperature_k"],
+                                            **({"method": "md", **res.info} if res.method == "md" else {})})
     raise InputError(f"unsupported variant type {t!r}", "variants")
