@@ -20,6 +20,9 @@ def test_column_scheme_and_symbols():
     assert zone_key("[0 1 1]") == zone_key([0, 1, 1]) == zone_key("011") == "011"
     cs = LabelScheme.from_column(["cubic", "tetragonal"], "crystal_system")
     assert cs.space_groups == []
+    # a strained specimen's own space group (extended-symmetry models) is a space-group label too
+    ss = LabelScheme.from_column([225, 139, 12, 229], "specimen_space_group")
+    assert ss.classes == ["12", "139", "225", "229"] and ss.space_groups == [12, 139, 225, 229]
 
 
 def test_appearance_groups_follow_the_geometry():

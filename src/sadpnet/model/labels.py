@@ -61,6 +61,10 @@ def zone_key(zone_axis) -> str:
     return "".join(str(int(x)) for x in zone_axis)
 
 
+#: Table columns whose values are space-group numbers (the specimen's own one differs for strained variants).
+SPACE_GROUP_COLUMNS = ("space_group", "specimen_space_group")
+
+
 @dataclass
 class LabelScheme:
     """How dataset rows become class indices and classes become space groups.
@@ -85,7 +89,7 @@ class LabelScheme:
         uniq = sorted({_norm(v) for v in values}, key=_sort_key)
         if len(uniq) < 2:
             raise InputError(f"label column {column!r} has {len(uniq)} distinct value(s); need at least 2", "--label")
-        csg = [[int(v)] if column == "space_group" else [] for v in uniq]
+        csg = [[int(v)] if column in SPACE_GROUP_COLUMNS else [] for v in uniq]
         return cls("column", column, uniq, csg)
 
     @classmethod
