@@ -24,3 +24,16 @@ def test_shipped_model_classifies_dm3_as_229(capsys):
     res = json.loads(capsys.readouterr().out)
     assert res["images"][0]["prediction"]["space_group"] == 229
     assert res["images"][0]["calibration"]["source"] == "file"
+
+
+@pytest.mark.parametrize("name, must_have", [("defect-aware", {"213", "221", "225", "227", "229"}),
+                                             ("extended-symmetry", {"225", "229", "139", "71", "69", "12"})])
+def test_shipped_study_models_load_with_their_classes(name, must_have):
+    """The study's second and third models ship beside the default one (hash-checked on load)."""
+    from sadpnet.model.infer import load_model
+
+    m = load_model(resource_path("models", name))
+    card = json.loads((resource_path("models", name) / "card.json").read_text())
+    assert must_have <= set(card["classes"])
+    assert card["training"]["config"]["init_from"]  # fine-tuned from the default model (docs/study.md)
+    assert m is not None
