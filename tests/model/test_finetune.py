@@ -84,3 +84,16 @@ def test_balanced_epochs_draw_each_value_equally_often():
     assert sorted(plain) == list(range(1000))  # without balance: a permutation, no repeats
     with pytest.raises(InputError, match="--balance"):
         _epoch_order(src, TrainConfig(balance="colour"), epoch=0, n_epoch=10)
+
+
+def test_concat_sources_pools_patterns_and_refuses_other_sizes():
+    import pandas as pd
+
+    from sadpnet.model.source import MemorySource, concat_sources
+
+    a = MemorySource(np.zeros((2, 8, 8), np.uint8), pd.DataFrame({"space_group": [225, 229], "defect_type": "none"}))
+    b = MemorySource(np.ones((3, 8, 8), np.uint8), pd.DataFrame({"space_group": [225] * 3, "defect_type": "twin"}))
+    c = concat_sources([a, b])
+    assert len(c) == 5 and c.image(4).max() == 1 and list(c.table.defect_type) == ["none"] * 2 + ["twin"] * 3
+    with pytest.raises(InputError, match="different sizes"):
+        concat_sources([a, MemorySource(np.zeros((1, 4, 4), np.uint8), a.table.iloc[:1])])

@@ -40,6 +40,8 @@ def train_command(
     half: bool = typer.Option(False, "--half", help="Store the final weights as float16 (half the size)."),
     no_augment: bool = typer.Option(False, "--no-augment", help="Train on clean patterns only."),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT/checkpoint."),
+    also: list[Path] = typer.Option([], "--also", help="A further dataset whose train and val splits are added "
+                                    "(repeatable; e.g. clean patterns beside a defect dataset when fine-tuning)."),
     balance: Optional[str] = typer.Option(None, "--balance", help="A dataset column whose values each epoch draws "
                                           "equally often (e.g. defect_type), with replacement."),
     init_from: Optional[Path] = typer.Option(None, "--init-from", help="Start from this model folder's weights "
@@ -59,8 +61,19 @@ def train_command(
     if threads < 1 or workers < 0 or batch_size < 1:
         raise InputError("threads and batch size must be >= 1, workers >= 0", "--threads/--workers/--batch-size")
     target = target_pixel_size_inv_a or DEFAULT_TARGET_PIXEL_SIZE_INV_A * DEFAULT_SIZE_PX / image_size
-    tr = open_store(dataset, "train", max_patterns=max_patterns, seed=seed)
-    va = open_store(dataset, "val", max_patterns=max_val_patterns or max_patterns, seed=seed)
+    from sadpnet.model.source import concat_sources
+
+    paths = [dataset, *also]
+    tr = concat_sources([open_store(p, "train", max_patterns=max_patterns, seed=seed) for p in paths])
+    n_val = max_val_patterns or max_patterns
+    if len(paths) == 1:
+        va = open_store(dataset, "val", max_patterns=n_val, seed=seed)
+    else:  # a seeded subset of the pooled validation patterns
+        import numpy as np
+
+        va = concat_sources([open_store(p, "val") for p in paths])
+        if n_val and len(va) > n_val:
+            va = va.subset(np.sort(np.random.default_rng(seed).permutation(len(va))[:n_val]))
     scheme = None
     if label == "appearance":
         from sadpnet.model.appearance import appearance_scheme
@@ -78,6 +91,6 @@ def train_command(
         scheme = LabelScheme.from_column(tr.table[label], label)
     typer.echo(f"training {arch} on {len(tr)} patterns (val {len(va)}), {scheme.num_classes} classes, "
                f"{image_size} px at {target:.5g} 1/A per pixel -> {out}")
-    summary = train(tr, va, cfg, out, scheme=scheme, resume=resume, dataset_id=dataset_id(dataset))
+    summary = train(tr, va, cfg, out, scheme=scheme, resume=resume, dataset_id="+".join(dataset_id(p) for p in paths))
     typer.echo(f"best epoch {summary['best_epoch']}: val accuracy {summary['best_val_acc']:.4f} "
                f"({summary['stopped']}); model written to {out}")

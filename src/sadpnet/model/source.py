@@ -81,6 +81,22 @@ def open_store(path: str | Path, split: str | None = None, *, filters: dict | No
     return MemorySource(images, t)
 
 
+def concat_sources(sources: list[MemorySource]) -> MemorySource:
+    """One source holding the patterns of several (e.g. the same split of two datasets), in order.
+
+    Images must have the same shape; table columns missing in one source are left empty there.
+    """
+    import pandas as pd
+
+    if len(sources) == 1:
+        return sources[0]
+    shapes = {s.images.shape[1:] for s in sources if len(s)}
+    if len(shapes) > 1:
+        raise InputError(f"datasets hold images of different sizes {sorted(shapes)}", "--also")
+    return MemorySource(np.concatenate([s.images for s in sources]),
+                        pd.concat([s.table for s in sources], ignore_index=True))
+
+
 def dataset_id(path: str | Path) -> str:
     """'<name>@<spec hash[:12]>' of a store (the card's training data id)."""
     from sadpnet.data.store import read_meta
