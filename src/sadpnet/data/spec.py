@@ -59,6 +59,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from sadpnet.data.variants import ENTRY_KEYS
 from sadpnet.errors import InputError
 
 DEFAULTS: dict[str, Any] = {
@@ -198,15 +199,15 @@ def normalize_spec(raw: dict, where: str = "spec") -> dict:
     for i, v in enumerate(s["variants"]):
         if not isinstance(v, dict) or "type" not in v:
             chk.fail(f"variants[{i}]", "each variant is a mapping with a 'type'")
-        # zone_axes and materials may be on any entry (checked by sadpnet.data.variants.expand_variants)
+        # ENTRY_KEYS (zone_axes, materials) may be on any entry (checked by sadpnet.data.variants.expand_variants)
         if v["type"] == "lattice_scale":
-            extra = set(v) - {"type", "scale_pct", "zone_axes", "materials"}
+            extra = set(v) - {"type", "scale_pct", *ENTRY_KEYS}
             if extra:
                 chk.fail(f"variants[{i}]", f"unknown keys {sorted(extra)} for lattice_scale (known: scale_pct)")
             v["scale_pct"] = chk.numbers(f"variants[{i}].scale_pct", v.get("scale_pct", [0.0]), -20, 20)
-        elif v["type"] == "none" and set(v) - {"type", "zone_axes", "materials"}:
-            chk.fail(f"variants[{i}]", f"type none takes no parameters (but zone_axes, materials), got "
-                                       f"{sorted(set(v) - {'type', 'zone_axes', 'materials'})}")
+        elif v["type"] == "none" and set(v) - {"type", *ENTRY_KEYS}:
+            chk.fail(f"variants[{i}]", f"type none takes no parameters (but {', '.join(ENTRY_KEYS)}), got "
+                                       f"{sorted(set(v) - {'type', *ENTRY_KEYS})}")
     a = s["augment"]
     a["rotations_per_pattern"] = chk.number("augment.rotations_per_pattern", a["rotations_per_pattern"], 1, 1000, True)
     a["inplane_rotation_deg"] = chk.numbers("augment.inplane_rotation_deg", a["inplane_rotation_deg"], -360, 360)

@@ -71,6 +71,9 @@ BLOCK_TYPES = ("twin", "dislocation")
 _BLOCK_KEYS = {"twin": ({"type", "plane", "direction", "fraction"}, "fraction", 0.5, 0.1, 0.9),
                "dislocation": ({"type", "line", "burgers", "count"}, "count", 4, 1, 16)}
 
+#: Keys any variant entry may carry besides its type's own (see `expand_variants`); not in ``defect_params``.
+ENTRY_KEYS = ("zone_axes", "materials")
+
 #: Variants made from a defected supercell (checked against the cell engine's size limit).
 SUPERCELL_TYPES = ("thermal", "vacancy", "substitute", "interstitial")
 _POINT_KEYS = {"vacancy": {"type", "supercell", "relax"},
@@ -139,9 +142,11 @@ def _md_settings(i: int, v: dict, where: str) -> dict:
         if "potential" in v or "equilibration_steps" in v:
             raise InputError(f"variants[{i}]: potential and equilibration_steps need method: md", where)
         return {}
+    from sadpnet.defects.potentials import POTENTIALS
+
     pot = v.get("potential")
-    if pot is not None and pot not in ("eam", "emt", "sevennet"):
-        raise InputError(f"variants[{i}].potential: expected eam, emt or sevennet, got {pot!r}", where)
+    if pot is not None and pot not in POTENTIALS:
+        raise InputError(f"variants[{i}].potential: expected {', '.join(POTENTIALS)}, got {pot!r}", where)
     steps = v.get("equilibration_steps", 500)
     if not isinstance(steps, int) or isinstance(steps, bool) or not 0 <= steps <= 100000:
         raise InputError(f"variants[{i}].equilibration_steps: expected an integer 0-100000, got {steps!r}", where)
@@ -181,7 +186,7 @@ def expand_variants(variants: list[dict], where: str = "spec") -> list[dict]:
     """
     out: list[dict] = []
     for i, v in enumerate(variants):
-        extra = {k: f(i, v, where) for k, f in (("zone_axes", _zone_axes), ("materials", _materials))}
+        extra = {k: f(i, v, where) for k, f in zip(ENTRY_KEYS, (_zone_axes, _materials))}
         extra = {k: x for k, x in extra.items() if x is not None}
         if extra:
             n0 = len(out)
@@ -299,7 +304,7 @@ def _block(crystal, variant: dict, cells):
 
 def variant_json(variant: dict) -> str:
     """The variant's parameters as JSON (the table's ``defect_params``)."""
-    return json.dumps({k: v for k, v in variant.items() if k not in ("type", "zone_axes", "materials")}, sort_keys=True)
+    return json.dumps({k: v for k, v in variant.items() if k != "type" and k not in ENTRY_KEYS}, sort_keys=True)
 
 
 def why_not(crystal, variant: dict, g_half_max_inv_a: float) -> str | None:
@@ -428,11 +433,9 @@ def make_source(crystal, variant: dict, cells=(40, 30, 20)):
             return supercell_specimen(res.atoms, crystal, size, cells, name=res.description,
                                       metadata={"defect": t, **res.info})
         from sadpnet.defects.point import make_supercell
-        from sadpnet.defects.thermal import debye_snapshots
+        from sadpnet.defects.thermal import debye_snapshots, md_snapshots
 
         if variant.get("method") == "md":
-            from sadpnet.defects.thermal import md_snapshots
-
             res = md_snapshots(make_supercell(crystal, size), variant["temperature_k"], 1, seed=int(variant["seed"]),
                                potential=variant.get("potential"), equilibration_steps=variant["equilibration_steps"])
         else:
