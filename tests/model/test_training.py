@@ -70,5 +70,8 @@ def test_bad_training_settings(five_source, tmp_path):
         train(five_source, five_source, TrainConfig(arch="vgg", epochs=1, **TINY), tmp_path / "x", progress=False)
     with pytest.raises(InputError, match="--label"):
         train(five_source, five_source, TrainConfig(label="colour", epochs=1, **TINY), tmp_path / "y", progress=False)
+    with pytest.raises(InputError, match="--balance"):
+        train(five_source, five_source, TrainConfig(balance="colour", epochs=1, **TINY), tmp_path / "b", progress=False)
+    assert not (tmp_path / "b").exists()  # refused before anything is written
     with pytest.raises(InputError, match="empty"):
         train(five_source.subset([]), five_source, TrainConfig(epochs=1, **TINY), tmp_path / "z", progress=False)

@@ -243,6 +243,8 @@ def train(train_source, val_source, cfg: TrainConfig, out_dir: str | Path, *, sc
         if cfg.label not in train_source.table.columns:
             raise InputError(f"dataset has no column {cfg.label!r}", "--label")
         scheme = LabelScheme.from_column(train_source.table[cfg.label], cfg.label)
+    if cfg.balance and cfg.balance not in train_source.table.columns:  # refused before anything is written
+        raise InputError(f"dataset has no column {cfg.balance!r}", "--balance")
     y_train = encode_labels(train_source, scheme)
     y_val = encode_labels(val_source, scheme)
 
