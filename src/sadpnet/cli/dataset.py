@@ -1,4 +1,4 @@
-"""``sadpnet dataset build|info|preview``: datasets of simulated SADPs (see docs/datasets.md)."""
+"""``sadpnet dataset build|info|preview|lookalikes``: datasets of simulated SADPs (see docs/datasets.md)."""
 
 from __future__ import annotations
 
@@ -63,3 +63,62 @@ def preview_command(
 
     p = contact_sheet(store, out, n=n, split=split, seed=seed)
     typer.echo(str(p))
+
+
+@dataset_app.command("lookalikes")
+def lookalikes_command(
+    store: Path = typer.Argument(..., help="Store folder."),
+    out: Optional[Path] = typer.Option(None, "-o", "--out", help="Folder for lookalikes.md/.json and the "
+                                       "per-pattern and pair tables (Parquet); default: print only."),
+    split: str = typer.Option("test", "--split", help="Split whose patterns are checked."),
+    against: str = typer.Option("train", "--against", help="Split they are compared with."),
+    label: str = typer.Option("space_group", "--label", help="Table column that defines 'another class'."),
+    predictions: Optional[Path] = typer.Option(None, "--predictions", help="predictions.parquet written by "
+                                               "`sadpnet evaluate -o DIR`: adds the model's accuracy on "
+                                               "look-alike and distinct patterns."),
+    g_max_inv_a: float = typer.Option(1.5, "--g-max-inv-a", help="Largest |g| compared, 1/A (about the "
+                                      "half-width a 128 px model sees at 0.0266 1/A per pixel)."),
+    scale_tol_pct: float = typer.Option(3.0, "--scale-tol-pct", help="Largest scale difference of two "
+                                        "look-alikes, % (the calibration jitter models are trained with)."),
+    intensity_tol_log10: float = typer.Option(0.15, "--intensity-tol-log10", help="Largest mean |log10| "
+                                              "difference of matched spot intensities for 'alike in intensity'."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show the progress bar."),
+) -> None:
+    """Which held-out patterns look like a training pattern of another class (see sadpnet.data.lookalikes)."""
+    import json
+
+    from sadpnet.data.lookalikes import find_lookalikes, format_summary, summarise
+    from sadpnet.errors import InputError
+
+    if scale_tol_pct < 0 or g_max_inv_a <= 0 or intensity_tol_log10 < 0:
+        raise InputError("tolerances must be >= 0 and --g-max-inv-a > 0", "lookalikes")
+    preds = None
+    if predictions is not None:
+        import pandas as pd
+
+        try:
+            preds = pd.read_parquet(predictions)
+        except Exception as e:  # noqa: BLE001 - any unreadable file is bad input
+            raise InputError(f"not a readable Parquet file ({type(e).__name__})", predictions) from None
+        missing = {"material_id", "zone_axis", "correct"} - set(preds.columns)
+        if missing:
+            raise InputError(f"missing column(s) {sorted(missing)}: expected `sadpnet evaluate`'s predictions.parquet",
+                             predictions)
+    per, pairs = find_lookalikes(store, split=split, against=against, label=label, g_max_inv_a=g_max_inv_a,
+                                 scale_tol=scale_tol_pct / 100, intensity_tol_log10=intensity_tol_log10,
+                                 progress=progress)
+    summary = summarise(per, pairs, preds)
+    summary["parameters"] = {"split": split, "against": against, "label": label, "g_max_inv_a": g_max_inv_a,
+                             "scale_tol_pct": scale_tol_pct, "intensity_tol_log10": intensity_tol_log10,
+                             "shape_tol": 0.02, "min_intensity": 0.01}
+    text = format_summary(summary, split, against)
+    if out is not None:
+        from sadpnet.atomic_write import atomic_path, write_text_atomic
+
+        out.mkdir(parents=True, exist_ok=True)
+        for name, df in (("lookalikes.parquet", per), ("lookalike_pairs.parquet", pairs)):
+            with atomic_path(out / name) as tmp:
+                df.to_parquet(tmp, index=False)
+        write_text_atomic(out / "lookalikes.json", json.dumps(summary, indent=1) + "\n")
+        write_text_atomic(out / "lookalikes.md", text)
+    typer.echo(text)

@@ -1,14 +1,14 @@
 """The paper's "appearance" labels: (space group, zone axis) pairs whose spot patterns look alike.
 
 "Alike" is measured, not assumed. For every space group a representative crystal (`REPRESENTATIVES`, shipped
-example CIFs) gives, for every zone axis, the zero-order Laue-zone net of its allowed reflections (|F|^2 from
-`sadpnet.simulate.structure_factor` at least ``min_intensity`` of the strongest): a 2-D point set. Two point sets are compared **up to
-scale and in-plane rotation** (the paper grouped patterns by how they look, without the calibration):
-each set is divided by its shortest |g|, the sets are rotated so that one shortest vector of A lies on
-each shortest vector of B in turn (and mirrored), and the symmetric mean nearest-neighbour distance of the
-spots within ``radius`` = 1.5 times the longer of the two sets' second basis vectors (so both in-plane
-directions of the net count) is taken; the
-smallest over the trials is the distance. Classes are formed by complete-linkage clustering: a group only
+example CIFs) gives, for every zone axis, the zero-order Laue-zone net of its allowed reflections
+(`sadpnet.simulate.zolz.zolz_net`: |F|^2 at least ``min_intensity`` of the strongest): a 2-D point set. Two
+point sets are compared **up to scale and in-plane rotation** (`sadpnet.simulate.zolz.pattern_distance`;
+the paper grouped patterns by how they look, without the calibration): each set is divided by its shortest
+|g|, the sets are rotated so that one shortest vector of A lies on each shortest vector of B in turn (and
+mirrored), and the symmetric mean nearest-neighbour distance of the spots within 1.5 times the longer of
+the two sets' second basis vectors (so both in-plane directions of the net count) is taken; the smallest
+over the trials is the distance. Classes are formed by complete-linkage clustering: a group only
 holds pairs that are all closer than ``tolerance`` (no chaining of look-alikes into one big class).
 
 `appearance_groups()` returns the groups as lists of "sg:uvw" keys; `appearance_scheme(table)` the
@@ -21,49 +21,10 @@ from functools import lru_cache
 
 import numpy as np
 
+from sadpnet.simulate.zolz import pattern_distance
+
 #: Representative crystal per space group (example CIFs shipped with sadpnet).
 REPRESENTATIVES = {213: "beta-Mn", 221: "CsCl", 225: "Cu", 227: "Si", 229: "W"}
-
-
-def _second_length(p: np.ndarray) -> float:
-    """Length of the shortest vector not collinear with the shortest one (normalised set; 1 if none)."""
-    r = np.hypot(p[:, 0], p[:, 1])
-    v0 = p[np.argmin(r)]
-    cross = np.abs(p[:, 0] * v0[1] - p[:, 1] * v0[0])
-    off = r[cross > 1e-6 * r]
-    return float(off.min()) if len(off) else 1.0
-
-
-def pattern_distance(a: np.ndarray, b: np.ndarray, radius: float = 1.5) -> float:
-    """Scale- and rotation-free distance of two spot sets (N, 2), (M, 2) in 1/A (see module docstring)."""
-    from scipy.spatial import cKDTree
-
-    def norm(p):
-        r = np.hypot(p[:, 0], p[:, 1])
-        p = p[r > 1e-9]
-        return p / np.hypot(p[:, 0], p[:, 1]).min()
-
-    if len(a) == 0 or len(b) == 0:
-        return 0.0 if len(a) == len(b) else np.inf
-    pa, pb = norm(a), norm(b)
-    radius = radius * max(_second_length(pa), _second_length(pb))
-    pa, pb = pa[np.hypot(*pa.T) <= radius + 1e-6], pb[np.hypot(*pb.T) <= radius + 1e-6]
-    ra, rb = np.hypot(*pa.T), np.hypot(*pb.T)
-    sa = pa[np.abs(ra - 1.0) < 1e-3][:1]
-    sb = pb[np.abs(rb - 1.0) < 1e-3]
-    tb = cKDTree(pb)
-    best = np.inf
-    for mirror in (1.0, -1.0):
-        q = pa * np.array([1.0, mirror])
-        va = sa[0] * np.array([1.0, mirror])
-        for vb in sb:
-            ang = np.arctan2(vb[1], vb[0]) - np.arctan2(va[1], va[0])
-            c, s = np.cos(ang), np.sin(ang)
-            qr = q @ np.array([[c, s], [-s, c]])
-            d1 = tb.query(qr)[0].mean()
-            d2 = cKDTree(qr).query(pb)[0].mean()
-            best = min(best, 0.5 * (d1 + d2))
-    return float(best)
 
 
 @lru_cache(maxsize=4)
@@ -71,29 +32,15 @@ def _representative_sets(zone_axes: tuple, min_intensity: float, hmax: int = 8) 
     """Zero-order Laue-zone nets: in-plane g (1/A, 2-D) of reflections h.[uvw] = 0 with |F|^2 >= min_intensity
     of the strongest (kinematic, Debye-Waller on; the excitation error is left out on purpose: it depends on
     thickness and voltage, not on how the structure's pattern looks)."""
-    from sadpnet.crystal import read_cif, reciprocal_basis
+    from sadpnet.crystal import read_cif
     from sadpnet.resources import example_cif
-    from sadpnet.simulate.structure_factor import structure_factors
+    from sadpnet.simulate.zolz import zolz_net
 
-    r = np.arange(-hmax, hmax + 1)
-    hkl_all = np.stack(np.meshgrid(r, r, r, indexing="ij"), -1).reshape(-1, 3)
-    hkl_all = hkl_all[np.any(hkl_all != 0, axis=1)]
     out = {}
     for sg, name in REPRESENTATIVES.items():
         c = read_cif(example_cif(name))
-        cell = np.asarray(c.atoms.cell)
-        rb = reciprocal_basis(cell)
         for z in zone_axes:
-            hkl = hkl_all[hkl_all @ np.asarray(z) == 0]
-            f2 = np.abs(structure_factors(c, hkl)) ** 2
-            keep = f2 >= min_intensity * f2.max()
-            g = hkl[keep] @ rb
-            zc = np.asarray(z, float) @ cell
-            e3 = zc / np.linalg.norm(zc)
-            e1 = g[np.argmin(np.linalg.norm(g, axis=1))]
-            e1 = e1 / np.linalg.norm(e1)
-            e2 = np.cross(e3, e1)
-            out[f"{sg}:{''.join(map(str, z))}"] = np.stack([g @ e1, g @ e2], axis=1)
+            out[f"{sg}:{''.join(map(str, z))}"] = zolz_net(c, z, min_intensity=min_intensity, hmax=hmax)[0]
     return out
 
 

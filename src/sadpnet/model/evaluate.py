@@ -153,7 +153,24 @@ def evaluate_model(model_dir, dataset, *, split: str = "test", out_dir=None, n_o
                       "ood_sets": {k: int(len(s)) for k, s in ood_sources.items()}}
     if out_dir is not None:
         write_report(res, Path(out_dir))
+        write_predictions(t, truth, pred, out["sg_probs"].max(1), out["unknown"], Path(out_dir) / "predictions.parquet")
     return res
+
+
+def write_predictions(table, truth, pred, prob, unknown, path: Path) -> None:
+    """predictions.parquet: one row per evaluated pattern (row of the split's table, material_id, zone_axis,
+    space_group, predicted, probability of the prediction, correct, unknown_score)."""
+    import pandas as pd
+
+    from sadpnet.atomic_write import atomic_path
+
+    df = pd.DataFrame({"row": np.asarray(table.index), "zone_axis": table["zone_axis"].to_numpy(),
+                       "space_group": truth, "predicted": pred, "probability": prob, "correct": truth == pred,
+                       "unknown_score": np.asarray(unknown, dtype=float)})
+    if "material_id" in table.columns:
+        df.insert(1, "material_id", table["material_id"].to_numpy())
+    with atomic_path(path) as tmp:
+        df.to_parquet(tmp, index=False)
 
 
 def write_report(res: dict, out_dir: Path) -> None:
