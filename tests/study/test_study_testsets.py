@@ -73,6 +73,21 @@ def test_supercell_specimens_use_the_paper_repeats_and_no_debye_waller_for_snaps
     assert spec.unit_in_parent_cells == (3, 3, 3)
 
 
+def test_shuffled_sets_reuse_the_supercell_and_simulate_atom_by_atom():
+    sets = _sets()
+    shuffled = [s for s in sets.values() if s.shuffled]
+    periodic = [s for s in sets.values() if s.defect in ("thermal-md", "vacancy", "substitution", "interstitial")]
+    assert {s.base.key for s in shuffled} == {s.key for s in periodic}
+    assert all(s.paper_row is None and s.family.endswith("-shuffled") for s in shuffled)
+    base, _ = build_source(sets["Fe-vacancy-3x3x3"], Grid.quick())
+    spec, opts = build_source(sets["Fe-vacancy-3x3x3-shuffled"], Grid.quick())
+    assert opts == {"engine": "atoms", "debye_waller": True} and spec.metadata["tiling"] == "shuffled"
+    assert spec.n_atoms == base.n_atoms == 53 * 1000
+    assert spec.metadata["origin"].startswith("shipped")  # the same relaxed supercell as the periodic set
+    _, opts = build_source(sets["Al-thermal-md-300K-shuffled"], Grid.quick())
+    assert opts["debye_waller"] is False
+
+
 def test_patterns_are_cached_per_set_grid_and_seed(tmp_path):
     from sadpnet.study.testsets import simulate_set
 

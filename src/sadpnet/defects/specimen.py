@@ -1,7 +1,12 @@
 """Hand defected crystals to the simulator as `sadpnet.crystal.specimen.Specimen` objects of the paper's size.
 
 * supercells (point defects, thermal snapshots) are repeated to cover at least ``cells`` (default 40 x 30 x
-  20) conventional cells of the parent (the paper repeats them 10 times per axis);
+  20) conventional cells of the parent (the paper repeats them 10 times per axis). Identical repeats make
+  the defect arrangement periodic, and a periodic arrangement diffracts into superlattice reflections that
+  a crystal with randomly placed defects (or uncorrelated thermal motion) does not show.
+  `shuffled_supercell_specimen` breaks that periodicity: every repeat is the same supercell translated by
+  its own random parent-lattice vector (wrapped back into the supercell), so the concentration, the local
+  relaxation and the displacement statistics are the paper's, but the defects sit at random places;
 * a strained crystal is its own parent (zone axes are indices of the strained lattice), repeated ``cells``;
 * dislocation arrays and twins are built at specimen size: ``repeats=(1, 1, 1)``, no ``unit_in_parent_cells``,
   the parent kept so that zone axes are indices of the parent's conventional lattice.
@@ -32,3 +37,47 @@ def block_specimen(atoms, parent, name: str = "", metadata: dict | None = None) 
     """A one-piece specimen built at full size (dislocation array, twin)."""
     return Specimen(unit=atoms, repeats=(1, 1, 1), parent=parent, unit_in_parent_cells=None, name=name,
                     metadata=dict(metadata or {}))
+
+
+def shuffled_supercell_specimen(supercell, parent, supercell_size, cells=DEFAULT_CELLS, seed: int = 0,
+                                name: str = "", metadata: dict | None = None) -> Specimen:
+    """Repeats of ``supercell`` (``supercell_size`` parent cells) covering at least ``cells``, each translated
+    by a random parent-lattice vector and wrapped into the supercell: defects at random, uncorrelated places.
+
+    The translations are the parent's pure lattice translations (`centring_translations`), so every tile is
+    the supercell itself, moved. The whole specimen is spelled out atom by atom (simulate it with engine "atoms"); ``seed`` fixes the
+    translations. The metadata records ``tiling: shuffled`` and the seed.
+    """
+    import numpy as np
+    from ase import Atoms
+
+    size = np.array([int(x) for x in supercell_size])
+    reps = np.array([max(1, -(-int(c) // s)) for c, s in zip(cells, size)])
+    sc_cell = np.asarray(supercell.cell, dtype=float)
+    frac = supercell.get_scaled_positions(wrap=False)
+    rng = np.random.default_rng(seed)
+    grid = np.stack(np.meshgrid(*[np.arange(r) for r in reps], indexing="ij"), -1).reshape(-1, 3)
+    # a random lattice translation of the parent per tile: conventional cells plus a centring vector (fcc, bcc,
+    # ...): without the centring vectors the superlattice reflections at centring-forbidden hkl (fcc 100)
+    # would stay coherent
+    cent = centring_translations(parent)
+    shifts = (rng.integers(0, size, size=(len(grid), 3)) + cent[rng.integers(0, len(cent), len(grid))]) / size
+    f = (frac[None, :, :] + shifts[:, None, :]) % 1.0 + grid[:, None, :]  # (tiles, atoms, 3) in supercells
+    pos = f.reshape(-1, 3) @ sc_cell
+    atoms = Atoms(numbers=np.tile(supercell.numbers, len(grid)), positions=pos, cell=sc_cell * reps[:, None],
+                  pbc=True)
+    meta = {**(metadata or {}), "tiling": "shuffled", "tiling_seed": int(seed), "tiles": [int(r) for r in reps]}
+    return block_specimen(atoms, parent, name=name, metadata=meta)
+
+
+def centring_translations(parent) -> "np.ndarray":
+    """(K, 3) pure translations of a crystal in fractions of its conventional cell, within one cell: (0, 0, 0)
+    and the centring vectors (fcc: 3 more, bcc: 1; spglib, symprec 1e-3 A)."""
+    import numpy as np
+    import spglib
+
+    a = parent.atoms
+    sym = spglib.get_symmetry((np.asarray(a.cell), a.get_scaled_positions(), a.numbers), symprec=1e-3)
+    ident = np.all(sym["rotations"] == np.eye(3, dtype=int), axis=(1, 2))
+    t = np.round(np.asarray(sym["translations"])[ident] % 1.0, 6) % 1.0
+    return np.unique(t, axis=0)

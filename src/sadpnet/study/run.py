@@ -161,7 +161,8 @@ def _examples(sets: list[SetPatterns], grid: Grid, seed: int) -> list[dict]:
     by_key = {s.spec.key: s for s in sets if s.status == "ok" and len(s.images)}
     pristine = {s.spec.material: s for s in by_key.values() if s.spec.defect == "pristine"}
     wanted = {"strain-normal": "max", "strain-shear": "max", "thermal-md": "max", "vacancy": "first",
-              "substitution": "first", "interstitial": "first", "dislocation": "all", "twin": "all"}
+              "vacancy-shuffled": "first", "substitution": "first", "interstitial": "first", "dislocation": "all",
+              "twin": "all"}
     out = []
     for defect, which in wanted.items():
         cands = [s for s in by_key.values() if s.spec.defect == defect]
