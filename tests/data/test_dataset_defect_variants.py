@@ -47,6 +47,13 @@ def test_point_defect_variants_build_record_parameters_and_repeat_exactly(tmp_pa
     assert diff[0] == 0 and min(diff[1:]) > 0, diff
     assert not np.array_equal(imgs[1], imgs[3])
     assert card["skipped_variants"] == []
+    # the three relaxed variants, once each, with their convergence (EMT, fmax 0.01 eV/A)
+    rel = card["relaxation"]
+    assert rel["n_relaxed"] == 3 and rel["potentials"] == ["emt"]
+    assert sorted(v["defect_type"] for v in rel["variants"]) == ["interstitial", "substitute", "vacancy"]
+    assert rel["n_converged"] == sum(v["relax_converged"] for v in rel["variants"])
+    assert all(v["relax_converged"] == (v["relax_max_force_ev_a"] < 0.01) for v in rel["variants"])
+    assert "Relaxed point-defect variants: 3 (emt)" in (tmp_path / "a" / "card.md").read_text()
     # same spec and seed: byte-identical images; another seed draws another random site
     _, t2, imgs2 = _build(tmp_path, "b")
     assert imgs.tobytes() == imgs2.tobytes() and list(t.defect_params) == list(t2.defect_params)
@@ -63,11 +70,14 @@ def test_relaxed_substitution_remade_through_the_defects_api(tmp_path):
     from sadpnet.simulate.detector import render
 
     spec = {**SPEC, "variants": [SPEC["variants"][2]]}
-    _, t, imgs = _build(tmp_path, "c", spec)
+    card, t, imgs = _build(tmp_path, "c", spec)
     r = t.iloc[0]
     cu = load_crystal("cod/Cu")
     res = relax_defect(substitute(cu, (2, 2, 2), "Au"), "emt")
     assert res.relax.max_displacement_a > 0.01  # Au is larger than Cu: its neighbours move out
+    rec = card["relaxation"]["variants"][0]
+    assert rec["relax_steps"] == res.relax.steps and rec["relax_converged"] == res.relax.converged
+    assert rec["relax_max_displacement_a"] == pytest.approx(res.relax.max_displacement_a, rel=1e-12)
     spm = supercell_specimen(res.atoms, cu, (2, 2, 2), (12, 12, 6))
     pat = simulate(spm, (0, 0, 1), voltage_kv=r.voltage_kv, camera_length_mm=r.camera_length_mm, size_px=64,
                    inplane_rotation_deg=r.inplane_rotation_deg)

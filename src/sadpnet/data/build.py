@@ -97,6 +97,16 @@ def _reset_simulator_caches() -> None:
 
 def compute_chunk(rows: list[dict], spec: dict) -> np.ndarray:
     """Images of a chunk's rows, (n, S, S). Runs on a Dask worker (single-threaded numerics)."""
+    return compute_chunk_records(rows, spec)[0]
+
+
+#: Keys of a relaxed point-defect specimen's metadata recorded per variant (see `relaxation_records`).
+RELAX_KEYS = ("relax_potential", "relax_converged", "relax_steps", "relax_max_force_ev_a", "relax_max_displacement_a")
+
+
+def compute_chunk_records(rows: list[dict], spec: dict) -> tuple[np.ndarray, list[dict]]:
+    """(images (n, S, S), relaxation records) of a chunk's rows: one record per relaxed point-defect variant
+    of the chunk (material_id, defect_type, defect_params and `RELAX_KEYS`)."""
     _reset_simulator_caches()
     # largest reciprocal range first: the simulator's per-cell reflection table is then built once per material
     order = sorted(range(len(rows)), key=lambda i: (rows[i]["material_id"], -float(rows[i]["voltage_kv"]),
@@ -104,7 +114,17 @@ def compute_chunk(rows: list[dict], spec: dict) -> np.ndarray:
     out = [None] * len(rows)
     for i in order:
         out[i] = make_pattern_image(rows[i], spec)
-    return np.stack(out)
+    records = {}
+    for r in rows:
+        key = (r["material_id"], r["defect_type"], r["defect_params"])
+        if key in records:
+            continue
+        src = _source_crystal(r["material_id"], r["source"], r["defect_type"], r["defect_params"], r["cells"])
+        meta = getattr(src, "metadata", None) or {}
+        if "relax_converged" in meta:
+            records[key] = {"material_id": key[0], "defect_type": key[1], "defect_params": key[2],
+                            **{k: meta[k] for k in RELAX_KEYS}}
+    return np.stack(out), list(records.values())
 
 
 def simulator_digest() -> str:
@@ -170,7 +190,7 @@ def build_dataset(spec_path: str | Path, out: str | Path, *, workers: int | None
         max_chunks: stop after this many chunks (for tests and benchmarks; the store stays resumable).
     """
     from sadpnet.data.card import make_card, write_card
-    from sadpnet.data.store import done_chunks, open_images, write_chunk, write_meta
+    from sadpnet.data.store import done_chunks, open_images, write_chunk, write_meta, write_relaxation
 
     spec_path, out = Path(spec_path), Path(out)
     t0 = time.perf_counter()
@@ -196,7 +216,8 @@ def build_dataset(spec_path: str | Path, out: str | Path, *, workers: int | None
     with bar:
         if workers == 0 and scheduler is None:
             for k in todo:
-                block = compute_chunk(rows_of(k), spec)
+                block, relax = compute_chunk_records(rows_of(k), spec)
+                write_relaxation(out, k, relax)
                 write_chunk(out, images, k, n_chunk, block)
                 bar.advance(len(block))
         else:
@@ -228,18 +249,19 @@ def build_dataset(spec_path: str | Path, out: str | Path, *, workers: int | None
                 key_of = {}
                 for _ in range(min(len(queue), 2 * nworkers + 1)):
                     k = queue.pop(0)
-                    f = client.submit(compute_chunk, rows_of(k), spec_f, pure=False)
+                    f = client.submit(compute_chunk_records, rows_of(k), spec_f, pure=False)
                     key_of[f.key] = k
                     in_flight.add(f)
                 for f in in_flight:
                     k = key_of.pop(f.key)
-                    block = f.result()
+                    block, relax = f.result()
                     f.release()
+                    write_relaxation(out, k, relax)
                     write_chunk(out, images, k, n_chunk, block)
                     bar.advance(len(block))
                     if queue:
                         k2 = queue.pop(0)
-                        f2 = client.submit(compute_chunk, rows_of(k2), spec_f, pure=False)
+                        f2 = client.submit(compute_chunk_records, rows_of(k2), spec_f, pure=False)
                         key_of[f2.key] = k2
                         in_flight.add(f2)
             finally:
@@ -253,7 +275,9 @@ def build_dataset(spec_path: str | Path, out: str | Path, *, workers: int | None
     if remaining == 0:
         if meta.get("state") != "complete":
             meta["state"] = "complete"
-            card = make_card(table, spec, meta, meta["build_seconds"], workers_desc)
+            from sadpnet.data.store import read_relaxation
+
+            card = make_card(table, spec, meta, meta["build_seconds"], workers_desc, relaxation=read_relaxation(out))
             write_card(out, card)
         write_meta(out, meta)
         from sadpnet.data.card import read_card

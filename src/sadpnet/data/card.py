@@ -25,8 +25,10 @@ def _versions() -> dict:
     return out
 
 
-def make_card(table, spec: dict, meta: dict, build_seconds: float, workers: str) -> dict:
-    """The card of a store from its table (pandas DataFrame), spec and store metadata."""
+def make_card(table, spec: dict, meta: dict, build_seconds: float, workers: str,
+              relaxation: list[dict] | None = None) -> dict:
+    """The card of a store from its table (pandas DataFrame), spec and store metadata; ``relaxation``: the
+    records of the relaxed point-defect variants (`sadpnet.data.store.read_relaxation`)."""
     def counts(col):
         return {str(k): int(v) for k, v in table[col].value_counts().sort_index().items()}
 
@@ -49,7 +51,23 @@ def make_card(table, spec: dict, meta: dict, build_seconds: float, workers: str)
         "held_out_formulas": spec["splits"]["held_out"]["formulas"],
         "skipped_variants": meta.get("skipped_variants", []),
         "build_seconds": round(float(build_seconds), 2), "workers": workers, "versions": _versions(), "spec": spec,
+        "relaxation": relaxation_summary(relaxation or []),
     }
+
+
+def relaxation_summary(records: list[dict]) -> dict:
+    """Convergence of the relaxed point-defect variants: counts, the largest residual force (eV/A) and steps,
+    the variants that did not converge, and every record."""
+    if not records:
+        return {"n_relaxed": 0}
+    bad = [r for r in records if not r["relax_converged"]]
+    return {"n_relaxed": len(records), "n_converged": len(records) - len(bad),
+            "max_residual_force_ev_a": max(float(r["relax_max_force_ev_a"]) for r in records),
+            "max_steps": max(int(r["relax_steps"]) for r in records),
+            "max_displacement_a": max(float(r["relax_max_displacement_a"]) for r in records),
+            "potentials": sorted({r["relax_potential"] for r in records}),
+            "not_converged": [f"{r['material_id']} {r['defect_type']} {r['defect_params']}" for r in bad],
+            "variants": records}
 
 
 def card_markdown(card: dict) -> str:
@@ -69,10 +87,20 @@ def card_markdown(card: dict) -> str:
               f"Variants skipped (could not be made for a material): {len(card.get('skipped_variants', []))}"
               + "".join(f"\n- {s['material_id']} {s['type']} {s['variant']}: {s['reason']}"
                         for s in card.get("skipped_variants", [])[:20]), "",
+              _relaxation_line(card.get("relaxation") or {}), "",
               f"Voltages (kV): {card['voltages_kv']}; calibration {card['pixel_size_inv_a_range'][0]:.5f}-"
               f"{card['pixel_size_inv_a_range'][1]:.5f} 1/A per pixel. Held out: {card['held_out_formulas'] or 'none'}.",
               "", "Versions: " + ", ".join(f"{k} {v}" for k, v in card["versions"].items()), ""]
     return "\n".join(lines)
+
+
+def _relaxation_line(r: dict) -> str:
+    if not r.get("n_relaxed"):
+        return "Relaxed point-defect variants: none."
+    line = (f"Relaxed point-defect variants: {r['n_relaxed']} ({', '.join(r['potentials'])}), {r['n_converged']} "
+            f"converged (largest force left {r['max_residual_force_ev_a']:.3g} eV/A, at most {r['max_steps']} steps, "
+            f"largest displacement {r['max_displacement_a']:.3g} A)")
+    return line + "".join(f"\n- not converged: {v}" for v in r["not_converged"][:20])
 
 
 def write_card(root: Path, card: dict) -> None:

@@ -8,7 +8,9 @@ Layout of a store folder ``DIR``::
     DIR/table.parquet     one row per pattern (`sadpnet.data.plan.TABLE_COLUMNS`), row i <-> images[i]
     DIR/images.zarr/      Zarr v3 array "images", (N, S, S) uint8 or uint16, one chunk = `chunk_patterns`
                           patterns, zstd-compressed
-    DIR/progress/         one marker per finished chunk: chunk-<k>.done holding the SHA-256 of its pixels
+    DIR/progress/         one marker per finished chunk: chunk-<k>.done holding the SHA-256 of its pixels, and
+                          chunk-<k>.relax.json (written before the marker) for chunks with relaxed
+                          point-defect variants: potential, converged, steps, residual force, displacement
     DIR/card.json, card.md   written when the build completes: counts per class, split and zone axis, spec,
                           versions, build time
 
@@ -126,6 +128,28 @@ def write_chunk(root: Path, images, k: int, n_chunk: int, block: np.ndarray) -> 
             raise InputError(f"disk full while writing chunk {k}; free space and run the same command again "
                              "to resume", root) from None
         raise
+
+
+def _relax_path(root: Path, k: int) -> Path:
+    return Path(root) / "progress" / f"chunk-{k:07d}.relax.json"
+
+
+def write_relaxation(root: Path, k: int, records: list[dict]) -> None:
+    """Relaxation records of chunk ``k`` (written before its marker; nothing when there are none)."""
+    if records:
+        write_text_atomic(_relax_path(root, k), json.dumps(records, sort_keys=True))
+
+
+def read_relaxation(root: str | Path) -> list[dict]:
+    """Every relaxed point-defect variant of a store, once each (material_id, defect_type, defect_params,
+    relax_*), from the finished chunks' records, sorted."""
+    out = {}
+    for k in sorted(done_chunks(root)):
+        p = _relax_path(Path(root), k)
+        if p.is_file():
+            for r in json.loads(p.read_text()):
+                out[(r["material_id"], r["defect_type"], r["defect_params"])] = r
+    return [out[k] for k in sorted(out)]
 
 
 def verify_store(root: str | Path) -> list[int]:

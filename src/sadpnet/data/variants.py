@@ -426,12 +426,16 @@ def make_source(crystal, variant: dict, cells=(40, 30, 20)):
         size = tuple(int(n) for n in variant["supercell"])
         if t in _POINT_KEYS:
             res = _point_defect(crystal, variant)
+            relax = {}
             if variant.get("relax"):
                 from sadpnet.defects.point import relax_defect
 
-                relax_defect(res, variant["relax"])
+                r = relax_defect(res, variant["relax"]).relax
+                relax = {"relax_potential": r.potential, "relax_converged": bool(r.converged),
+                         "relax_steps": int(r.steps), "relax_max_force_ev_a": float(r.max_force_ev_a),
+                         "relax_max_displacement_a": float(r.max_displacement_a)}
             return supercell_specimen(res.atoms, crystal, size, cells, name=res.description,
-                                      metadata={"defect": t, **res.info})
+                                      metadata={"defect": t, **res.info, **relax})
         from sadpnet.defects.point import make_supercell
         from sadpnet.defects.thermal import debye_snapshots, md_snapshots
 
