@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "train",
     "classify",
     "evaluate",
+    "detector",
     "study",
     "serve",
     "demo",

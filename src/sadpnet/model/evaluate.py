@@ -26,25 +26,50 @@ import numpy as np
 from sadpnet.errors import InputError
 
 
+def model_inputs(clf, source) -> np.ndarray:
+    """Preprocessed model inputs (N, S, S) float32 of a source's patterns (direct beam at the image centre)."""
+    xs = []
+    for i in range(len(source)):
+        img = np.asarray(source.image(i), dtype=np.float32)
+        xs.append(clf.preprocess(img, source.pixel_size(i), (img.shape[1] / 2.0, img.shape[0] / 2.0)))
+    s = clf.image_size_px
+    return np.stack(xs) if xs else np.zeros((0, s, s), np.float32)
+
+
 def run_model(clf, source, batch: int = 256) -> dict:
-    """Calibrated space-group probabilities, raw logits, features and unknown scores of a source's patterns."""
-    logits, feats = [], []
-    centre_default = None
+    """Calibrated space-group probabilities, raw logits, features, unknown scores and unknown verdicts (the
+    model's own score and, when it has one, its defect detector: `sadpnet.model.detector`) of a source."""
+    logits, feats, verdicts = [], [], []
     for i0 in range(0, len(source), batch):
-        xs = []
-        for i in range(i0, min(len(source), i0 + batch)):
-            img = np.asarray(source.image(i), dtype=np.float32)
-            centre_default = (img.shape[1] / 2.0, img.shape[0] / 2.0)
-            xs.append(clf.preprocess(img, source.pixel_size(i), centre_default))
-        lo, fe = clf.forward_inputs(np.stack(xs))
+        sub = _Slice(source, i0, min(len(source), i0 + batch))
+        x = model_inputs(clf, sub)
+        lo, fe = clf.forward_inputs(x)
         logits.append(lo)
         feats.append(fe)
+        verdicts.append(clf.unknown_verdicts(x, lo, fe)[0])
     k = len(clf.scheme.classes)
     logits = np.concatenate(logits) if logits else np.zeros((0, k))
     feats = np.concatenate(feats) if feats else np.zeros((0, 1))
     probs = clf.probabilities(logits)
     return {"logits": logits, "features": feats, "class_probs": probs,
-            "sg_probs": clf.scheme.space_group_probabilities(probs), "unknown": clf.unknown_scores(logits, feats)}
+            "sg_probs": clf.scheme.space_group_probabilities(probs), "unknown": clf.unknown_scores(logits, feats),
+            "unknown_verdict": np.concatenate(verdicts) if verdicts else np.zeros(0, bool)}
+
+
+class _Slice:
+    """Patterns i0..i1 of a source (image, pixel_size)."""
+
+    def __init__(self, source, i0: int, i1: int):
+        self.source, self.i0, self.n = source, i0, i1 - i0
+
+    def __len__(self) -> int:
+        return self.n
+
+    def image(self, i: int):
+        return self.source.image(self.i0 + i)
+
+    def pixel_size(self, i: int) -> float:
+        return self.source.pixel_size(self.i0 + i)
 
 
 def ensemble_accuracy(sg_probs: np.ndarray, table, space_groups: list[int], *, n_triples: int = 200, seed: int = 0,
@@ -148,25 +173,27 @@ def evaluate_model(model_dir, dataset, *, split: str = "test", out_dir=None, n_o
                                                        stats=clf.ood_stats) for o in ood_out.values()]))
         table[name] = row
     res["unknown"] = {"chosen_score": chosen, "threshold": thr, "auroc": table,
-                      "clean_flagged_unknown": float((out["unknown"] > thr).mean()),
-                      "ood_flagged_unknown": {k: float((o["unknown"] > thr).mean()) for k, o in ood_out.items()},
+                      "clean_flagged_unknown": float(out["unknown_verdict"].mean()),
+                      "ood_flagged_unknown": {k: float(o["unknown_verdict"].mean()) for k, o in ood_out.items()},
+                      "detector": (clf.card.get("unknown") or {}).get("detector"),
                       "ood_sets": {k: int(len(s)) for k, s in ood_sources.items()}}
     if out_dir is not None:
         write_report(res, Path(out_dir))
-        write_predictions(t, truth, pred, out["sg_probs"].max(1), out["unknown"], Path(out_dir) / "predictions.parquet")
+        write_predictions(t, truth, pred, out["sg_probs"].max(1), out["unknown"], out["unknown_verdict"],
+                          Path(out_dir) / "predictions.parquet")
     return res
 
 
-def write_predictions(table, truth, pred, prob, unknown, path: Path) -> None:
+def write_predictions(table, truth, pred, prob, unknown, verdict, path: Path) -> None:
     """predictions.parquet: one row per evaluated pattern (row of the split's table, material_id, zone_axis,
-    space_group, predicted, probability of the prediction, correct, unknown_score)."""
+    space_group, predicted, probability of the prediction, correct, unknown_score, unknown verdict)."""
     import pandas as pd
 
     from sadpnet.atomic_write import atomic_path
 
     df = pd.DataFrame({"row": np.asarray(table.index), "zone_axis": table["zone_axis"].to_numpy(),
                        "space_group": truth, "predicted": pred, "probability": prob, "correct": truth == pred,
-                       "unknown_score": np.asarray(unknown, dtype=float)})
+                       "unknown_score": np.asarray(unknown, dtype=float), "unknown": np.asarray(verdict, bool)})
     if "material_id" in table.columns:
         df.insert(1, "material_id", table["material_id"].to_numpy())
     with atomic_path(path) as tmp:
@@ -231,5 +258,9 @@ def report_markdown(res: dict) -> str:
               "| score | " + " | ".join(sets) + " |", "|---" * (len(sets) + 1) + "|"]
     lines += [f"| {k} | " + " | ".join(f"{v[s]:.3f}" for s in sets) + " |" for k, v in u["auroc"].items()]
     lines += ["", f"Clean test patterns flagged unknown: {100 * u['clean_flagged_unknown']:.1f} %; "
-              + ", ".join(f"{k}: {100 * v:.1f} %" for k, v in u["ood_flagged_unknown"].items()) + " flagged.", ""]
-    return "\n".join(lines)
+              + ", ".join(f"{k}: {100 * v:.1f} %" for k, v in u["ood_flagged_unknown"].items()) + " flagged."]
+    if u.get("detector"):
+        d = u["detector"]
+        lines += ["", f"Verdicts include the attached defect detector ({d['name']}, classes {', '.join(d['classes'])}, "
+                      f"threshold {d['threshold']:.3f} on their summed probability)."]
+    return "\n".join(lines + [""])

@@ -12,11 +12,14 @@ Both return the documented, stable JSON-serialisable dict (``RESULT_VERSION`` = 
 
     {"result_version": 1,
      "model": {"name", "dir", "architecture", "classes", "weights_sha256", "target_pixel_size_inv_a",
-               "image_size_px", "temperature", "unknown_score", "unknown_threshold"},
+               "image_size_px", "temperature", "unknown_score", "unknown_threshold",
+               "unknown_detector": {"name", "classes", "threshold"} (only with a detector)},
      "images": [{"source": str,
                  "top": [{"space_group": int, "symbol": str, "crystal_system": str, "probability": float}, ...],
                  "prediction": <the first entry of "top">,
-                 "unknown": {"verdict": bool, "score": float, "threshold": float, "score_name": str},
+                 "unknown": {"verdict": bool, "score": float, "threshold": float, "score_name": str,
+                             "defect_signature": {"probability", "threshold", "classes"} (only for models
+                             with an attached defect detector, `sadpnet.model.detector`)},
                  "centre_xy": [x, y] (pixels, column/row, in the file's image) or null,
                  "calibration": {"pixel_size_inv_a": float, "source": "file" | "option"}}, ...],
      "ensemble": null | {"n_images": int, "rule": "product", "top": [...], "prediction": {...},
@@ -56,6 +59,24 @@ class Classifier:
     scheme: object
     model_dir: Path
     ood_stats: dict | None = None
+    _detector: object = None
+
+    @property
+    def detector(self):
+        """The attached defect detector (`sadpnet.model.detector`), loaded on first use; None without one."""
+        cfg = (self.card.get("unknown") or {}).get("detector")
+        if cfg is None:
+            return None
+        if self._detector is None:
+            from sadpnet.model.detector import check_compatible
+
+            det = load_model(self.model_dir / cfg["dir"])
+            if det.card["weights"]["sha256"] != cfg.get("weights_sha256", det.card["weights"]["sha256"]):
+                raise InputError("the attached detector's weights differ from the ones the card names",
+                                 self.model_dir / cfg["dir"])
+            check_compatible(self, det)
+            self._detector = det
+        return self._detector
 
     @property
     def temperature(self) -> float:
@@ -95,6 +116,20 @@ class Classifier:
 
         u = self.card.get("unknown") or {"score": "energy"}
         return score(u["score"], logits, features, temperature=self.temperature, stats=self.ood_stats)
+
+    def unknown_verdicts(self, inputs: np.ndarray, logits: np.ndarray, features: np.ndarray):
+        """(verdicts (B,) bool, defect-signature probability (B,) or None) of model inputs: unknown when the
+        model's own score exceeds its threshold, or its detector's probability of the unknown defect classes
+        exceeds the detector threshold."""
+        u = self.card.get("unknown") or {}
+        verdict = self.unknown_scores(logits, features) > float(u.get("threshold", np.inf))
+        det = self.detector
+        if det is None:
+            return verdict, None
+        from sadpnet.model.detector import signature_probability
+
+        sig = signature_probability(det, inputs, u["detector"]["classes"])
+        return verdict | (sig > float(u["detector"]["threshold"])), sig
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
         from sadpnet.model.calibrate import softmax
@@ -153,11 +188,14 @@ class Classifier:
                 prefix = f"{exc.where}: " if exc.where and exc.where != src else ""
                 raise InputError(f"{prefix}{exc.problem}", src) from None
             cal_info.append({"pixel_size_inv_a": float(cal), "source": source})
-        logits, feats = self.forward_inputs(np.stack(inputs))
+        x = np.stack(inputs)
+        logits, feats = self.forward_inputs(x)
         probs = self.probabilities(logits)
         scores = self.unknown_scores(logits, feats)
+        verdicts, signature = self.unknown_verdicts(x, logits, feats)
         thr = float((self.card.get("unknown") or {}).get("threshold", np.inf))
         score_name = (self.card.get("unknown") or {}).get("score", "energy")
+        det_cfg = (self.card.get("unknown") or {}).get("detector")
         k = min(int(top_k), len(self.scheme.classes))
         images = []
         for i, p in enumerate(patterns):
@@ -166,8 +204,12 @@ class Classifier:
             images.append({
                 "source": str(getattr(p, "source", f"image {i}")),
                 "top": top, "prediction": top[0],
-                "unknown": {"verdict": bool(scores[i] > thr), "score": float(scores[i]), "threshold": thr,
-                            "score_name": score_name},
+                "unknown": {"verdict": bool(verdicts[i]), "score": float(scores[i]), "threshold": thr,
+                            "score_name": score_name,
+                            **({"defect_signature": {"probability": float(signature[i]),
+                                                     "threshold": float(det_cfg["threshold"]),
+                                                     "classes": list(det_cfg["classes"])}}
+                               if signature is not None else {})},
                 "centre_xy": None if centre is None else [float(centre[0]), float(centre[1])],
                 "calibration": cal_info[i],
             })
@@ -190,7 +232,9 @@ class Classifier:
                 "weights_sha256": self.card["weights"]["sha256"],
                 "target_pixel_size_inv_a": self.target_pixel_size_inv_a, "image_size_px": self.image_size_px,
                 "temperature": self.temperature, "unknown_score": u.get("score"),
-                "unknown_threshold": u.get("threshold")}
+                "unknown_threshold": u.get("threshold"),
+                **({"unknown_detector": {k: u["detector"][k] for k in ("name", "classes", "threshold")}}
+                   if u.get("detector") else {})}
 
     # ---- outputs over space groups (or raw labels) ---------------------------------------------------------
     def _by_space_group(self) -> bool:

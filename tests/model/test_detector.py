@@ -1,0 +1,81 @@
+"""A defect detector attached to a classifier: thresholds set on clean patterns, verdicts = own score OR
+detector, the detector copied into the model folder and checked like any model."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from sadpnet.errors import InputError
+from sadpnet.model.card import save_model_files
+from sadpnet.model.infer import load_model
+from sadpnet.model.labels import LabelScheme
+from sadpnet.model.registry import build_model
+
+
+def _model(path, classes, seed, size=64):
+    torch.manual_seed(seed)
+    net = build_model("resnet18", len(classes)).eval()
+    s = LabelScheme.from_column(classes, "space_group" if isinstance(classes[0], int) else "defect_type")
+    card = {"architecture": "resnet18", "in_channels": 1, "image_size_px": size, "target_pixel_size_inv_a": 0.0532,
+            "classes": s.classes, "labels": s.to_dict(), "calibration": {"temperature": 1.0},
+            "unknown": {"score": "energy", "threshold": 0.0}, "name": path.name}
+    return save_model_files(path, {f"net.{k}": v for k, v in net.state_dict().items()}, card)
+
+
+def test_attach_detector_sets_thresholds_and_flags_by_either_score(five_source, tmp_path):
+    from sadpnet.model.detector import attach_detector
+    from sadpnet.model.evaluate import model_inputs, run_model
+
+    m = _model(tmp_path / "model", [213, 221, 225, 227, 229], 1)
+    d = _model(tmp_path / "det", ["dislocation", "none", "twin"], 2)
+    u = attach_detector(m, d, five_source, max_clean_flag_rate=0.2)
+    assert (m / "detector" / "model.safetensors").is_file() and u["detector"]["classes"] == ["dislocation", "twin"]
+    clf = load_model(m)
+    det = load_model(d)
+    x = model_inputs(clf, five_source)
+    lo, fe = clf.forward_inputs(x)
+    own = clf.unknown_scores(lo, fe)
+    p = det.probabilities(det.forward_inputs(x)[0])
+    sig = p[:, 0] + p[:, 2]
+    assert u["threshold"] == pytest.approx(np.quantile(own, 0.9))
+    assert u["detector"]["threshold"] == pytest.approx(np.quantile(sig, 0.9))
+    expected = (own > u["threshold"]) | (sig > u["detector"]["threshold"])
+    assert 0 < expected.mean() <= 0.2 + 1e-9
+    assert u["detector"]["clean_flag_rate_on_that_split"] == pytest.approx(expected.mean())
+    verdicts, s2 = clf.unknown_verdicts(x, lo, fe)
+    np.testing.assert_allclose(s2, sig, rtol=1e-5)
+    assert np.array_equal(verdicts, expected)
+    assert np.array_equal(run_model(clf, five_source)["unknown_verdict"], expected)
+    # the documented result carries the detector's part of the verdict
+    from types import SimpleNamespace
+
+    pats = [SimpleNamespace(image=five_source.image(i), pixel_size_inv_a=five_source.pixel_size(i), source=str(i),
+                            centre_xy=None, mask=None, metadata={}) for i in range(len(five_source))]
+    res = clf.classify_images(pats, top_k=1)
+    assert [im["unknown"]["verdict"] for im in res["images"]] == expected.tolist()
+    assert res["images"][0]["unknown"]["defect_signature"]["classes"] == ["dislocation", "twin"]
+    assert res["model"]["unknown_detector"]["threshold"] == u["detector"]["threshold"]
+    json.dumps(res)
+
+
+def test_detector_must_match_and_be_intact(five_source, tmp_path):
+    from sadpnet.model.detector import attach_detector
+
+    m = _model(tmp_path / "model", [213, 221, 225, 227, 229], 1)
+    with pytest.raises(InputError, match="differs from the model"):
+        attach_detector(m, _model(tmp_path / "det128", ["dislocation", "none", "twin"], 2, size=128), five_source)
+    with pytest.raises(InputError, match="no class 'twin'"):
+        attach_detector(m, _model(tmp_path / "det2", ["dislocation", "none"], 2), five_source)
+    assert "detector" not in json.loads((m / "card.json").read_text())["unknown"]  # nothing half-written
+    attach_detector(m, _model(tmp_path / "det", ["dislocation", "none", "twin"], 2), five_source)
+    # a detector swapped for another one is refused when the model is used
+    shutil.copy2(tmp_path / "det2" / "model.safetensors", m / "detector" / "model.safetensors")
+    shutil.copy2(tmp_path / "det2" / "card.json", m / "detector" / "card.json")
+    clf = load_model(m)
+    with pytest.raises(InputError, match="differ from the ones the card names"):
+        clf.detector
