@@ -47,18 +47,27 @@ def test_attach_detector_sets_thresholds_and_flags_by_either_score(five_source, 
     expected = (own > u["threshold"]) | (sig > u["detector"]["threshold"])
     assert 0 < expected.mean() <= 0.2 + 1e-9
     assert u["detector"]["clean_flag_rate_on_that_split"] == pytest.approx(expected.mean())
-    verdicts, s2 = clf.unknown_verdicts(x, lo, fe)
+    own_verdict, flags, s2 = clf.unknown_verdicts(x, lo, fe)
     np.testing.assert_allclose(s2, sig, rtol=1e-5)
-    assert np.array_equal(verdicts, expected)
+    assert np.array_equal(own_verdict, own > u["threshold"])
+    assert np.array_equal(flags, sig > u["detector"]["threshold"])
     assert np.array_equal(run_model(clf, five_source)["unknown_verdict"], expected)
     # the documented result carries the detector's part of the verdict
     from types import SimpleNamespace
 
     pats = [SimpleNamespace(image=five_source.image(i), pixel_size_inv_a=five_source.pixel_size(i), source=str(i),
                             centre_xy=None, mask=None, metadata={}) for i in range(len(five_source))]
-    res = clf.classify_images(pats, top_k=1)
-    assert [im["unknown"]["verdict"] for im in res["images"]] == expected.tolist()
+    res = clf.classify_images(pats, top_k=1, ensemble=True)
+    # the unknown verdict stays the model's own; the detector's flag is reported beside it
+    assert [im["unknown"]["verdict"] for im in res["images"]] == (own > u["threshold"]).tolist()
+    assert [im["unknown"]["defect_signature"]["flagged"] for im in res["images"]] == flags.tolist()
     assert res["images"][0]["unknown"]["defect_signature"]["classes"] == ["dislocation", "twin"]
+    assert res["ensemble"]["unknown"]["n_defect_flagged"] == int(flags.sum())
+    from sadpnet.study.run import predict
+
+    verdicts, _ = predict(clf, np.stack([five_source.image(i) for i in range(len(five_source))]),
+                          np.array([five_source.pixel_size(i) for i in range(len(five_source))]))
+    assert [v["unknown"] for v in verdicts] == expected.tolist()  # the study counts either as a refusal
     assert res["model"]["unknown_detector"]["threshold"] == u["detector"]["threshold"]
     json.dumps(res)
 

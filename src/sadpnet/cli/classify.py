@@ -56,4 +56,8 @@ def _verdict(r: dict) -> str:
     p = r["prediction"]
     if r["unknown"]["verdict"]:
         return f"UNKNOWN (out of distribution; closest {_name(p)}, {100 * p['probability']:.1f} %)"
+    sig = r["unknown"].get("defect_signature")
+    if sig and sig["flagged"]:
+        return (f"{_name(p)}, {100 * p['probability']:.1f} % (warning: {' or '.join(sig['classes'])} signature, "
+                f"p {sig['probability']:.2f} > {sig['threshold']:.2f}: the space group may be wrong)")
     return f"{_name(p)}, {100 * p['probability']:.1f} %"

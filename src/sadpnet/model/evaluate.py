@@ -37,8 +37,9 @@ def model_inputs(clf, source) -> np.ndarray:
 
 
 def run_model(clf, source, batch: int = 256) -> dict:
-    """Calibrated space-group probabilities, raw logits, features, unknown scores and unknown verdicts (the
-    model's own score and, when it has one, its defect detector: `sadpnet.model.detector`) of a source."""
+    """Calibrated space-group probabilities, raw logits, features, unknown scores and refusals
+    ("unknown_verdict": the model's own unknown verdict or, when it has a defect detector, its defect flag:
+    `sadpnet.model.detector`) of a source."""
     logits, feats, verdicts = [], [], []
     for i0 in range(0, len(source), batch):
         sub = _Slice(source, i0, min(len(source), i0 + batch))
@@ -46,7 +47,8 @@ def run_model(clf, source, batch: int = 256) -> dict:
         lo, fe = clf.forward_inputs(x)
         logits.append(lo)
         feats.append(fe)
-        verdicts.append(clf.unknown_verdicts(x, lo, fe)[0])
+        own, flag, _ = clf.unknown_verdicts(x, lo, fe)
+        verdicts.append(own if flag is None else own | flag)
     k = len(clf.scheme.classes)
     logits = np.concatenate(logits) if logits else np.zeros((0, k))
     feats = np.concatenate(feats) if feats else np.zeros((0, 1))
@@ -261,6 +263,6 @@ def report_markdown(res: dict) -> str:
               + ", ".join(f"{k}: {100 * v:.1f} %" for k, v in u["ood_flagged_unknown"].items()) + " flagged."]
     if u.get("detector"):
         d = u["detector"]
-        lines += ["", f"Verdicts include the attached defect detector ({d['name']}, classes {', '.join(d['classes'])}, "
+        lines += ["", f"Flagged = unknown or flagged by the attached defect detector ({d['name']}, classes {', '.join(d['classes'])}, "
                       f"threshold {d['threshold']:.3f} on their summed probability)."]
     return "\n".join(lines + [""])

@@ -18,8 +18,9 @@ Both return the documented, stable JSON-serialisable dict (``RESULT_VERSION`` = 
                  "top": [{"space_group": int, "symbol": str, "crystal_system": str, "probability": float}, ...],
                  "prediction": <the first entry of "top">,
                  "unknown": {"verdict": bool, "score": float, "threshold": float, "score_name": str,
-                             "defect_signature": {"probability", "threshold", "classes"} (only for models
-                             with an attached defect detector, `sadpnet.model.detector`)},
+                             "defect_signature": {"flagged", "probability", "threshold", "classes"} (only
+                             for models with an attached defect detector, `sadpnet.model.detector`: flagged =
+                             the pattern shows one of those defects, so its space group may be wrong)},
                  "centre_xy": [x, y] (pixels, column/row, in the file's image) or null,
                  "calibration": {"pixel_size_inv_a": float, "source": "file" | "option"}}, ...],
      "ensemble": null | {"n_images": int, "rule": "product", "top": [...], "prediction": {...},
@@ -118,18 +119,18 @@ class Classifier:
         return score(u["score"], logits, features, temperature=self.temperature, stats=self.ood_stats)
 
     def unknown_verdicts(self, inputs: np.ndarray, logits: np.ndarray, features: np.ndarray):
-        """(verdicts (B,) bool, defect-signature probability (B,) or None) of model inputs: unknown when the
-        model's own score exceeds its threshold, or its detector's probability of the unknown defect classes
-        exceeds the detector threshold."""
+        """(unknown (B,) bool, defect flag (B,) bool or None, defect-signature probability (B,) or None) of model
+        inputs: unknown when the model's own score exceeds its threshold; flagged when its detector's
+        probability of the named defect classes exceeds the detector threshold (no detector: None)."""
         u = self.card.get("unknown") or {}
         verdict = self.unknown_scores(logits, features) > float(u.get("threshold", np.inf))
         det = self.detector
         if det is None:
-            return verdict, None
+            return verdict, None, None
         from sadpnet.model.detector import signature_probability
 
         sig = signature_probability(det, inputs, u["detector"]["classes"])
-        return verdict | (sig > float(u["detector"]["threshold"])), sig
+        return verdict, sig > float(u["detector"]["threshold"]), sig
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
         from sadpnet.model.calibrate import softmax
@@ -192,7 +193,7 @@ class Classifier:
         logits, feats = self.forward_inputs(x)
         probs = self.probabilities(logits)
         scores = self.unknown_scores(logits, feats)
-        verdicts, signature = self.unknown_verdicts(x, logits, feats)
+        verdicts, flags, signature = self.unknown_verdicts(x, logits, feats)
         thr = float((self.card.get("unknown") or {}).get("threshold", np.inf))
         score_name = (self.card.get("unknown") or {}).get("score", "energy")
         det_cfg = (self.card.get("unknown") or {}).get("detector")
@@ -206,7 +207,8 @@ class Classifier:
                 "top": top, "prediction": top[0],
                 "unknown": {"verdict": bool(verdicts[i]), "score": float(scores[i]), "threshold": thr,
                             "score_name": score_name,
-                            **({"defect_signature": {"probability": float(signature[i]),
+                            **({"defect_signature": {"flagged": bool(flags[i]),
+                                                     "probability": float(signature[i]),
                                                      "threshold": float(det_cfg["threshold"]),
                                                      "classes": list(det_cfg["classes"])}}
                                if signature is not None else {})},
@@ -222,7 +224,8 @@ class Classifier:
             n_unk = int(sum(im["unknown"]["verdict"] for im in images))
             ens = {"n_images": len(images), "rule": "product", "top": top, "prediction": top[0],
                    "unknown": {"verdict": n_unk * 2 > len(images), "n_unknown": n_unk,
-                               "score": float(np.mean(scores)), "score_name": score_name}}
+                               "score": float(np.mean(scores)), "score_name": score_name,
+                               **({"n_defect_flagged": int(flags.sum())} if flags is not None else {})}}
         return {"result_version": RESULT_VERSION, "model": self.summary(), "images": images, "ensemble": ens}
 
     def summary(self) -> dict:

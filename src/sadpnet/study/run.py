@@ -117,9 +117,13 @@ def _verdict(r: dict) -> dict:
     sg = top.get("space_group")
     label = str(sg) if sg is not None else str(top.get("label"))
     unknown = r.get("unknown") or {}
+    if isinstance(unknown, dict):  # the model's own unknown verdict, or its defect detector's flag
+        flag = bool(unknown.get("verdict", False)) or bool((unknown.get("defect_signature") or {}).get("flagged"))
+        flag = flag or 2 * int(unknown.get("n_defect_flagged", 0)) > int(r.get("n_images", 1) or 1)
+    else:
+        flag = bool(unknown)
     return {"label": label, "space_group": None if sg is None else int(sg),
-            "probability": float(top.get("probability", float("nan"))),
-            "unknown": bool(unknown.get("verdict", False)) if isinstance(unknown, dict) else bool(unknown)}
+            "probability": float(top.get("probability", float("nan"))), "unknown": flag}
 
 
 def evaluate_set(verdicts: list[dict], spec: TestSetSpec, points) -> list[dict]:

@@ -230,6 +230,16 @@ function renderResult() {
       ": " + pct(best.probability) + (r.ensemble ? " (ensemble of " + r.ensemble.n_images + " patterns)" : "") + ".";
   }
   verdict.append(p);
+  const sig = ans.unknown && ans.unknown.defect_signature;
+  const nFlag = ans.unknown && ans.unknown.n_defect_flagged;
+  if ((sig && sig.flagged) || (nFlag && 2 * nFlag > (r.ensemble ? r.ensemble.n_images : 1))) {
+    const w = document.createElement("p");
+    w.className = "unknown";
+    w.textContent = sig ? "Warning: the defect detector sees a " + sig.classes.join(" or ") + " signature (p " +
+      Number(sig.probability).toFixed(2) + " > " + Number(sig.threshold).toFixed(2) + "): the space group may be wrong."
+      : "Warning: the defect detector sees a dislocation or twin signature in most of these patterns.";
+    verdict.append(w);
+  }
   $("top-list").replaceChildren(topList(ans.top, r.ensemble ? "Ensemble of all files" : "Top space groups"));
   const per = $("per-image");
   per.replaceChildren();
