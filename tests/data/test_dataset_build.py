@@ -160,3 +160,29 @@ def test_resume_with_other_simulation_code_refused(quick_store, tmp_path):
     assert len(done_chunks(out)) == 2
     build_dataset(QUICK, out, workers=0, progress=False, overwrite=True)
     assert np.array_equal(open_images(out)[:], open_images(quick_store)[:])
+
+
+def test_worker_side_chunk_write_reports_a_full_disk(quick_store, tmp_path, monkeypatch):
+    """Local Dask workers write their chunks' pixels themselves (`compute_and_write_chunk`): the pixels and
+    digest match the store's, and a full disk comes back as None (the client then raises the one-line error)."""
+    import sadpnet.data.store as store
+    from sadpnet.data.build import _ROW_COLUMNS, compute_and_write_chunk
+    from sadpnet.data.store import chunk_digest
+
+    copy = tmp_path / "copy"
+    shutil.copytree(quick_store, copy)
+    spec = json.loads((copy / "spec.json").read_text())
+    n_chunk = read_meta(copy)["chunk_patterns"]
+    rows = read_table(copy)[list(_ROW_COLUMNS)].iloc[:n_chunk].to_dict("records")
+    before = open_images(copy)[:n_chunk]
+    open_images(copy, mode="r+")[:n_chunk] = 0
+    digest, relax, n = compute_and_write_chunk(rows, spec, str(copy), 0, n_chunk)
+    assert n == n_chunk and relax == [] and digest == chunk_digest(before)
+    assert np.array_equal(open_images(copy)[:n_chunk], before)
+
+    class Full:
+        def __setitem__(self, key, value):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(store, "open_images", lambda root, mode="r": Full())
+    assert compute_and_write_chunk(rows, spec, str(copy), 0, n_chunk)[0] is None

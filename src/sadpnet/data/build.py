@@ -104,6 +104,16 @@ def compute_chunk(rows: list[dict], spec: dict) -> np.ndarray:
 RELAX_KEYS = ("relax_potential", "relax_converged", "relax_steps", "relax_max_force_ev_a", "relax_max_displacement_a")
 
 
+def compute_and_write_chunk(rows: list[dict], spec: dict, root: str, k: int, n_chunk: int) -> tuple:
+    """On a local worker: compute chunk ``k`` and write its pixels into the store at ``root`` (same file
+    system); returns (digest or None when the disk is full, relaxation records, patterns). The client then
+    only writes the marker: compressing and writing run in parallel with the other workers' simulations."""
+    from sadpnet.data.store import write_chunk_images
+
+    block, relax = compute_chunk_records(rows, spec)
+    return write_chunk_images(Path(root), k, n_chunk, block), relax, len(block)
+
+
 def compute_chunk_records(rows: list[dict], spec: dict) -> tuple[np.ndarray, list[dict]]:
     """(images (n, S, S), relaxation records) of a chunk's rows: one record per relaxed point-defect variant
     of the chunk (material_id, defect_type, defect_params and `RELAX_KEYS`)."""
@@ -190,7 +200,8 @@ def build_dataset(spec_path: str | Path, out: str | Path, *, workers: int | None
         max_chunks: stop after this many chunks (for tests and benchmarks; the store stays resumable).
     """
     from sadpnet.data.card import make_card, write_card
-    from sadpnet.data.store import done_chunks, open_images, write_chunk, write_meta, write_relaxation
+    from sadpnet.data.store import (disk_full_error, done_chunks, open_images, write_chunk, write_marker, write_meta,
+                                    write_relaxation)
 
     spec_path, out = Path(spec_path), Path(out)
     t0 = time.perf_counter()
@@ -247,21 +258,39 @@ def build_dataset(spec_path: str | Path, out: str | Path, *, workers: int | None
                 queue = list(todo)
                 in_flight = as_completed()
                 key_of = {}
+                # local workers share this file system: they write their chunks' pixels themselves
+                local = scheduler is None
+
+                def submit(k):
+                    if local:
+                        return client.submit(compute_and_write_chunk, rows_of(k), spec_f, str(out), k, n_chunk,
+                                             pure=False)
+                    return client.submit(compute_chunk_records, rows_of(k), spec_f, pure=False)
+
                 for _ in range(min(len(queue), 2 * nworkers + 1)):
                     k = queue.pop(0)
-                    f = client.submit(compute_chunk_records, rows_of(k), spec_f, pure=False)
+                    f = submit(k)
                     key_of[f.key] = k
                     in_flight.add(f)
                 for f in in_flight:
                     k = key_of.pop(f.key)
-                    block, relax = f.result()
-                    f.release()
-                    write_relaxation(out, k, relax)
-                    write_chunk(out, images, k, n_chunk, block)
-                    bar.advance(len(block))
+                    if local:
+                        digest, relax, n_done = f.result()
+                        f.release()
+                        if digest is None:
+                            raise disk_full_error(out, k)
+                        write_relaxation(out, k, relax)
+                        write_marker(out, k, digest)
+                    else:
+                        block, relax = f.result()
+                        f.release()
+                        write_relaxation(out, k, relax)
+                        write_chunk(out, images, k, n_chunk, block)
+                        n_done = len(block)
+                    bar.advance(n_done)
                     if queue:
                         k2 = queue.pop(0)
-                        f2 = client.submit(compute_chunk_records, rows_of(k2), spec_f, pure=False)
+                        f2 = submit(k2)
                         key_of[f2.key] = k2
                         in_flight.add(f2)
             finally:

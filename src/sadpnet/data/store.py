@@ -116,17 +116,47 @@ def done_chunks(root: str | Path) -> set[int]:
     return out
 
 
-def write_chunk(root: Path, images, k: int, n_chunk: int, block: np.ndarray) -> None:
-    """Write chunk ``k`` (its rows of the image array) then its marker; a full disk is an InputError."""
+def _disk_full(exc: OSError) -> bool:
     import errno
 
+    return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def disk_full_error(root: Path, k: int) -> InputError:
+    return InputError(f"disk full while writing chunk {k}; free space and run the same command again to resume",
+                      root)
+
+
+def write_chunk(root: Path, images, k: int, n_chunk: int, block: np.ndarray) -> None:
+    """Write chunk ``k`` (its rows of the image array) then its marker; a full disk is an InputError."""
     try:
         images[k * n_chunk: k * n_chunk + len(block)] = block
         write_text_atomic(_marker(root, k), chunk_digest(block))
     except OSError as exc:
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise InputError(f"disk full while writing chunk {k}; free space and run the same command again "
-                             "to resume", root) from None
+        if _disk_full(exc):
+            raise disk_full_error(root, k) from None
+        raise
+
+
+def write_chunk_images(root: Path, k: int, n_chunk: int, block: np.ndarray) -> str | None:
+    """Write chunk ``k``'s pixels only (no marker) and return their digest; None when the disk is full. Runs in
+    a local Dask worker, so that compressing and writing happen beside the simulation, not in the client."""
+    try:
+        open_images(root, mode="r+")[k * n_chunk: k * n_chunk + len(block)] = block
+    except OSError as exc:
+        if _disk_full(exc):
+            return None
+        raise
+    return chunk_digest(block)
+
+
+def write_marker(root: Path, k: int, digest: str) -> None:
+    """The marker of chunk ``k``, whose pixels are already written; a full disk is an InputError."""
+    try:
+        write_text_atomic(_marker(root, k), digest)
+    except OSError as exc:
+        if _disk_full(exc):
+            raise disk_full_error(root, k) from None
         raise
 
 
