@@ -289,8 +289,10 @@ def _blocks(results: dict, examples: list[dict]) -> list[tuple]:
     B.append(("table", ["set"] + [m["name"] for m in models], rows or [["no strained set in this run"] + [""] * 0]))
 
     B.append(("h2", "Unknown verdicts"))
-    B.append(("p", "How often each model answers unknown. 'wrong flagged' = share of the wrongly classified patterns "
-                   "that were flagged unknown (the useful case); 'clean flagged' = share of pristine patterns flagged."))
+    B.append(("p", "How often each model answers unknown, or (models with an attached defect detector, "
+                   "sadpnet.model.detector) flags the pattern as showing a dislocation or twin. 'wrong flagged' = "
+                   "share of the wrongly classified patterns that were flagged (the useful case); 'clean flagged' = "
+                   "share of pristine patterns flagged."))
     fam_rows = []
     families = [("pristine", ["pristine"]), ("thermal", ["thermal-md", "thermal-debye"]),
                 ("point defects", ["vacancy", "substitution", "interstitial"]), ("normal strain", ["strain-normal"]),
