@@ -105,4 +105,4 @@ def test_lookalikes_cli(quick_store, tmp_path, capsys):
     code, _, err = run(str(quick_store), "--predictions", str(bad), "--no-progress")
     assert code == 2 and err.count("\n") == 1 and "preds.parquet" in err
     code, _, err = run(str(quick_store), "--split", "nope", "--no-progress")
-    assert code == 2 and "'nope' is empty" in err
+    assert code == 2 and "'nope' has no perfect-crystal pattern" in err

@@ -19,8 +19,8 @@ with a different label and returns per-pattern flags and every look-alike pair; 
 fractions per class, the fraction of 3-zone-axis ensembles that one other material imitates on all three
 axes (`ensemble_lookalike_fraction`) and,
 given a model's per-pattern predictions (`sadpnet evaluate` writes ``predictions.parquet``), the share of
-its errors that fall on look-alikes. Perfect crystals only: rows with a defect other than ``none`` keep the
-net of their parent crystal.
+its errors that fall on look-alikes. Perfect crystals only: rows with a defect other than ``none`` are left
+out (their nets are not the parent crystal's).
 """
 
 from __future__ import annotations
@@ -70,9 +70,11 @@ def find_lookalikes(store, *, split: str = "test", against: str = "train", label
     for col in (label, "split"):
         if col not in table.columns:
             raise InputError(f"the dataset table has no column {col!r}", store)
+    if "defect_type" in table.columns:  # the nets are the perfect crystals': defect variants are left out
+        table = table[table["defect_type"] == "none"]
     a_rows, b_rows = table[table["split"] == split], table[table["split"] == against]
     if a_rows.empty or b_rows.empty:
-        raise InputError(f"split {split if a_rows.empty else against!r} is empty", store)
+        raise InputError(f"split {split if a_rows.empty else against!r} has no perfect-crystal pattern", store)
     nets_a = _nets(a_rows, g_max_inv_a, min_intensity)
     nets_b = _nets(b_rows, g_max_inv_a, min_intensity)
     lab_a = a_rows.groupby("material_id")[label].first().to_dict()
