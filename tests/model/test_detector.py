@@ -88,3 +88,15 @@ def test_detector_must_match_and_be_intact(five_source, tmp_path):
     clf = load_model(m)
     with pytest.raises(InputError, match="differ from the ones the card names"):
         clf.detector
+
+
+def test_detector_folder_must_be_inside_the_model(five_source, tmp_path):
+    from sadpnet.model.detector import attach_detector
+
+    m = _model(tmp_path / "model", [213, 221, 225, 227, 229], 1)
+    attach_detector(m, _model(tmp_path / "det", ["dislocation", "none", "twin"], 2), five_source)
+    card = json.loads((m / "card.json").read_text())
+    card["unknown"]["detector"]["dir"] = "../det"
+    (m / "card.json").write_text(json.dumps(card))
+    with pytest.raises(InputError, match="not a sub-folder"):
+        load_model(m).detector

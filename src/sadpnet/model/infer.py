@@ -71,7 +71,10 @@ class Classifier:
         if self._detector is None:
             from sadpnet.model.detector import check_compatible
 
-            det = load_model(self.model_dir / cfg["dir"])
+            name = str(cfg.get("dir", ""))
+            if not name or name != Path(name).name or name in (".", ".."):
+                raise InputError(f"the card's detector folder {name!r} is not a sub-folder of the model", self.model_dir)
+            det = load_model(self.model_dir / name)
             if det.card["weights"]["sha256"] != cfg.get("weights_sha256", det.card["weights"]["sha256"]):
                 raise InputError("the attached detector's weights differ from the ones the card names",
                                  self.model_dir / cfg["dir"])
