@@ -100,7 +100,7 @@ def compute_chunk(rows: list[dict], spec: dict) -> np.ndarray:
     return compute_chunk_records(rows, spec)[0]
 
 
-#: Keys of a relaxed point-defect specimen's metadata recorded per variant (see `relaxation_records`).
+#: Keys of a relaxed point-defect specimen's metadata recorded per variant (`sadpnet.data.store.read_relaxation`).
 RELAX_KEYS = ("relax_potential", "relax_converged", "relax_steps", "relax_max_force_ev_a", "relax_max_displacement_a")
 
 

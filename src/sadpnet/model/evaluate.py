@@ -26,10 +26,11 @@ import numpy as np
 from sadpnet.errors import InputError
 
 
-def model_inputs(clf, source) -> np.ndarray:
-    """Preprocessed model inputs (N, S, S) float32 of a source's patterns (direct beam at the image centre)."""
+def model_inputs(clf, source, start: int = 0, stop: int | None = None) -> np.ndarray:
+    """Preprocessed model inputs (N, S, S) float32 of a source's patterns ``start:stop`` (direct beam at the
+    image centre)."""
     xs = []
-    for i in range(len(source)):
+    for i in range(start, len(source) if stop is None else min(stop, len(source))):
         img = np.asarray(source.image(i), dtype=np.float32)
         xs.append(clf.preprocess(img, source.pixel_size(i), (img.shape[1] / 2.0, img.shape[0] / 2.0)))
     s = clf.image_size_px
@@ -42,8 +43,7 @@ def run_model(clf, source, batch: int = 256) -> dict:
     `sadpnet.model.detector`) of a source."""
     logits, feats, verdicts = [], [], []
     for i0 in range(0, len(source), batch):
-        sub = _Slice(source, i0, min(len(source), i0 + batch))
-        x = model_inputs(clf, sub)
+        x = model_inputs(clf, source, i0, i0 + batch)
         lo, fe = clf.forward_inputs(x)
         logits.append(lo)
         feats.append(fe)
@@ -56,22 +56,6 @@ def run_model(clf, source, batch: int = 256) -> dict:
     return {"logits": logits, "features": feats, "class_probs": probs,
             "sg_probs": clf.scheme.space_group_probabilities(probs), "unknown": clf.unknown_scores(logits, feats),
             "unknown_verdict": np.concatenate(verdicts) if verdicts else np.zeros(0, bool)}
-
-
-class _Slice:
-    """Patterns i0..i1 of a source (image, pixel_size)."""
-
-    def __init__(self, source, i0: int, i1: int):
-        self.source, self.i0, self.n = source, i0, i1 - i0
-
-    def __len__(self) -> int:
-        return self.n
-
-    def image(self, i: int):
-        return self.source.image(self.i0 + i)
-
-    def pixel_size(self, i: int) -> float:
-        return self.source.pixel_size(self.i0 + i)
 
 
 def ensemble_accuracy(sg_probs: np.ndarray, table, space_groups: list[int], *, n_triples: int = 200, seed: int = 0,

@@ -125,15 +125,23 @@ class Classifier:
         """(unknown (B,) bool, defect flag (B,) bool or None, defect-signature probability (B,) or None) of model
         inputs: unknown when the model's own score exceeds its threshold; flagged when its detector's
         probability of the named defect classes exceeds the detector threshold (no detector: None)."""
-        u = self.card.get("unknown") or {}
-        verdict = self.unknown_scores(logits, features) > float(u.get("threshold", np.inf))
+        verdict = self.unknown_scores(logits, features) > self._unknown_threshold()
+        return (verdict, *self.defect_flags(inputs))
+
+    def _unknown_threshold(self) -> float:
+        return float((self.card.get("unknown") or {}).get("threshold", np.inf))
+
+    def defect_flags(self, inputs: np.ndarray):
+        """(flag (B,) bool, defect-signature probability (B,)) of model inputs from the attached detector, or
+        (None, None) without one."""
         det = self.detector
         if det is None:
-            return verdict, None, None
+            return None, None
         from sadpnet.model.detector import signature_probability
 
-        sig = signature_probability(det, inputs, u["detector"]["classes"])
-        return verdict, sig > float(u["detector"]["threshold"]), sig
+        cfg = self.card["unknown"]["detector"]
+        sig = signature_probability(det, inputs, cfg["classes"])
+        return sig > float(cfg["threshold"]), sig
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
         from sadpnet.model.calibrate import softmax
@@ -196,8 +204,9 @@ class Classifier:
         logits, feats = self.forward_inputs(x)
         probs = self.probabilities(logits)
         scores = self.unknown_scores(logits, feats)
-        verdicts, flags, signature = self.unknown_verdicts(x, logits, feats)
-        thr = float((self.card.get("unknown") or {}).get("threshold", np.inf))
+        thr = self._unknown_threshold()
+        verdicts = scores > thr
+        flags, signature = self.defect_flags(x)
         score_name = (self.card.get("unknown") or {}).get("score", "energy")
         det_cfg = (self.card.get("unknown") or {}).get("detector")
         k = min(int(top_k), len(self.scheme.classes))
