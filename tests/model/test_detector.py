@@ -76,8 +76,6 @@ def test_detector_must_match_and_be_intact(five_source, tmp_path):
     from sadpnet.model.detector import attach_detector
 
     m = _model(tmp_path / "model", [213, 221, 225, 227, 229], 1)
-    with pytest.raises(InputError, match="differs from the model"):
-        attach_detector(m, _model(tmp_path / "det128", ["dislocation", "none", "twin"], 2, size=128), five_source)
     with pytest.raises(InputError, match="no class 'twin'"):
         attach_detector(m, _model(tmp_path / "det2", ["dislocation", "none"], 2), five_source)
     assert "detector" not in json.loads((m / "card.json").read_text())["unknown"]  # nothing half-written
@@ -100,3 +98,42 @@ def test_detector_folder_must_be_inside_the_model(five_source, tmp_path):
     (m / "card.json").write_text(json.dumps(card))
     with pytest.raises(InputError, match="not a sub-folder"):
         load_model(m).detector
+
+
+def test_detector_with_its_own_preprocessing(five_source, tmp_path):
+    """A detector whose input differs from the model's (another size, stored intensities taken as they are)
+    preprocesses the patterns itself, in attach_detector, evaluate, classify and the study alike."""
+    from types import SimpleNamespace
+
+    from sadpnet.model.detector import attach_detector
+    from sadpnet.model.evaluate import model_inputs, run_model
+    from sadpnet.study.run import predict
+
+    m = _model(tmp_path / "model", [213, 221, 225, 227, 229], 1)
+    card = json.loads((m / "card.json").read_text())
+    card["preprocessing"] = {"stored_log_range": 1e4}
+    (m / "card.json").write_text(json.dumps(card))
+    d = _model(tmp_path / "det", ["dislocation", "none", "twin"], 2, size=48)
+    u = attach_detector(m, d, five_source, max_clean_flag_rate=0.2)
+    clf, det = load_model(m), load_model(d)
+    assert not clf.detector_shares_input
+    x, dx = model_inputs(clf, five_source), model_inputs(det, five_source)
+    assert x.shape[1] == 64 and dx.shape[1] == 48
+    p = det.probabilities(det.forward_inputs(dx)[0])
+    sig = p[:, 0] + p[:, 2]
+    assert u["detector"]["threshold"] == pytest.approx(np.quantile(sig, 0.9))
+    lo, fe = clf.forward_inputs(x)
+    with pytest.raises(InputError, match="its own way"):
+        clf.defect_flags(x)
+    own, flags, s2 = clf.unknown_verdicts(x, lo, fe, dx)
+    np.testing.assert_allclose(s2, sig, rtol=1e-5)
+    expected = own | flags
+    assert np.array_equal(run_model(clf, five_source)["unknown_verdict"], expected)
+    images = np.stack([five_source.image(i) for i in range(len(five_source))])
+    cals = np.array([five_source.pixel_size(i) for i in range(len(five_source))])
+    verdicts, _ = predict(clf, images, cals)
+    assert [v["unknown"] for v in verdicts] == expected.tolist()
+    pats = [SimpleNamespace(image=images[i], pixel_size_inv_a=cals[i], source=str(i), centre_xy=None, mask=None,
+                            metadata={}) for i in range(len(images))]
+    res = clf.classify_images(pats, top_k=1)
+    assert [im["unknown"]["defect_signature"]["flagged"] for im in res["images"]] == flags.tolist()

@@ -172,3 +172,32 @@ def test_non_finite_pixels_are_unusable():
     mask = np.ones(img.shape, bool)
     mask[10:40, 10:40] = mask[200:210, 30:60] = False
     np.testing.assert_array_equal(to_model_input(bad, 0.0133), to_model_input(img, 0.0133, mask=mask))
+
+
+def test_stored_log_images_are_decoded_measured_files_are_not():
+    """With ``stored_log_range`` a rendered (log-mapped) image gives the model input of its linear intensity;
+    a superlattice-like spot at 1e-3 of the main spots nearly vanishes, where the stored values showed it
+    at about half the range; `measured_to_model_input` never decodes (real files are linear)."""
+    from types import SimpleNamespace
+
+    from sadpnet.simulate.detector import render
+
+    size, cal = 256, 0.0133
+    main = [(40, 0), (-40, 0), (0, 40), (0, -40)]
+    weak = [(20, 20)]
+    linear = spots_image((size, size), (128, 128), main, sigma_px=1.0)
+    linear += 1e-3 * spots_image((size, size), (128, 128), weak, sigma_px=1.0)
+    stored = render(linear, direct_beam=False, psf_sigma_px=0.0)  # uint8, log R = 1e4
+    s = PreprocessSettings(stored_log_range=1e4)
+    decoded = to_model_input(stored, cal, **s.to_dict())
+    as_linear = to_model_input(linear, cal)
+    as_stored = to_model_input(stored, cal)
+    c = N // 2
+    weak_px = (c + int(round(20 * cal / TARGET)), c + int(round(20 * cal / TARGET)))  # (row, col)
+    assert np.abs(decoded - as_linear).max() < 0.03
+    assert decoded[weak_px] < 0.1 and as_stored[weak_px] > 0.4, (decoded[weak_px], as_stored[weak_px])
+    meas = SimpleNamespace(image=linear, pixel_size_inv_a=cal, centre_xy=None, mask=np.ones_like(linear, bool),
+                           saturated=None, source="x")
+    np.testing.assert_array_equal(measured_to_model_input(meas, s), as_linear)
+    with pytest.raises(InputError, match="stored_log_range"):
+        PreprocessSettings(stored_log_range=0.5)

@@ -68,3 +68,30 @@ def test_log_mapping_monotonic():
 def test_bad_options(fe_pattern, kw):
     with pytest.raises(InputError):
         render(fe_pattern, **kw)
+
+
+@pytest.mark.parametrize("kw", [dict(mapping="log"), dict(mapping="log", dynamic_range=1e3),
+                                dict(mapping="gamma", gamma=0.5), dict(mapping="log", bits=16)])
+def test_linear_intensity_inverts_the_mapping(kw):
+    """render then linear_intensity gives back the relative intensity, within the quantisation step."""
+    import torch
+
+    from sadpnet.simulate.detector import linear_intensity
+
+    rng = np.random.default_rng(3)
+    truth = np.exp(rng.uniform(np.log(1e-3), 0.0, size=(32, 32)))
+    truth[0, 0] = 1.0
+    img = render(truth, direct_beam=False, psf_sigma_px=0.0, **kw)
+    inv = {k: v for k, v in kw.items() if k != "bits"}
+    full = 65535.0 if kw.get("bits") == 16 else 255.0
+    lin = linear_intensity(img, full_scale=full, **inv)
+    assert lin.dtype == np.float32 and lin.max() == pytest.approx(1.0)
+    # one quantisation step of the mapped value, as a relative error of the intensity
+    v = np.clip(img / full, 1e-9, 1)
+    step = (np.log1p(kw.get("dynamic_range", 1e4)) / full * (1 + 1 / (kw.get("dynamic_range", 1e4) * truth))
+            if kw["mapping"] == "log" else 1 / (kw["gamma"] * v * full))
+    np.testing.assert_array_less(np.abs(lin / truth - 1), step)
+    t = linear_intensity(torch.as_tensor(img.astype(np.float32)), full_scale=full, **inv)
+    np.testing.assert_allclose(t.numpy(), lin, rtol=1e-5, atol=1e-9)
+    with pytest.raises(InputError, match="mapping"):
+        linear_intensity(img, mapping="sqrt")

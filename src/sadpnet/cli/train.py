@@ -39,6 +39,11 @@ def train_command(
     max_hours: Optional[float] = typer.Option(None, "--max-hours", help="Stop after this many hours (after an epoch)."),
     half: bool = typer.Option(False, "--half", help="Store the final weights as float16 (half the size)."),
     no_augment: bool = typer.Option(False, "--no-augment", help="Train on clean patterns only."),
+    log_gain: float = typer.Option(100.0, "--log-gain", help="Intensity compression of the model input, "
+                                   "log1p(gain x) / log1p(gain) of the normalised image (sadpnet.model.preprocess)."),
+    intensity: str = typer.Option("linear", "--intensity", help="linear: decode the dataset's log-mapped images "
+                                  "to linear detector intensity first, as real files hold (sadpnet.model.preprocess, "
+                                  "step 0); stored: take the stored values as intensities (models before 2026-12)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT/checkpoint."),
     also: list[Path] = typer.Option([], "--also", help="A further dataset whose train and val splits are added "
                                     "(repeatable; e.g. clean patterns beside a defect dataset when fine-tuning)."),
@@ -50,7 +55,7 @@ def train_command(
 ) -> None:
     """Train a classifier: per-epoch validation, checkpoint/resume, early stopping, metrics.csv, calibrated card."""
     from sadpnet.errors import InputError
-    from sadpnet.model.augment import NO_AUGMENT, AugmentConfig
+    from sadpnet.model.augment import LINEAR_NOISE, NO_AUGMENT, AugmentConfig
     from sadpnet.model.labels import LabelScheme
     from sadpnet.model.preprocess import DEFAULT_SIZE_PX, DEFAULT_TARGET_PIXEL_SIZE_INV_A
     from sadpnet.model.source import dataset_id, open_store
@@ -74,6 +79,11 @@ def train_command(
         va = concat_sources([open_store(p, "val") for p in paths])
         if n_val and len(va) > n_val:
             va = va.subset(np.sort(np.random.default_rng(seed).permutation(len(va))[:n_val]))
+    preprocess = {} if log_gain == 100.0 else {"log_gain": log_gain}
+    if intensity == "linear":
+        preprocess.update(_stored_mapping(paths))
+    elif intensity != "stored":
+        raise InputError(f"must be linear or stored, got {intensity!r}", "--intensity")
     scheme = None
     if label == "appearance":
         from sadpnet.model.appearance import appearance_scheme
@@ -84,7 +94,10 @@ def train_command(
                       batch_size=batch_size, lr=lr, patience=patience, seed=seed, threads=threads, workers=workers,
                       precision=precision, device=device, samples_per_epoch=samples_per_epoch, max_hours=max_hours,
                       half_weights=half, init_from=str(init_from) if init_from else None,
-                      balance=balance, augment=(NO_AUGMENT if no_augment else AugmentConfig()).to_dict())
+                      balance=balance, augment=(NO_AUGMENT if no_augment else
+                                                AugmentConfig(**(LINEAR_NOISE if intensity == "linear" else {}))
+                                                ).to_dict(),
+                      preprocess=preprocess)
     if scheme is None:
         if label not in tr.table.columns:
             raise InputError(f"dataset has no column {label!r}", "--label")
@@ -94,3 +107,29 @@ def train_command(
     summary = train(tr, va, cfg, out, scheme=scheme, resume=resume, dataset_id="+".join(dataset_id(p) for p in paths))
     typer.echo(f"best epoch {summary['best_epoch']}: val accuracy {summary['best_val_acc']:.4f} "
                f"({summary['stopped']}); model written to {out}")
+
+
+def _stored_mapping(paths) -> dict:
+    """Preprocessing fields that decode the datasets' stored images (all must share one log mapping)."""
+    import json
+    from pathlib import Path
+
+    from sadpnet.errors import InputError
+
+    found = set()
+    for p in paths:
+        try:
+            spec = json.loads((Path(p) / "spec.json").read_text())
+        except (OSError, ValueError) as e:
+            raise InputError(f"cannot read the dataset's spec.json ({e})", p) from None
+        render = dict(spec.get("render") or {})
+        choices = (spec.get("augment") or {}).get("render_choices") or {}
+        dtype = (spec.get("storage") or {}).get("dtype", "uint8")
+        if render.get("mapping", "log") != "log" or {"mapping", "dynamic_range"} & set(choices):
+            raise InputError("--intensity linear needs images stored with the log mapping of one dynamic range "
+                             "(use --intensity stored)", p)
+        found.add((float(render.get("dynamic_range", 1e4)), 255.0 if dtype == "uint8" else 65535.0))
+    if len(found) != 1:
+        raise InputError(f"the datasets store images with different mappings {sorted(found)}", "--also")
+    (dynamic_range, full), = found
+    return {"stored_log_range": dynamic_range, "stored_full_scale": full}

@@ -15,8 +15,11 @@ Parameters (`AugmentConfig`, all ranges uniform unless noted):
     beam_stop_prob: probability of a beam stop (a dark bar from the centre to the edge, 3-10 % of the width,
         with a round end over the direct beam); half the time its mask is passed on, half the time not.
     halo_prob: probability of a diffuse bright centre (a Gaussian of 5-25 % of the width, up to 0.6 of max).
-    noise_prob: probability of shot noise at a random dose (200..20000 counts at the maximum; Gaussian approximation
-        of Poisson, variance = mean, for speed) plus Gaussian read noise (sigma up to 2 % of the maximum).
+    noise_prob: probability of shot noise at a random dose (log-uniform in ``dose_range`` counts at the maximum;
+        Gaussian approximation of Poisson, variance = mean, for speed) plus Gaussian read noise (sigma uniform up
+        to ``read_noise_max`` of the maximum). The defaults (200..20000 counts, 2 %) suit log-mapped stored
+        images; on linear intensity (``sadpnet train --intensity linear``) they would bury every spot under
+        about 5 % of the direct beam, so linear training uses `LINEAR_NOISE` (1e3..1e6 counts, 0.1 %).
     gamma_range: intensity mapping I -> I**gamma, gamma log-uniform in the range.
 """
 
@@ -38,12 +41,16 @@ class AugmentConfig:
     halo_prob: float = 0.4
     noise_prob: float = 0.5
     gamma_range: tuple[float, float] = (0.5, 2.0)
+    dose_range: tuple[float, float] = (200.0, 20000.0)
+    read_noise_max: float = 0.02
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
 NO_AUGMENT = AugmentConfig(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, (1.0, 1.0))
+#: Noise settings for augmenting linear intensity (a direct beam of 1e3-1e6 counts, read noise <= 0.1 %).
+LINEAR_NOISE = {"dose_range": (1e3, 1e6), "read_noise_max": 0.001}
 
 
 @lru_cache(maxsize=4)
@@ -92,8 +99,9 @@ def augment(image: np.ndarray, pixel_size_inv_a: float, rng: np.random.Generator
     gamma = float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
     img = np.clip(img, 0, None) ** gamma
     if rng.random() < config.noise_prob:
-        dose = float(np.exp(rng.uniform(np.log(200.0), np.log(20000.0))))
-        sigma = np.sqrt(np.clip(img, 0, None) / dose + rng.uniform(0.0, 0.02) ** 2)
+        d_lo, d_hi = config.dose_range
+        dose = float(np.exp(rng.uniform(np.log(d_lo), np.log(d_hi))))
+        sigma = np.sqrt(np.clip(img, 0, None) / dose + rng.uniform(0.0, config.read_noise_max) ** 2)
         img = img + sigma * rng.standard_normal(img.shape, dtype=np.float32)
     mask = None
     if rng.random() < config.beam_stop_prob:

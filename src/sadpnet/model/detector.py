@@ -3,7 +3,7 @@
 A classifier trained on perfect crystals has to name one of its classes for every pattern; the feature- and
 logit-based scores of `sadpnet.model.unknown` catch patterns unlike any crystal (rings, noise) but not a
 dislocated or twinned crystal, whose pattern is still mostly a lattice. A **detector** is a second network of
-the same input format, trained to name the defect (``sadpnet train DATASET --label defect_type``, on
+its own input format (the model's inputs are handed on when they are the same), trained to name the defect (``sadpnet train DATASET --label defect_type``, on
 materials other than those it will be used on), attached to the classifier: a pattern is "unknown" when the
 classifier's own score exceeds its threshold **or** the detector gives the defects named in ``classes`` (by
 default dislocations and twins: the defects that change the pattern beyond what the crystal's classes explain)
@@ -31,13 +31,12 @@ DETECTOR_SUBDIR = "detector"
 DEFAULT_UNKNOWN_DEFECTS = ("dislocation", "twin")
 
 
-def check_compatible(model, detector) -> None:
-    """The detector must see exactly the model's input (image size, calibration, preprocessing)."""
-    if model.image_size_px != detector.image_size_px or \
-            abs(model.target_pixel_size_inv_a - detector.target_pixel_size_inv_a) > 1e-12 or \
-            model.preprocess_settings().to_dict() != detector.preprocess_settings().to_dict():
-        raise InputError("the detector's input (image size, 1/A per pixel or preprocessing) differs from the "
-                         "model's", detector.model_dir)
+def same_input(model, detector) -> bool:
+    """Whether the detector sees exactly the model's input (image size, calibration, preprocessing), so the
+    model's inputs can be handed on; otherwise it preprocesses the images itself (`detector_inputs`)."""
+    return (model.image_size_px == detector.image_size_px
+            and abs(model.target_pixel_size_inv_a - detector.target_pixel_size_inv_a) <= 1e-12
+            and model.preprocess_settings().to_dict() == detector.preprocess_settings().to_dict())
 
 
 def signature_probability(detector, inputs: np.ndarray, classes) -> np.ndarray:
@@ -72,7 +71,6 @@ def attach_detector(model_dir, detector_dir, dataset, *, classes=DEFAULT_UNKNOWN
     if detector_dir.resolve() == (model_dir / DETECTOR_SUBDIR).resolve():
         raise InputError("the detector is already this model's own detector folder", detector_dir)
     model, detector = load_model(model_dir), load_model(detector_dir)
-    check_compatible(model, detector)
     classes = [str(c) for c in classes]
     src = dataset if hasattr(dataset, "table") else open_store(dataset, split, max_patterns=max_patterns, seed=seed)
     if len(src) == 0:
@@ -80,7 +78,7 @@ def attach_detector(model_dir, detector_dir, dataset, *, classes=DEFAULT_UNKNOWN
     x = model_inputs(model, src)
     logits, feats = model.forward_inputs(x)
     own = model.unknown_scores(logits, feats)
-    sig = signature_probability(detector, x, classes)
+    sig = signature_probability(detector, x if same_input(model, detector) else model_inputs(detector, src), classes)
     accept = 1.0 - max_clean_flag_rate / 2
     unknown = dict(model.card.get("unknown") or {"score": "energy"})
     unknown["threshold"] = threshold_at(own, accept)

@@ -69,8 +69,6 @@ class Classifier:
         if cfg is None:
             return None
         if self._detector is None:
-            from sadpnet.model.detector import check_compatible
-
             name = str(cfg.get("dir", ""))
             if not name or name != Path(name).name or name in (".", ".."):
                 raise InputError(f"the card's detector folder {name!r} is not a sub-folder of the model", self.model_dir)
@@ -78,7 +76,6 @@ class Classifier:
             if det.card["weights"]["sha256"] != cfg.get("weights_sha256", det.card["weights"]["sha256"]):
                 raise InputError("the attached detector's weights differ from the ones the card names",
                                  self.model_dir / cfg["dir"])
-            check_compatible(self, det)
             self._detector = det
         return self._detector
 
@@ -121,24 +118,40 @@ class Classifier:
         u = self.card.get("unknown") or {"score": "energy"}
         return score(u["score"], logits, features, temperature=self.temperature, stats=self.ood_stats)
 
-    def unknown_verdicts(self, inputs: np.ndarray, logits: np.ndarray, features: np.ndarray):
+    def unknown_verdicts(self, inputs: np.ndarray, logits: np.ndarray, features: np.ndarray,
+                         detector_inputs: np.ndarray | None = None):
         """(unknown (B,) bool, defect flag (B,) bool or None, defect-signature probability (B,) or None) of model
         inputs: unknown when the model's own score exceeds its threshold; flagged when its detector's
-        probability of the named defect classes exceeds the detector threshold (no detector: None)."""
+        probability of the named defect classes exceeds the detector threshold (no detector: None).
+        ``detector_inputs``: see `defect_flags`."""
         verdict = self.unknown_scores(logits, features) > self._unknown_threshold()
-        return (verdict, *self.defect_flags(inputs))
+        return (verdict, *self.defect_flags(inputs, detector_inputs))
+
+    @property
+    def detector_shares_input(self) -> bool:
+        """Whether the attached detector takes this model's inputs (True without a detector)."""
+        from sadpnet.model.detector import same_input
+
+        det = self.detector
+        return det is None or same_input(self, det)
 
     def _unknown_threshold(self) -> float:
         return float((self.card.get("unknown") or {}).get("threshold", np.inf))
 
-    def defect_flags(self, inputs: np.ndarray):
+    def defect_flags(self, inputs: np.ndarray, detector_inputs: np.ndarray | None = None):
         """(flag (B,) bool, defect-signature probability (B,)) of model inputs from the attached detector, or
-        (None, None) without one."""
+        (None, None) without one. A detector with its own preprocessing (`detector_shares_input` False) needs
+        ``detector_inputs``, the same patterns preprocessed with the detector's settings."""
         det = self.detector
         if det is None:
             return None, None
         from sadpnet.model.detector import signature_probability
 
+        if not self.detector_shares_input:
+            if detector_inputs is None or len(detector_inputs) != len(inputs):
+                raise InputError("the attached detector preprocesses patterns its own way: pass its inputs",
+                                 self.model_dir)
+            inputs = detector_inputs
         cfg = self.card["unknown"]["detector"]
         sig = signature_probability(det, inputs, cfg["classes"])
         return sig > float(cfg["threshold"]), sig
@@ -206,7 +219,11 @@ class Classifier:
         scores = self.unknown_scores(logits, feats)
         thr = self._unknown_threshold()
         verdicts = scores > thr
-        flags, signature = self.defect_flags(x)
+        dx = None
+        if not self.detector_shares_input:
+            dx = np.stack([self.detector.preprocess_measured(p, info["pixel_size_inv_a"])
+                           for p, info in zip(patterns, cal_info)])
+        flags, signature = self.defect_flags(x, dx)
         score_name = (self.card.get("unknown") or {}).get("score", "energy")
         det_cfg = (self.card.get("unknown") or {}).get("detector")
         k = min(int(top_k), len(self.scheme.classes))

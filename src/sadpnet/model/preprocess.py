@@ -4,6 +4,13 @@ Simulated patterns (training) and real microscope files (inference) both pass th
 `to_model_input` (one image, NumPy) or `to_model_input_batch` (many images, torch; the same code), so the
 model sees the same kind of input in both. Steps, in this order:
 
+0. **Linear intensity** (only with ``stored_log_range``): stored and simulated detector images are 8-bit
+   log-mapped (`sadpnet.simulate.detector.render`, ``mapping="log"``); they are turned back into linear
+   intensity (`sadpnet.simulate.detector.linear_intensity`) so that a model sees the intensity ratios a
+   real detector records. Measured files (`measured_to_model_input`) are linear already and skip this step.
+   Without it (models made before 2026-12), the stored log-mapped values are taken as intensities: a
+   feature at 1e-3 of the strongest spot then comes out at half of the model's range.
+
 1. **Resample** the image about its direct-beam centre ``centre_xy`` (column, row pixels; integer values
    are pixel centres) onto the model's grid: ``size_px`` square, ``target_pixel_size_inv_a`` 1/A per pixel,
    the beam on the centre of pixel (size_px/2, size_px/2) as in ``docs/conventions.md``. Each output
@@ -71,6 +78,9 @@ class PreprocessSettings:
         normalise_quantile: quantile of the usable pixels that maps to 1 before compression.
         max_scale_change: largest allowed ratio of input and target calibrations (either way).
         min_field_fraction: least fraction of the output square the input image must cover.
+        stored_log_range: None, or the dynamic range R of the log mapping of stored/simulated images (their
+            values are decoded to linear intensity first: step 0); measured files ignore it.
+        stored_full_scale: the stored value of the brightest pixel (255: uint8 stores).
     """
 
     target_pixel_size_inv_a: float = DEFAULT_TARGET_PIXEL_SIZE_INV_A
@@ -83,8 +93,16 @@ class PreprocessSettings:
     normalise_quantile: float = 0.998
     max_scale_change: float = 8.0
     min_field_fraction: float = 0.25
+    stored_log_range: float | None = None
+    stored_full_scale: float = 255.0
 
     def __post_init__(self) -> None:
+        if self.stored_log_range is not None and not (isinstance(self.stored_log_range, (int, float))
+                                                      and math.isfinite(self.stored_log_range)
+                                                      and self.stored_log_range > 1):
+            raise InputError(f"must be None or a number > 1, got {self.stored_log_range!r}", "stored_log_range")
+        if not (isinstance(self.stored_full_scale, (int, float)) and self.stored_full_scale > 0):
+            raise InputError(f"must be a positive number, got {self.stored_full_scale!r}", "stored_full_scale")
         for name in ("target_pixel_size_inv_a", "log_gain", "max_scale_change"):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
@@ -162,11 +180,28 @@ def measured_to_model_input(pattern: "MeasuredPattern", settings: PreprocessSett
     mask = pattern.mask
     if getattr(pattern, "saturated", None) is not None:
         mask = mask | pattern.saturated
-    try:
+    try:  # a measured file holds linear intensity: no decoding of a stored mapping
         return to_model_input(pattern.image, pattern.pixel_size_inv_a, centre_xy=pattern.centre_xy,
-                              mask=mask, **s.to_dict())
+                              mask=mask, **linear_settings(s).to_dict())
     except InputError as e:
         raise InputError(e.problem, pattern.source) from None
+
+
+def linear_settings(settings: PreprocessSettings) -> PreprocessSettings:
+    """The same settings for an image that already holds linear intensity (step 0 off)."""
+    import dataclasses
+
+    return dataclasses.replace(settings, stored_log_range=None)
+
+
+def stored_to_linear(image, settings: PreprocessSettings):
+    """Step 0 alone: the linear intensity of a stored/simulated image (unchanged without ``stored_log_range``)."""
+    if settings.stored_log_range is None:
+        return image
+    from sadpnet.simulate.detector import linear_intensity
+
+    return linear_intensity(image, mapping="log", dynamic_range=settings.stored_log_range,
+                            full_scale=settings.stored_full_scale)
 
 
 def to_model_input_batch(
@@ -200,7 +235,7 @@ def to_model_input_batch(
     b, h, w = x.shape
     if h < 2 or w < 2:
         raise InputError(f"image of {h}x{w} pixels is too small", "images")
-    x = x.to(torch.float32)
+    x = stored_to_linear(x.to(torch.float32), s)
     cal = _calibrations(pixel_size_inv_a, b)
     scale = s.target_pixel_size_inv_a / cal  # input pixels per output pixel, (B,)
     bad = np.flatnonzero((scale > s.max_scale_change) | (scale < 1.0 / s.max_scale_change))

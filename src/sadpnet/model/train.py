@@ -80,21 +80,25 @@ class TrainConfig:
 
     def augment_config(self) -> AugmentConfig:
         d = dict(self.augment)
-        d["gamma_range"] = tuple(d.get("gamma_range", (1.0, 1.0)))
+        for k in ("gamma_range", "dose_range"):
+            if k in d:
+                d[k] = tuple(d[k])
+        d.setdefault("gamma_range", (1.0, 1.0))
         return AugmentConfig(**d)
 
 
 def model_input(source, i: int, cfg: TrainConfig, rng: np.random.Generator | None) -> np.ndarray:
     """Preprocessed (size, size) float32 input of pattern i (augmented when ``rng`` is given)."""
-    from sadpnet.model.preprocess import to_model_input
+    from sadpnet.model.preprocess import PreprocessSettings, linear_settings, stored_to_linear, to_model_input
 
-    img = source.image(i)
+    settings = PreprocessSettings(**cfg.preprocess_settings())
+    img = stored_to_linear(source.image(i), settings)  # augmentation acts on what a detector records
     cal = source.pixel_size(i)
     if rng is not None:
         img, cal, centre, mask = augment(img, cal, rng, cfg.augment_config())
     else:
         img, cal, centre, mask = np.asarray(img, np.float32), cal, (img.shape[1] / 2.0, img.shape[0] / 2.0), None
-    return to_model_input(img, cal, centre_xy=centre, mask=mask, **cfg.preprocess_settings())
+    return to_model_input(img, cal, centre_xy=centre, mask=mask, **linear_settings(settings).to_dict())
 
 
 class _TorchView:

@@ -128,3 +128,38 @@ def render(pattern, *, direct_beam: bool = True, direct_beam_ratio: float = 5.0,
         v = v ** np.float32(gamma)
     full = (1 << bits) - 1
     return np.rint(np.clip(v, 0.0, 1.0) * full).astype(np.uint8 if bits == 8 else np.uint16)
+
+
+def linear_intensity(image, *, mapping: str = "log", gamma: float = 0.5, dynamic_range: float = 1e4,
+                     full_scale: float = 255.0):
+    """Undo step 5 of `render`: relative linear intensity (brightest pixel 1) of a rendered image.
+
+    Args:
+        image: (..., N, N) rendered values (NumPy array or torch tensor), 0..``full_scale``.
+        mapping, gamma, dynamic_range: as given to `render`.
+        full_scale: the value of the brightest pixel: 255 for ``bits=8``, 65535 for ``bits=16``.
+
+    Returns:
+        float32 array or tensor of the same shape in [0, 1]: ``expm1(v log(1 + R)) / R`` ("log") or
+        ``v ** (1 / gamma)`` ("gamma") of ``v = image / full_scale``. 8-bit quantisation makes the weakest
+        non-zero pixel of the default log mapping 3.7e-6 of the brightest.
+    """
+    if mapping not in ("log", "gamma"):
+        raise InputError(f"mapping must be 'log' or 'gamma', got {mapping!r}", "mapping")
+    if not full_scale > 0:
+        raise InputError(f"full_scale must be > 0, got {full_scale!r}", "full_scale")
+    try:
+        import torch
+
+        is_tensor = isinstance(image, torch.Tensor)
+    except ImportError:  # pragma: no cover - torch is a dependency of the model stage only
+        is_tensor = False
+    if is_tensor:
+        v = (image.to(torch.float32) / float(full_scale)).clamp_(0.0, 1.0)
+        if mapping == "log":
+            return torch.expm1(v * math.log1p(dynamic_range)) / float(dynamic_range)
+        return v ** (1.0 / gamma)
+    v = np.clip(np.asarray(image, dtype=np.float32) / np.float32(full_scale), 0.0, 1.0)
+    if mapping == "log":
+        return (np.expm1(v * np.float32(math.log1p(dynamic_range))) / np.float32(dynamic_range)).astype(np.float32)
+    return (v ** np.float32(1.0 / gamma)).astype(np.float32)
