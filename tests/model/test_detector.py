@@ -137,3 +137,28 @@ def test_detector_with_its_own_preprocessing(five_source, tmp_path):
                             metadata={}) for i in range(len(images))]
     res = clf.classify_images(pats, top_k=1)
     assert [im["unknown"]["defect_signature"]["flagged"] for im in res["images"]] == flags.tolist()
+
+
+def test_measured_files_share_the_input_when_only_stored_decoding_differs(five_source, tmp_path):
+    """A model that decodes stored images and a detector that does not see the same input of a measured
+    (linear) file: the detector reuses the model's inputs there, and its flags equal those from its own."""
+    from sadpnet.io import MeasuredPattern
+    from sadpnet.model.detector import attach_detector, same_input
+
+    m = _model(tmp_path / "model", [213, 221, 225, 227, 229], 1)
+    card = json.loads((m / "card.json").read_text())
+    card["preprocessing"] = {"stored_log_range": 1e4}
+    (m / "card.json").write_text(json.dumps(card))
+    attach_detector(m, _model(tmp_path / "det", ["dislocation", "none", "twin"], 2), five_source,
+                    max_clean_flag_rate=0.2)
+    clf = load_model(m)
+    assert not same_input(clf, clf.detector) and same_input(clf, clf.detector, measured=True)
+    img = five_source.image(0).astype(np.float32)
+    pat = MeasuredPattern(image=img, pixel_size_inv_a=five_source.pixel_size(0), centre_xy=(128.0, 128.0),
+                          mask=np.ones(img.shape, bool), source="m.png", metadata={})
+    res = clf.classify_images([pat], top_k=1)
+    x = clf.preprocess_measured(pat, pat.pixel_size_inv_a)
+    own = clf.detector.preprocess_measured(pat, pat.pixel_size_inv_a)
+    np.testing.assert_array_equal(x, own)
+    _, sig = clf.defect_flags(x[None], measured=True)
+    assert res["images"][0]["unknown"]["defect_signature"]["probability"] == pytest.approx(float(sig[0]), rel=1e-6)

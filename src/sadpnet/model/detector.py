@@ -31,12 +31,18 @@ DETECTOR_SUBDIR = "detector"
 DEFAULT_UNKNOWN_DEFECTS = ("dislocation", "twin")
 
 
-def same_input(model, detector) -> bool:
+def same_input(model, detector, measured: bool = False) -> bool:
     """Whether the detector sees exactly the model's input (image size, calibration, preprocessing), so the
-    model's inputs can be handed on; otherwise it preprocesses the images itself (`detector_inputs`)."""
+    model's inputs can be handed on; otherwise it preprocesses the patterns itself. ``measured``: for
+    measured files, whose preprocessing ignores the decoding of stored images (`preprocess.linear_settings`)."""
+    from sadpnet.model.preprocess import linear_settings
+
+    a, b = model.preprocess_settings(), detector.preprocess_settings()
+    if measured:
+        a, b = linear_settings(a), linear_settings(b)
     return (model.image_size_px == detector.image_size_px
             and abs(model.target_pixel_size_inv_a - detector.target_pixel_size_inv_a) <= 1e-12
-            and model.preprocess_settings().to_dict() == detector.preprocess_settings().to_dict())
+            and a.to_dict() == b.to_dict())
 
 
 def signature_probability(detector, inputs: np.ndarray, classes) -> np.ndarray:

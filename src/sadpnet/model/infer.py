@@ -129,25 +129,35 @@ class Classifier:
 
     @property
     def detector_shares_input(self) -> bool:
-        """Whether the attached detector takes this model's inputs (True without a detector)."""
+        """Whether the attached detector takes this model's inputs of stored/simulated images (True without a
+        detector)."""
         from sadpnet.model.detector import same_input
 
         det = self.detector
         return det is None or same_input(self, det)
 
+    def _detector_shares_measured_input(self) -> bool:
+        from sadpnet.model.detector import same_input
+
+        det = self.detector
+        return det is None or same_input(self, det, measured=True)
+
     def _unknown_threshold(self) -> float:
         return float((self.card.get("unknown") or {}).get("threshold", np.inf))
 
-    def defect_flags(self, inputs: np.ndarray, detector_inputs: np.ndarray | None = None):
+    def defect_flags(self, inputs: np.ndarray, detector_inputs: np.ndarray | None = None, *,
+                     measured: bool = False):
         """(flag (B,) bool, defect-signature probability (B,)) of model inputs from the attached detector, or
         (None, None) without one. A detector with its own preprocessing (`detector_shares_input` False) needs
-        ``detector_inputs``, the same patterns preprocessed with the detector's settings."""
+        ``detector_inputs``, the same patterns preprocessed with the detector's settings. ``measured``: the
+        inputs come from measured files (`preprocess_measured`), where stored-image decoding does not apply."""
         det = self.detector
         if det is None:
             return None, None
         from sadpnet.model.detector import signature_probability
 
-        if not self.detector_shares_input:
+        shares = self._detector_shares_measured_input() if measured else self.detector_shares_input
+        if not shares:
             if detector_inputs is None or len(detector_inputs) != len(inputs):
                 raise InputError("the attached detector preprocesses patterns its own way: pass its inputs",
                                  self.model_dir)
@@ -219,11 +229,13 @@ class Classifier:
         scores = self.unknown_scores(logits, feats)
         thr = self._unknown_threshold()
         verdicts = scores > thr
-        dx = None
-        if not self.detector_shares_input:
-            dx = np.stack([self.detector.preprocess_measured(p, info["pixel_size_inv_a"])
-                           for p, info in zip(patterns, cal_info)])
-        flags, signature = self.defect_flags(x, dx)
+        from sadpnet.io import MeasuredPattern
+
+        measured = all(isinstance(p, MeasuredPattern) for p in patterns)
+        shares = self._detector_shares_measured_input() if measured else self.detector_shares_input
+        dx = None if shares else np.stack([self.detector.preprocess_measured(p, info["pixel_size_inv_a"])
+                                           for p, info in zip(patterns, cal_info)])
+        flags, signature = self.defect_flags(x, dx, measured=measured)
         score_name = (self.card.get("unknown") or {}).get("score", "energy")
         det_cfg = (self.card.get("unknown") or {}).get("detector")
         k = min(int(top_k), len(self.scheme.classes))
