@@ -87,6 +87,13 @@ def test_study_smoke_report_has_every_section_and_row(tmp_path):
                                             for s in ok))
     assert res["models"][1]["status"].startswith("not available")
     assert (out / "results.json").is_file() and (out / "plots" / "strain_normal.png").is_file()
+    # example panels: the stored images on top, what the first available model sees below (a taller figure)
+    from PIL import Image
+
+    panels = sorted((out / "plots").glob("example_*.png"))
+    assert panels
+    with Image.open(panels[0]) as im:
+        assert im.height > 1.5 * im.width / 2
 
 
 def test_paper_numbers_come_from_one_table():

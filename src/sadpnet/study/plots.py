@@ -66,13 +66,20 @@ def strain_plot(curves: list[dict], series: str) -> bytes:
 def panel_plot(example: dict) -> bytes:
     """PNG of a pristine and a defected pattern side by side (``example`` from `sadpnet.study.run`)."""
     plt = _pyplot()
-    fig, axs = plt.subplots(1, 2, figsize=(6, 3.2))
+    view = example.get("model_view")
+    fig, axs = plt.subplots(2 if view else 1, 2, figsize=(6, 6.2 if view else 3.2), squeeze=False)
     z, kv, cl = example["point"]
-    for ax, img, title in zip(axs, (example["pristine"], example["defected"]),
+    for ax, img, title in zip(axs[0], (example["pristine"], example["defected"]),
                               (example["pristine_label"], example["label"])):
         ax.imshow(np.asarray(img), cmap="gray", vmin=0, vmax=255)
-        ax.set_title(title, fontsize=7)
+        ax.set_title(f"{title}\n(stored image, log display)", fontsize=7)
         ax.set_axis_off()
+    if view:
+        name, *inputs = view
+        for ax, x in zip(axs[1], inputs):
+            ax.imshow(np.asarray(x), cmap="gray", vmin=0, vmax=1)
+            ax.set_title(f"what {name} sees (model input)", fontsize=7)
+            ax.set_axis_off()
     fig.suptitle(f"[{''.join(map(str, z))}], {kv:g} kV, {cl:g} mm", fontsize=8)
     return png(fig)
 

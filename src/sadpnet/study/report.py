@@ -322,7 +322,9 @@ def _blocks(results: dict, examples: list[dict]) -> list[tuple]:
 
     B.append(("h2", "Example patterns"))
     B.append(("p", "Pristine beside defected, same material, zone axis, voltage and camera length (like the paper's "
-                   "Figs. 3, 5, 7, 9 and 10)."))
+                   "Figs. 3, 5, 7, 9 and 10). Top: the stored detector images (8-bit log mapping, which shows "
+                   "features down to 1e-4 of the brightest pixel). Bottom, when a model ran: the same patterns as "
+                   "the first model's network receives them after its preprocessing (sadpnet.model.preprocess)."))
     if not examples:
         B.append(("p", "No example: no defected set was simulated in this run."))
     for i, ex in enumerate(examples):

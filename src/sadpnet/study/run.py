@@ -183,10 +183,12 @@ def _examples(sets: list[SetPatterns], grid: Grid, seed: int) -> list[dict]:
                 ref = pristine[m]
                 if point in ref.points:
                     ref_img = ref.images[ref.points.index(point)]
+                    ref_cal = float(ref.pixel_size_inv_a[ref.points.index(point)])
                 else:  # the pristine set was not simulated at this point (quick mode): simulate it now
                     try:
                         source = ref.source if ref.source is not None else build_source(ref.spec, grid, seed)[0]
-                        ref_img = simulate_points(source, [point], grid, ref.options)[0][0]
+                        imgs, cals = simulate_points(source, [point], grid, ref.options)
+                        ref_img, ref_cal = imgs[0], float(cals[0])
                     except Exception as exc:  # noqa: BLE001 - an example panel must not end the study
                         import warnings
 
@@ -196,8 +198,21 @@ def _examples(sets: list[SetPatterns], grid: Grid, seed: int) -> list[dict]:
                     continue
                 out.append({"family": s.spec.family, "defect": defect, "set": s.spec.key, "label": s.spec.label,
                             "pristine_label": ref.spec.label, "point": [list(point[0]), point[1], point[2]],
-                            "pristine": ref_img, "defected": s.images[0]})
+                            "pristine": ref_img, "defected": s.images[0],
+                            "pixel_size_inv_a": [ref_cal, float(s.pixel_size_inv_a[0])]})
     return out
+
+
+def _add_model_views(examples: list[dict], entries: list[ModelEntry]) -> None:
+    """Each example gets ``model_view``: (name, pristine input, defected input) of the first available model,
+    its preprocessed inputs (what the network sees, `Classifier.preprocess`)."""
+    model = next((e for e in entries if e.available), None)
+    if model is None:
+        return
+    for ex in examples:
+        ex["model_view"] = (model.name, *[model.model.preprocess(np.asarray(img, np.float32), cal)
+                                          for img, cal in zip((ex["pristine"], ex["defected"]),
+                                                              ex["pixel_size_inv_a"])])
 
 
 def run_study(out_dir: str | Path, *, quick: bool = True, models: list[ModelEntry] | None = None, seed: int = 0,
@@ -261,6 +276,7 @@ def run_study(out_dir: str | Path, *, quick: bool = True, models: list[ModelEntr
         model_time[e.name] = time.perf_counter() - t0
     t_eval = time.perf_counter()
     examples = _examples(simulated, grid, seed)
+    _add_model_views(examples, entries)
 
     results = {
         "mode": "quick" if quick else "full", "seed": seed, "started": started, "command": command,
