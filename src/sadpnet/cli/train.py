@@ -41,9 +41,10 @@ def train_command(
     no_augment: bool = typer.Option(False, "--no-augment", help="Train on clean patterns only."),
     log_gain: float = typer.Option(100.0, "--log-gain", help="Intensity compression of the model input, "
                                    "log1p(gain x) / log1p(gain) of the normalised image (sadpnet.model.preprocess)."),
-    intensity: str = typer.Option("linear", "--intensity", help="linear: decode the dataset's log-mapped images "
-                                  "to linear detector intensity first, as real files hold (sadpnet.model.preprocess, "
-                                  "step 0); stored: take the stored values as intensities (models before 2026-12)."),
+    intensity: str = typer.Option("stored", "--intensity", help="stored: take the dataset's stored (log-mapped) "
+                                  "values as intensities (every shipped recipe); linear: decode them to linear "
+                                  "detector intensity first, as real files hold (sadpnet.model.preprocess, step 0; "
+                                  "robust to weak defect features, docs/classifier.md)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT/checkpoint."),
     also: list[Path] = typer.Option([], "--also", help="A further dataset whose train and val splits are added "
                                     "(repeatable; e.g. clean patterns beside a defect dataset when fine-tuning)."),

@@ -2,8 +2,9 @@
 
 A classifier trained on perfect crystals has to name one of its classes for every pattern; the feature- and
 logit-based scores of `sadpnet.model.unknown` catch patterns unlike any crystal (rings, noise) but not a
-dislocated or twinned crystal, whose pattern is still mostly a lattice. A **detector** is a second network of
-its own input format (the model's inputs are handed on when they are the same), trained to name the defect (``sadpnet train DATASET --label defect_type``, on
+dislocated or twinned crystal, whose pattern is still mostly a lattice. A **detector** is a second network
+(its own input format: the model's inputs are handed on when they are the same, else it preprocesses the
+patterns itself), trained to name the defect (``sadpnet train DATASET --label defect_type``, on
 materials other than those it will be used on), attached to the classifier: a pattern is "unknown" when the
 classifier's own score exceeds its threshold **or** the detector gives the defects named in ``classes`` (by
 default dislocations and twins: the defects that change the pattern beyond what the crystal's classes explain)

@@ -1,0 +1,67 @@
+"""`sadpnet train --intensity`: linear decodes the dataset's stored log mapping (recorded in the card and used
+again at inference); stored keeps the values; anything else is a one-line error with exit code 2."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from sadpnet.cli.app import main
+
+
+def _run(argv, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    out = capsys.readouterr()
+    return e.value.code, out.err
+
+
+@pytest.fixture
+def store_with_val(quick_store, tmp_path):
+    """A copy of the quick store with every second pattern in train and the others in val (all classes in both)."""
+    import shutil
+
+    import pandas as pd
+
+    out = tmp_path / "store"
+    shutil.copytree(quick_store, out)
+    t = pd.read_parquet(out / "table.parquet")
+    t["split"] = np.where(np.arange(len(t)) % 2 == 0, "train", "val")
+    t.to_parquet(out / "table.parquet")
+    return out
+
+
+@pytest.mark.slow
+def test_linear_intensity_is_recorded_and_applied(store_with_val, tmp_path, capsys):
+    quick_store = store_with_val
+    from sadpnet.model.evaluate import model_inputs
+    from sadpnet.model.infer import load_model
+    from sadpnet.model.preprocess import to_model_input
+    from sadpnet.model.source import open_store
+    from sadpnet.simulate.detector import linear_intensity
+
+    common = ["--epochs", "1", "--max-patterns", "24", "--image-size", "48", "--target-pixel-size-inv-a", "0.0266",
+              "--batch-size", "8", "--seed", "1"]
+    code, err = _run(["train", str(quick_store), "-o", str(tmp_path / "lin"), "--intensity", "linear", *common], capsys)
+    assert code in (0, None), err
+    card = json.loads((tmp_path / "lin" / "card.json").read_text())
+    assert card["preprocessing"]["stored_log_range"] == 1e4 and card["preprocessing"]["stored_full_scale"] == 255
+    assert card["training"]["config"]["augment"]["read_noise_max"] == pytest.approx(0.001)
+    code, err = _run(["train", str(quick_store), "-o", str(tmp_path / "sto"), *common], capsys)
+    assert code in (0, None), err
+    assert json.loads((tmp_path / "sto" / "card.json").read_text())["preprocessing"]["stored_log_range"] is None
+    # inference on stored images decodes them exactly as training did
+    clf = load_model(tmp_path / "lin")
+    src = open_store(quick_store, "val", max_patterns=2)
+    img = src.image(0)
+    want = to_model_input(linear_intensity(img), src.pixel_size(0), size_px=48,
+                          target_pixel_size_inv_a=clf.target_pixel_size_inv_a)
+    np.testing.assert_allclose(model_inputs(clf, src)[0], want, atol=1e-6)
+
+
+def test_bad_intensity_is_one_line_exit_2(quick_store, tmp_path, capsys):
+    code, err = _run(["train", str(quick_store), "-o", str(tmp_path / "m"), "--intensity", "sqrt"], capsys)
+    assert code == 2 and "--intensity" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "m" / "card.json").exists()
