@@ -116,7 +116,7 @@ def test_detector_with_its_own_preprocessing(five_source, tmp_path):
     d = _model(tmp_path / "det", ["dislocation", "none", "twin"], 2, size=48)
     u = attach_detector(m, d, five_source, max_clean_flag_rate=0.2)
     clf, det = load_model(m), load_model(d)
-    assert not clf.detector_shares_input
+    assert not clf.detector_shares_input()
     x, dx = model_inputs(clf, five_source), model_inputs(det, five_source)
     assert x.shape[1] == 64 and dx.shape[1] == 48
     p = det.probabilities(det.forward_inputs(dx)[0])

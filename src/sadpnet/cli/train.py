@@ -59,7 +59,7 @@ def train_command(
     from sadpnet.model.augment import LINEAR_NOISE, NO_AUGMENT, AugmentConfig
     from sadpnet.model.labels import LabelScheme
     from sadpnet.model.preprocess import DEFAULT_SIZE_PX, DEFAULT_TARGET_PIXEL_SIZE_INV_A
-    from sadpnet.model.source import dataset_id, open_store
+    from sadpnet.model.source import dataset_id, open_store, stored_mapping
     from sadpnet.model.train import TrainConfig, train
 
     if precision not in ("bf16", "fp32"):
@@ -82,7 +82,7 @@ def train_command(
             va = va.subset(np.sort(np.random.default_rng(seed).permutation(len(va))[:n_val]))
     preprocess = {} if log_gain == 100.0 else {"log_gain": log_gain}
     if intensity == "linear":
-        preprocess.update(_stored_mapping(paths))
+        preprocess.update(stored_mapping(paths))
     elif intensity != "stored":
         raise InputError(f"must be linear or stored, got {intensity!r}", "--intensity")
     scheme = None
@@ -109,28 +109,3 @@ def train_command(
     typer.echo(f"best epoch {summary['best_epoch']}: val accuracy {summary['best_val_acc']:.4f} "
                f"({summary['stopped']}); model written to {out}")
 
-
-def _stored_mapping(paths) -> dict:
-    """Preprocessing fields that decode the datasets' stored images (all must share one log mapping)."""
-    import json
-    from pathlib import Path
-
-    from sadpnet.errors import InputError
-
-    found = set()
-    for p in paths:
-        try:
-            spec = json.loads((Path(p) / "spec.json").read_text())
-        except (OSError, ValueError) as e:
-            raise InputError(f"cannot read the dataset's spec.json ({e})", p) from None
-        render = dict(spec.get("render") or {})
-        choices = (spec.get("augment") or {}).get("render_choices") or {}
-        dtype = (spec.get("storage") or {}).get("dtype", "uint8")
-        if render.get("mapping", "log") != "log" or {"mapping", "dynamic_range"} & set(choices):
-            raise InputError("--intensity linear needs images stored with the log mapping of one dynamic range "
-                             "(use --intensity stored)", p)
-        found.add((float(render.get("dynamic_range", 1e4)), 255.0 if dtype == "uint8" else 65535.0))
-    if len(found) != 1:
-        raise InputError(f"the datasets store images with different mappings {sorted(found)}", "--also")
-    (dynamic_range, full), = found
-    return {"stored_log_range": dynamic_range, "stored_full_scale": full}

@@ -56,6 +56,15 @@ def read_meta(root: str | Path) -> dict:
     return meta
 
 
+def read_spec(root: str | Path) -> dict:
+    """spec.json of a store: the normalised spec it was built from."""
+    p = Path(root) / "spec.json"
+    try:
+        return json.loads(p.read_text())
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read the store's spec ({exc})", p) from None
+
+
 def write_meta(root: Path, meta: dict) -> None:
     write_text_atomic(_meta_path(root), json.dumps(meta, indent=1, sort_keys=True))
 

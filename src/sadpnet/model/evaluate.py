@@ -47,7 +47,7 @@ def run_model(clf, source, batch: int = 256) -> dict:
         lo, fe = clf.forward_inputs(x)
         logits.append(lo)
         feats.append(fe)
-        dx = None if clf.detector_shares_input else model_inputs(clf.detector, source, i0, i0 + batch)
+        dx = None if clf.detector_shares_input() else model_inputs(clf.detector, source, i0, i0 + batch)
         own, flag, _ = clf.unknown_verdicts(x, lo, fe, dx)
         verdicts.append(own if flag is None else own | flag)
     k = len(clf.scheme.classes)

@@ -127,20 +127,13 @@ class Classifier:
         verdict = self.unknown_scores(logits, features) > self._unknown_threshold()
         return (verdict, *self.defect_flags(inputs, detector_inputs))
 
-    @property
-    def detector_shares_input(self) -> bool:
-        """Whether the attached detector takes this model's inputs of stored/simulated images (True without a
-        detector)."""
+    def detector_shares_input(self, measured: bool = False) -> bool:
+        """Whether the attached detector takes this model's inputs (True without a detector) of stored/simulated
+        images, or with ``measured`` of measured files (`sadpnet.model.detector.same_input`)."""
         from sadpnet.model.detector import same_input
 
         det = self.detector
-        return det is None or same_input(self, det)
-
-    def _detector_shares_measured_input(self) -> bool:
-        from sadpnet.model.detector import same_input
-
-        det = self.detector
-        return det is None or same_input(self, det, measured=True)
+        return det is None or same_input(self, det, measured=measured)
 
     def _unknown_threshold(self) -> float:
         return float((self.card.get("unknown") or {}).get("threshold", np.inf))
@@ -148,7 +141,7 @@ class Classifier:
     def defect_flags(self, inputs: np.ndarray, detector_inputs: np.ndarray | None = None, *,
                      measured: bool = False):
         """(flag (B,) bool, defect-signature probability (B,)) of model inputs from the attached detector, or
-        (None, None) without one. A detector with its own preprocessing (`detector_shares_input` False) needs
+        (None, None) without one. A detector with its own preprocessing (`detector_shares_input()` False) needs
         ``detector_inputs``, the same patterns preprocessed with the detector's settings. ``measured``: the
         inputs come from measured files (`preprocess_measured`), where stored-image decoding does not apply."""
         det = self.detector
@@ -156,8 +149,7 @@ class Classifier:
             return None, None
         from sadpnet.model.detector import signature_probability
 
-        shares = self._detector_shares_measured_input() if measured else self.detector_shares_input
-        if not shares:
+        if not self.detector_shares_input(measured):
             if detector_inputs is None or len(detector_inputs) != len(inputs):
                 raise InputError("the attached detector preprocesses patterns its own way: pass its inputs",
                                  self.model_dir)
@@ -232,9 +224,8 @@ class Classifier:
         from sadpnet.io import MeasuredPattern
 
         measured = all(isinstance(p, MeasuredPattern) for p in patterns)
-        shares = self._detector_shares_measured_input() if measured else self.detector_shares_input
-        dx = None if shares else np.stack([self.detector.preprocess_measured(p, info["pixel_size_inv_a"])
-                                           for p, info in zip(patterns, cal_info)])
+        dx = None if self.detector_shares_input(measured) else np.stack(
+            [self.detector.preprocess_measured(p, info["pixel_size_inv_a"]) for p, info in zip(patterns, cal_info)])
         flags, signature = self.defect_flags(x, dx, measured=measured)
         score_name = (self.card.get("unknown") or {}).get("score", "energy")
         det_cfg = (self.card.get("unknown") or {}).get("detector")

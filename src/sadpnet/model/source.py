@@ -103,3 +103,25 @@ def dataset_id(path: str | Path) -> str:
 
     meta = read_meta(path)
     return f"{Path(path).name}@{str(meta.get('spec_hash', ''))[:12]}"
+
+
+def stored_mapping(paths) -> dict:
+    """`PreprocessSettings` fields that decode the stores' images to linear intensity (step 0 of
+    `sadpnet.model.preprocess`): ``stored_log_range`` (R of their log mapping) and ``stored_full_scale``.
+    Every store must hold images of one log mapping (no other mapping, none drawn per pattern)."""
+    from sadpnet.data.store import read_meta, read_spec
+
+    found = set()
+    for p in paths:
+        spec = read_spec(p)
+        render = dict(spec.get("render") or {})
+        choices = (spec.get("augment") or {}).get("render_choices") or {}
+        if render.get("mapping", "log") != "log" or {"mapping", "dynamic_range"} & set(choices):
+            raise InputError("--intensity linear needs images stored with the log mapping of one dynamic range "
+                             "(use --intensity stored)", p)
+        full = float(np.iinfo(np.dtype(read_meta(p).get("dtype", "uint8"))).max)
+        found.add((float(render.get("dynamic_range", 1e4)), full))
+    if len(found) != 1:
+        raise InputError(f"the datasets store images with different mappings {sorted(found)}", "--also")
+    (dynamic_range, full), = found
+    return {"stored_log_range": dynamic_range, "stored_full_scale": full}

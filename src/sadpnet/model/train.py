@@ -249,6 +249,7 @@ def train(train_source, val_source, cfg: TrainConfig, out_dir: str | Path, *, sc
         scheme = LabelScheme.from_column(train_source.table[cfg.label], cfg.label)
     if cfg.balance and cfg.balance not in train_source.table.columns:  # refused before anything is written
         raise InputError(f"dataset has no column {cfg.balance!r}", "--balance")
+    cfg.preprocess_settings()  # every preprocessing field checked before anything is written
     y_train = encode_labels(train_source, scheme)
     y_val = encode_labels(val_source, scheme)
 
