@@ -41,7 +41,7 @@ def simulate_command(
     """Simulate the SADP of a crystal on a zone axis and write the image and its spots JSON."""
     from sadpnet.errors import InputError
     from sadpnet.simulate.api import simulate
-    from sadpnet.simulate.detector import BeamStop, Noise, render
+    from sadpnet.simulate.detector import BeamStop, Noise, mapping_tags, render
     from sadpnet.simulate.io import check_output_path, save_pattern
 
     check_output_path(output, "--output")
@@ -59,5 +59,6 @@ def simulate_command(
     image = render(pattern, direct_beam=direct_beam, direct_beam_ratio=direct_beam_ratio, psf_sigma_px=psf_sigma_px,
                    beam_stop=stop, noise=noise, mapping=mapping, gamma=gamma, dynamic_range=dynamic_range,
                    bits=bits, seed=seed)
-    img_path, json_path = save_pattern(pattern, image, output, spots)
+    tags = mapping_tags(mapping=mapping, gamma=gamma, dynamic_range=dynamic_range, bits=bits)
+    img_path, json_path = save_pattern(pattern, image, output, spots, mapping=tags)
     typer.echo(f"{img_path} ({len(pattern.spots)} spots, {pattern.pixel_size_inv_a:.6f} 1/A per pixel); spots: {json_path}")

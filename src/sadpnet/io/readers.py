@@ -2,11 +2,13 @@
 
 Formats (by extension): DM3/DM4, MRC, EMD through rosettasciio; TIFF through tifffile; PNG/JPEG through
 Pillow; NumPy .npy through ``np.load(allow_pickle=False)`` (nothing is ever unpickled). Every failure is
-an `InputError` naming the file.
+an `InputError` naming the file. PNG and TIFF files written by `sadpnet.simulate.io.save_pattern` carry their
+calibration and intensity mapping; they are read back (``metadata["render_mapping"]``).
 """
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from sadpnet.errors import InputError
+from sadpnet.simulate.io import PNG_CALIBRATION_KEY, PNG_RENDER_KEY, TIFF_CALIBRATION_KEY, TIFF_RENDER_KEY
 
 #: extension -> format name
 FORMATS: dict[str, str] = {
@@ -154,7 +157,38 @@ def _read_tiff(path: Path, fmt: str) -> RawImage:
             num, den = page.tags["XResolution"].value
             if num > 0:
                 cal = (den / num, str(unit).replace("\\u00B5", "µ"))
+        shaped = (tif.shaped_metadata or ({},))[0] if tif.is_shaped else {}
+        cal_tag, render = shaped.get(TIFF_CALIBRATION_KEY), shaped.get(TIFF_RENDER_KEY)
+    if cal is None and cal_tag is not None:
+        cal = _sadpnet_calibration(cal_tag, path)
+    if render is not None:
+        md["render_mapping"] = _render_mapping(render, path)
     return RawImage(data=data, fmt=fmt, calibration=cal, calibration_y=cal, rgb=rgb, metadata=md)
+
+
+def _sadpnet_calibration(value, path: Path) -> tuple[float, str]:
+    """The calibration sadpnet wrote into a PNG/TIFF file (1/A per pixel)."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = float("nan")
+    if not (math.isfinite(v) and v > 0):
+        raise InputError(f"its sadpnet calibration tag {value!r} is not a positive number of 1/A per pixel", path)
+    return v, "1/A"
+
+
+def _render_mapping(text, path: Path) -> dict:
+    """The render mapping sadpnet wrote into a PNG/TIFF file, checked (`mapping_tags` keys)."""
+    from sadpnet.simulate.detector import mapping_tags
+
+    try:
+        d = json.loads(text) if isinstance(text, str) else dict(text)
+        m = d["mapping"]
+        tags = mapping_tags(mapping=m, gamma=d.get("gamma", 0.5), dynamic_range=d.get("dynamic_range", 1e4),
+                            bits=16 if float(d["full_scale"]) > 255 else 8)
+    except (ValueError, TypeError, KeyError, InputError) as e:
+        raise InputError(f"its sadpnet intensity-mapping tag is not valid ({e})", path) from None
+    return tags
 
 
 def _read_pillow(path: Path, fmt: str) -> RawImage:
@@ -165,6 +199,7 @@ def _read_pillow(path: Path, fmt: str) -> RawImage:
         n_frames = getattr(im, "n_frames", 1)
         if n_frames > 1:
             raise InputError(f"is a stack of {n_frames} images; give one 2-D image", path)
+        text = dict(getattr(im, "text", None) or {})  # PNG text chunks
         mode = im.mode
         if mode in ("P", "CMYK", "YCbCr"):
             im = im.convert("RGB")
@@ -173,7 +208,11 @@ def _read_pillow(path: Path, fmt: str) -> RawImage:
     rgb = mode in ("RGB", "RGBA", "RGBX")
     if mode in ("LA", "PA"):
         data = data[..., 0]
-    return RawImage(data=data, fmt=fmt, rgb=rgb, metadata={"pillow_mode": mode})
+    md: dict = {"pillow_mode": mode}
+    cal = _sadpnet_calibration(text[PNG_CALIBRATION_KEY], path) if PNG_CALIBRATION_KEY in text else None
+    if PNG_RENDER_KEY in text:
+        md["render_mapping"] = _render_mapping(text[PNG_RENDER_KEY], path)
+    return RawImage(data=data, fmt=fmt, calibration=cal, calibration_y=cal, rgb=rgb, metadata=md)
 
 
 def _read_npy(path: Path, fmt: str) -> RawImage:

@@ -7,7 +7,9 @@ model sees the same kind of input in both. Steps, in this order:
 0. **Linear intensity** (only with ``stored_log_range``): stored and simulated detector images are 8-bit
    log-mapped (`sadpnet.simulate.detector.render`, ``mapping="log"``); they are turned back into linear
    intensity (`sadpnet.simulate.detector.linear_intensity`) so that a model sees the intensity ratios a
-   real detector records. Measured files (`measured_to_model_input`) are linear already and skip this step.
+   real detector records. Measured files (`measured_to_model_input`) are linear already and skip this step;
+   files that `sadpnet simulate` wrote carry their own mapping (``metadata["render_mapping"]``), which is
+   undone instead. Models without ``stored_log_range`` take such files' values as they are, as in training.
    Without it (models made before 2026-12), the stored log-mapped values are taken as intensities: a
    feature at 1e-3 of the strongest spot then comes out at half of the model's range.
 
@@ -180,8 +182,15 @@ def measured_to_model_input(pattern: "MeasuredPattern", settings: PreprocessSett
     mask = pattern.mask
     if getattr(pattern, "saturated", None) is not None:
         mask = mask | pattern.saturated
+    image = pattern.image
+    render = (getattr(pattern, "metadata", None) or {}).get("render_mapping")
+    if render is not None and s.stored_log_range is not None:
+        # a rendered (simulated) file for a linear-intensity model: undo the file's own mapping
+        from sadpnet.simulate.detector import linear_intensity
+
+        image = linear_intensity(image, **render)
     try:  # a measured file holds linear intensity: no decoding of a stored mapping
-        return to_model_input(pattern.image, pattern.pixel_size_inv_a, centre_xy=pattern.centre_xy,
+        return to_model_input(image, pattern.pixel_size_inv_a, centre_xy=pattern.centre_xy,
                               mask=mask, **linear_settings(s).to_dict())
     except InputError as e:
         raise InputError(e.problem, pattern.source) from None

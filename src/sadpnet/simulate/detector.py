@@ -130,6 +130,30 @@ def render(pattern, *, direct_beam: bool = True, direct_beam_ratio: float = 5.0,
     return np.rint(np.clip(v, 0.0, 1.0) * full).astype(np.uint8 if bits == 8 else np.uint16)
 
 
+def mapping_tags(*, mapping: str = "log", gamma: float = 0.5, dynamic_range: float = 1e4, bits: int = 8) -> dict:
+    """The intensity mapping of a `render` call as a small dict, written into image files by
+    `sadpnet.simulate.io.save_pattern` so that a reader can undo it: ``linear_intensity(image, **tags)``.
+
+    Returns:
+        ``{"mapping": "log", "dynamic_range": R, "full_scale": 255}`` (log) or ``{"mapping": "gamma",
+        "gamma": g, "full_scale": ...}``; ``full_scale`` is 255 for ``bits=8`` and 65535 for ``bits=16``.
+    """
+    if bits not in (8, 16):
+        raise InputError(f"bits must be 8 or 16, got {bits!r}", "bits")
+    if mapping == "log":
+        if not dynamic_range > 1:
+            raise InputError(f"dynamic_range must be > 1, got {dynamic_range!r}", "dynamic_range")
+        tags: dict = {"mapping": "log", "dynamic_range": float(dynamic_range)}
+    elif mapping == "gamma":
+        if not gamma > 0:
+            raise InputError(f"gamma must be > 0, got {gamma!r}", "gamma")
+        tags = {"mapping": "gamma", "gamma": float(gamma)}
+    else:
+        raise InputError(f"mapping must be 'log' or 'gamma', got {mapping!r}", "mapping")
+    tags["full_scale"] = float((1 << bits) - 1)
+    return tags
+
+
 def linear_intensity(image, *, mapping: str = "log", gamma: float = 0.5, dynamic_range: float = 1e4,
                      full_scale: float = 255.0):
     """Undo step 5 of `render`: relative linear intensity (brightest pixel 1) of a rendered image.

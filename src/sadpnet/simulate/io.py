@@ -2,6 +2,12 @@
 
 Both files are written atomically (temporary name, then rename): a failure leaves neither half-written.
 The sidecar is `Pattern.spots_json()` (calibration, zone axis, space group, metadata, indexed spots).
+
+PNG and TIFF images also carry, inside the file, the calibration (1/A per pixel) and, for rendered images,
+the intensity mapping (`sadpnet.simulate.detector.mapping_tags`): PNG as text chunks
+``sadpnet:pixel_size_inv_a`` and ``sadpnet:render`` (JSON), TIFF in its JSON description (keys
+``pixel_size_inv_a`` and ``sadpnet_render``). `sadpnet.io.load_pattern` reads both back, so a simulated
+file can be classified without ``--calibration`` and a linear-intensity model sees linear intensity.
 """
 
 from __future__ import annotations
@@ -31,7 +37,14 @@ def check_output_path(out_path: str | Path, where: str = "output") -> Path:
     return p
 
 
-def save_pattern(pattern, image: np.ndarray | None, out_path: str | Path, spots_path: str | Path | None = None) -> tuple[Path, Path]:
+#: Name of the PNG text chunk / TIFF description key holding the render mapping (JSON).
+PNG_RENDER_KEY, TIFF_RENDER_KEY = "sadpnet:render", "sadpnet_render"
+#: Name of the PNG text chunk / TIFF description key holding the calibration, 1/A per pixel.
+PNG_CALIBRATION_KEY, TIFF_CALIBRATION_KEY = "sadpnet:pixel_size_inv_a", "pixel_size_inv_a"
+
+
+def save_pattern(pattern, image: np.ndarray | None, out_path: str | Path, spots_path: str | Path | None = None,
+                 *, mapping: dict | None = None) -> tuple[Path, Path]:
     """Write ``image`` to ``out_path`` (format by suffix) and the spots JSON to ``spots_path``.
 
     Args:
@@ -40,6 +53,9 @@ def save_pattern(pattern, image: np.ndarray | None, out_path: str | Path, spots_
             intensity (``.npy`` and ``.tif`` only).
         out_path: ``.png`` (8- or 16-bit greyscale), ``.tif``/``.tiff`` or ``.npy``.
         spots_path: JSON sidecar; default ``out_path`` with suffix ``.json``.
+        mapping: the intensity mapping ``image`` was rendered with (`sadpnet.simulate.detector.mapping_tags`),
+            written into PNG/TIFF files; None: the `render` defaults for ``image``'s dtype (8 or 16 bit, log,
+            R = 1e4). Ignored for the raw float intensity (``image`` None).
 
     Returns:
         (image path, sidecar path).
@@ -52,16 +68,29 @@ def save_pattern(pattern, image: np.ndarray | None, out_path: str | Path, spots_
     suffix = out.suffix.lower()
     if suffix == ".png" and arr.dtype not in (np.uint8, np.uint16):
         raise InputError(f"PNG needs an 8- or 16-bit image, got {arr.dtype}", str(out))
+    tags = None
+    if image is not None and arr.dtype in (np.uint8, np.uint16):
+        from sadpnet.simulate.detector import mapping_tags
+
+        tags = mapping if mapping is not None else mapping_tags(bits=8 * arr.dtype.itemsize)
     text = json.dumps(pattern.spots_json(), indent=1)
     with atomic_path(out) as tmp_img, atomic_path(side) as tmp_json:
         if suffix == ".png":
             from PIL import Image
+            from PIL.PngImagePlugin import PngInfo
 
-            Image.fromarray(arr).save(tmp_img, format="PNG")
+            info = PngInfo()
+            info.add_text(PNG_CALIBRATION_KEY, repr(float(pattern.pixel_size_inv_a)))
+            if tags is not None:
+                info.add_text(PNG_RENDER_KEY, json.dumps(tags))
+            Image.fromarray(arr).save(tmp_img, format="PNG", pnginfo=info)
         elif suffix in (".tif", ".tiff"):
             import tifffile
 
-            tifffile.imwrite(tmp_img, arr, metadata={"pixel_size_inv_a": pattern.pixel_size_inv_a})
+            meta = {TIFF_CALIBRATION_KEY: float(pattern.pixel_size_inv_a)}
+            if tags is not None:
+                meta[TIFF_RENDER_KEY] = json.dumps(tags)
+            tifffile.imwrite(tmp_img, arr, metadata=meta)
         else:
             with open(tmp_img, "wb") as fh:
                 np.save(fh, arr)
