@@ -162,3 +162,16 @@ def test_measured_files_share_the_input_when_only_stored_decoding_differs(five_s
     np.testing.assert_array_equal(x, own)
     _, sig = clf.defect_flags(x[None], measured=True)
     assert res["images"][0]["unknown"]["defect_signature"]["probability"] == pytest.approx(float(sig[0]), rel=1e-6)
+    # a rendered (simulated) file carries its mapping: the linear-intensity model decodes it, the detector
+    # (stored values) does not, so the detector preprocesses the file itself
+    from sadpnet.simulate.detector import mapping_tags
+
+    sim = MeasuredPattern(image=img, pixel_size_inv_a=pat.pixel_size_inv_a, centre_xy=(128.0, 128.0),
+                          mask=np.ones(img.shape, bool), source="s.png", metadata={"render_mapping": mapping_tags()})
+    xs = clf.preprocess_measured(sim, sim.pixel_size_inv_a)
+    own_s = clf.detector.preprocess_measured(sim, sim.pixel_size_inv_a)
+    assert not np.allclose(xs, own_s)
+    np.testing.assert_array_equal(own_s, own)  # the detector takes the stored values, as in its training
+    _, sig_s = clf.defect_flags(xs[None], own_s[None])
+    res = clf.classify_images([sim], top_k=1)
+    assert res["images"][0]["unknown"]["defect_signature"]["probability"] == pytest.approx(float(sig_s[0]), rel=1e-6)

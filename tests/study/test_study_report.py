@@ -90,12 +90,12 @@ def test_report_from_results_has_sections_goals_and_no_empty_cells(tmp_path):
     row = next(line for line in md.splitlines() if line.startswith("| pristine Al (0 K) |"))
     assert "| 98.65 | 100.0 (4) | not available |" in row
     goal = next(line for line in md.splitlines() if "accuracy >= paper (98.65 %)" in line)
-    assert goal.endswith("| clean-trained | 100.0 | yes |")
+    assert goal.endswith("| clean-trained | 100.0 | yes | 1/1 sets |")  # per pattern, then the ensemble verdicts
     # dislocation + twin: every wrong one is flagged unknown in the fake data -> 100 % flagged, goal met
     goal = next(line for line in md.splitlines() if "misclassified dislocation/twin" in line)
-    assert goal.endswith("| 100.0 | yes |")
+    assert goal.endswith("| 100.0 | yes | n/a |")
     # the defect-aware goals cannot be checked without the model
-    assert any("| defect-aware | n/a | n/a |" in line for line in md.splitlines())
+    assert any("| defect-aware | n/a | n/a | n/a |" in line for line in md.splitlines())
     saved = json.loads((tmp_path / "results.json").read_text())
     assert saved["per_pattern"]["clean-trained"].keys() == res["per_pattern"]["clean-trained"].keys()
 
