@@ -73,6 +73,8 @@ def test_linear_model_decodes_a_simulated_file_as_its_store(tmp_path, al_pattern
 @pytest.mark.parametrize("text, problem", [
     ({"sadpnet:render": "not json"}, "intensity-mapping tag"),
     ({"sadpnet:render": json.dumps({"mapping": "cubic", "full_scale": 255})}, "intensity-mapping tag"),
+    ({"sadpnet:render": json.dumps({"mapping": "log", "dynamic_range": 1e4, "full_scale": 1000})},
+     "intensity-mapping tag"),
     ({"sadpnet:pixel_size_inv_a": "-3"}, "calibration tag"),
 ])
 def test_bad_tags_name_the_file(tmp_path, text, problem):

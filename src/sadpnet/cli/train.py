@@ -108,4 +108,3 @@ def train_command(
     summary = train(tr, va, cfg, out, scheme=scheme, resume=resume, dataset_id="+".join(dataset_id(p) for p in paths))
     typer.echo(f"best epoch {summary['best_epoch']}: val accuracy {summary['best_val_acc']:.4f} "
                f"({summary['stopped']}); model written to {out}")
-

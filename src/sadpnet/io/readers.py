@@ -184,8 +184,9 @@ def _render_mapping(text, path: Path) -> dict:
     try:
         d = json.loads(text) if isinstance(text, str) else dict(text)
         m = d["mapping"]
+        bits = {255.0: 8, 65535.0: 16}[float(d["full_scale"])]  # KeyError: not an 8- or 16-bit full scale
         tags = mapping_tags(mapping=m, gamma=d.get("gamma", 0.5), dynamic_range=d.get("dynamic_range", 1e4),
-                            bits=16 if float(d["full_scale"]) > 255 else 8)
+                            bits=bits)
     except (ValueError, TypeError, KeyError, InputError) as e:
         raise InputError(f"its sadpnet intensity-mapping tag is not valid ({e})", path) from None
     return tags

@@ -221,12 +221,9 @@ class Classifier:
         scores = self.unknown_scores(logits, feats)
         thr = self._unknown_threshold()
         verdicts = scores > thr
-        from sadpnet.io import MeasuredPattern
-
-        # files with linear intensity (not rendered ones that carry their own mapping, which a linear-
-        # intensity model decodes and a stored-value model does not)
-        measured = all(isinstance(p, MeasuredPattern) and "render_mapping" not in (p.metadata or {})
-                       for p in patterns)
+        # every pattern went through preprocess_measured: linear intensity, unless a rendered file carries its
+        # own mapping (which a linear-intensity model decodes and a stored-value model does not)
+        measured = not any("render_mapping" in (getattr(p, "metadata", None) or {}) for p in patterns)
         dx = None if self.detector_shares_input(measured) else np.stack(
             [self.detector.preprocess_measured(p, info["pixel_size_inv_a"]) for p, info in zip(patterns, cal_info)])
         flags, signature = self.defect_flags(x, dx, measured=measured)
