@@ -37,3 +37,17 @@ def test_shipped_study_models_load_with_their_classes(name, must_have):
     assert must_have <= set(card["classes"])
     assert card["training"]["config"]["init_from"]  # fine-tuned from the default model (docs/study.md)
     assert m is not None
+
+
+def test_shipped_defect_aware_model_is_gated_by_the_default_models_detector():
+    """The study's defect-aware model hands clean-looking patterns to the clean-trained default network
+    (sadpnet.model.mixture); its parts are exactly the shipped default network and its defect detector."""
+    from sadpnet.model.infer import load_model
+
+    m = load_model(resource_path("models", "defect-aware"))
+    clean, gate, classes = m.mixture
+    default = json.loads((resource_path("models", "default") / "card.json").read_text())
+    assert clean.card["weights"]["sha256"] == default["weights"]["sha256"]
+    assert gate.card["weights"]["sha256"] == default["unknown"]["detector"]["weights_sha256"]
+    assert set(classes) == {"dislocation", "interstitial", "substitute", "thermal", "twin", "vacancy"}
+    assert m.card["weights"]["sha256"] != default["weights"]["sha256"]  # its own network is the defect-trained one

@@ -138,6 +138,18 @@ def test_quick_grid_points_are_seeded_and_shared():
     assert sum(s.defect == "strain-shear" and s.material == "Al" for s in sets) >= 8
 
 
+def test_model_record_names_training_data_and_mixture_parts():
+    from sadpnet.study.run import ModelEntry, model_record
+
+    card = {"classes": ["225", "229"], "architecture": "resnet18", "training": {"dataset_id": "paper-five@5b9f"},
+            "weights": {"sha256": "ab" * 32},
+            "mixture": {"gate_classes": ["thermal", "vacancy"], "gate": {"name": "det"}, "clean": {"name": "plain"}}}
+    r = model_record(ModelEntry("defect-aware", None, model=object(), status="ok", card=card))
+    assert r["training_data"] == "paper-five@5b9f" and r["weights_sha256"] == "ab" * 32
+    assert "P(thermal + vacancy) of det" in r["mixture"] and "plain by 1 - g" in r["mixture"]
+    assert model_record(ModelEntry("x", None, status="not available: gone"))["mixture"] is None
+
+
 def test_model_arguments():
     from sadpnet.errors import InputError
     from sadpnet.study.run import parse_model_args

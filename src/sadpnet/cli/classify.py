@@ -60,4 +60,7 @@ def _verdict(r: dict) -> str:
     if sig and sig["flagged"]:
         return (f"{_name(p)}, {100 * p['probability']:.1f} % (warning: {' or '.join(sig['classes'])} signature, "
                 f"p {sig['probability']:.2f} > {sig['threshold']:.2f}: the space group may be wrong)")
+    gate = r.get("defect_gate")
+    if gate is not None:  # a defect-gated mixture model: how much the defect-trained network decided
+        return f"{_name(p)}, {100 * p['probability']:.1f} % (defect gate {gate['probability']:.2f})"
     return f"{_name(p)}, {100 * p['probability']:.1f} %"

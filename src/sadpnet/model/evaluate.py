@@ -38,22 +38,24 @@ def model_inputs(clf, source, start: int = 0, stop: int | None = None) -> np.nda
 
 
 def run_model(clf, source, batch: int = 256) -> dict:
-    """Calibrated space-group probabilities, raw logits, features, unknown scores and refusals
+    """Calibrated space-group probabilities (gated, for a mixture model: `sadpnet.model.mixture`), raw logits,
+    features, unknown scores and refusals
     ("unknown_verdict": the model's own unknown verdict or, when it has a defect detector, its defect flag:
     `sadpnet.model.detector`) of a source."""
-    logits, feats, verdicts = [], [], []
+    logits, feats, verdicts, probs = [], [], [], []
     for i0 in range(0, len(source), batch):
         x = model_inputs(clf, source, i0, i0 + batch)
         lo, fe = clf.forward_inputs(x)
         logits.append(lo)
         feats.append(fe)
+        probs.append(clf.class_probabilities(x, lo)[0])  # a mixture model's gated probabilities
         dx = None if clf.detector_shares_input() else model_inputs(clf.detector, source, i0, i0 + batch)
         own, flag, _ = clf.unknown_verdicts(x, lo, fe, dx)
         verdicts.append(own if flag is None else own | flag)
     k = len(clf.scheme.classes)
     logits = np.concatenate(logits) if logits else np.zeros((0, k))
     feats = np.concatenate(feats) if feats else np.zeros((0, 1))
-    probs = clf.probabilities(logits)
+    probs = np.concatenate(probs) if probs else np.zeros((0, k))
     return {"logits": logits, "features": feats, "class_probs": probs,
             "sg_probs": clf.scheme.space_group_probabilities(probs), "unknown": clf.unknown_scores(logits, feats),
             "unknown_verdict": np.concatenate(verdicts) if verdicts else np.zeros(0, bool)}

@@ -13,7 +13,8 @@ Both return the documented, stable JSON-serialisable dict (``RESULT_VERSION`` = 
     {"result_version": 1,
      "model": {"name", "dir", "architecture", "classes", "weights_sha256", "target_pixel_size_inv_a",
                "image_size_px", "temperature", "unknown_score", "unknown_threshold",
-               "unknown_detector": {"name", "classes", "threshold"} (only with a detector)},
+               "unknown_detector": {"name", "classes", "threshold"} (only with a detector),
+               "mixture": {"clean", "gate", "gate_classes", "rule"} (only for a mixture model)},
      "images": [{"source": str,
                  "top": [{"space_group": int, "symbol": str, "crystal_system": str, "probability": float}, ...],
                  "prediction": <the first entry of "top">,
@@ -21,6 +22,8 @@ Both return the documented, stable JSON-serialisable dict (``RESULT_VERSION`` = 
                              "defect_signature": {"flagged", "probability", "threshold", "classes"} (only
                              for models with an attached defect detector, `sadpnet.model.detector`: flagged =
                              the pattern shows one of those defects, so its space group may be wrong)},
+                 "defect_gate": {"probability", "classes"} (only for a defect-gated mixture model,
+                                 `sadpnet.model.mixture`: the weight its defect-trained network had),
                  "centre_xy": [x, y] (pixels, column/row, in the file's image) or null,
                  "calibration": {"pixel_size_inv_a": float, "source": "file" | "option"}}, ...],
      "ensemble": null | {"n_images": int, "rule": "product", "top": [...], "prediction": {...},
@@ -61,6 +64,7 @@ class Classifier:
     model_dir: Path
     ood_stats: dict | None = None
     _detector: object = None
+    _mixture: tuple | None = None
 
     @property
     def detector(self):
@@ -69,15 +73,32 @@ class Classifier:
         if cfg is None:
             return None
         if self._detector is None:
-            name = str(cfg.get("dir", ""))
-            if not name or name != Path(name).name or name in (".", ".."):
-                raise InputError(f"the card's detector folder {name!r} is not a sub-folder of the model", self.model_dir)
-            det = load_model(self.model_dir / name)
-            if det.card["weights"]["sha256"] != cfg.get("weights_sha256", det.card["weights"]["sha256"]):
-                raise InputError("the attached detector's weights differ from the ones the card names",
-                                 self.model_dir / cfg["dir"])
-            self._detector = det
+            self._detector = load_sub_model(self.model_dir, cfg.get("dir"), cfg.get("weights_sha256"), "detector")
         return self._detector
+
+    @property
+    def mixture(self) -> tuple | None:
+        """(clean classifier, gate classifier, gate classes) of a defect-gated mixture model
+        (`sadpnet.model.mixture`), loaded on first use; None for a plain model."""
+        if not self.card.get("mixture"):
+            return None
+        if self._mixture is None:
+            from sadpnet.model.mixture import load_parts
+
+            self._mixture = load_parts(self)
+        return self._mixture
+
+    def class_probabilities(self, inputs: np.ndarray, logits: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """(calibrated class probabilities (B, K), gate probability (B,) or None) of model inputs (B, S, S) and
+        their logits: a mixture model weighs its own network and its clean one by the gate
+        (`sadpnet.model.mixture`); a plain model gives ``probabilities(logits)`` and None."""
+        probs = self.probabilities(logits)
+        if self.mixture is None:
+            return probs, None
+        from sadpnet.model.mixture import gated_probabilities
+
+        clean, gate, classes = self.mixture
+        return gated_probabilities(clean, gate, classes, inputs, probs)
 
     @property
     def temperature(self) -> float:
@@ -217,7 +238,7 @@ class Classifier:
             cal_info.append({"pixel_size_inv_a": float(cal), "source": source})
         x = np.stack(inputs)
         logits, feats = self.forward_inputs(x)
-        probs = self.probabilities(logits)
+        probs, gate = self.class_probabilities(x, logits)
         scores = self.unknown_scores(logits, feats)
         thr = self._unknown_threshold()
         verdicts = scores > thr
@@ -244,6 +265,8 @@ class Classifier:
                                                      "threshold": float(det_cfg["threshold"]),
                                                      "classes": list(det_cfg["classes"])}}
                                if signature is not None else {})},
+                **({"defect_gate": {"probability": float(gate[i]), "classes": list(self.mixture[2])}}
+                   if gate is not None else {}),
                 "centre_xy": None if centre is None else [float(centre[0]), float(centre[1])],
                 "calibration": cal_info[i],
             })
@@ -269,7 +292,10 @@ class Classifier:
                 "temperature": self.temperature, "unknown_score": u.get("score"),
                 "unknown_threshold": u.get("threshold"),
                 **({"unknown_detector": {k: u["detector"][k] for k in ("name", "classes", "threshold")}}
-                   if u.get("detector") else {})}
+                   if u.get("detector") else {}),
+                **({"mixture": {"clean": mx["clean"]["name"], "gate": mx["gate"]["name"],
+                                "gate_classes": list(mx["gate_classes"]), "rule": mx["rule"]}}
+                   if (mx := self.card.get("mixture")) else {})}
 
     # ---- outputs over space groups (or raw labels) ---------------------------------------------------------
     def _by_space_group(self) -> bool:
@@ -305,6 +331,18 @@ def _calibration_of(pattern, option: float | None) -> tuple[float, str]:
         return float(option), "option"
     raise InputError("the image has no reciprocal-space calibration; pass --calibration-inv-a-per-px (1/A per pixel)",
                      getattr(pattern, "source", "image"))
+
+
+def load_sub_model(model_dir: Path, name, sha256: str | None, what: str) -> "Classifier":
+    """A model kept in a sub-folder ``name`` of ``model_dir`` (a detector, a mixture's parts), its weights
+    checked against the ``sha256`` its parent's card names."""
+    name = str(name or "")
+    if not name or name != Path(name).name or name in (".", ".."):
+        raise InputError(f"the card's {what} folder {name!r} is not a sub-folder of the model", model_dir)
+    sub = load_model(model_dir / name)
+    if sha256 is not None and sub.card["weights"]["sha256"] != sha256:
+        raise InputError(f"the weights of the {what} differ from the ones the card names", model_dir / name)
+    return sub
 
 
 def build_network(card: dict, state: dict):

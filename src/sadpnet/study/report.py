@@ -380,7 +380,8 @@ def _blocks(results: dict, examples: list[dict]) -> list[tuple]:
                    f"{g['camera_lengths_mm']} mm, {len(g['zone_axes'])} zone axes, {g['size_px']} px images, specimens "
                    f"{g['cells']} cells, supercells repeated {g['supercell_repeats']}."))
     B.append(("table", ["model", "architecture", "classes", "training data", "weights sha256"],
-              [[m["name"], str(m["architecture"] or NA), str(m["classes"] or NA), str(m["training_data"] or NA),
+              [[m["name"], str(m["architecture"] or NA) + (f" ({m['mixture']})" if m.get("mixture") else ""),
+                str(m["classes"] or NA), str(m["training_data"] or NA),
                 str(m["weights_sha256"] or NA)[:16]] for m in models]))
     B.append(("table", ["stage", "wall time s"],
               [["simulate (all sets)", f"{t['simulate']:.1f}"], ["classify (all models)", f"{t['classify']:.1f}"]]

@@ -126,6 +126,26 @@ def _verdict(r: dict) -> dict:
             "probability": float(top.get("probability", float("nan"))), "unknown": flag}
 
 
+def model_record(e: ModelEntry) -> dict:
+    """What the report says about a model: name, folder, status, classes, architecture, training data (the
+    card's dataset id), weights hash and, for a defect-gated mixture, its parts."""
+    card = e.card or {}
+    return {"name": e.name, "dir": str(e.model_dir), "status": e.status, "classes": card.get("classes"),
+            "architecture": card.get("architecture"),
+            "training_data": (card.get("training") or {}).get("dataset_id") or card.get("training_data",
+                                                                                      card.get("dataset")),
+            "weights_sha256": (card.get("weights") or {}).get("sha256"), "mixture": _mixture_text(card)}
+
+
+def _mixture_text(card: dict | None) -> str | None:
+    """One line on a defect-gated mixture model's parts (`sadpnet.model.mixture`), None for a plain model."""
+    m = (card or {}).get("mixture")
+    if not m:
+        return None
+    return (f"defect-gated mixture: this network weighted by g = P({' + '.join(m['gate_classes'])}) of "
+            f"{m['gate']['name']}, {m['clean']['name']} by 1 - g")
+
+
 def evaluate_set(verdicts: list[dict], spec: TestSetSpec, points) -> list[dict]:
     """Per-pattern records: the verdict plus the grid point and whether the space group is right."""
     out = []
@@ -284,10 +304,7 @@ def run_study(out_dir: str | Path, *, quick: bool = True, models: list[ModelEntr
                  "zone_axes": [list(z) for z in grid.zone_axes], "patterns_per_set": grid.patterns_per_set,
                  "size_px": grid.size_px, "detector_pixel_size_mm": grid.detector_pixel_size_mm,
                  "cells": list(grid.cells), "supercell_repeats": list(grid.supercell_repeats)},
-        "models": [{"name": e.name, "dir": str(e.model_dir), "status": e.status,
-                    "classes": (e.card or {}).get("classes"), "architecture": (e.card or {}).get("architecture"),
-                    "training_data": (e.card or {}).get("training_data", (e.card or {}).get("dataset")),
-                    "weights_sha256": ((e.card or {}).get("weights") or {}).get("sha256")} for e in entries],
+        "models": [model_record(e) for e in entries],
         "sets": [{"key": s.spec.key, "label": s.spec.label, "material": s.spec.material, "defect": s.spec.defect,
                   "family": s.spec.family, "params": {k: (list(v) if isinstance(v, tuple) else v)
                                                       for k, v in s.spec.params},

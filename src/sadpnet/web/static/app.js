@@ -240,6 +240,12 @@ function renderResult() {
       : "Warning: the defect detector sees a dislocation or twin signature in most of these patterns.";
     verdict.append(w);
   }
+  if (ans.defect_gate) {  // a defect-gated mixture model (sadpnet.model.mixture)
+    const q = document.createElement("p");
+    q.textContent = "Defect gate " + Number(ans.defect_gate.probability).toFixed(2) + ": the weight of the " +
+      "defect-trained network in this answer (the clean-trained one has the rest).";
+    verdict.append(q);
+  }
   $("top-list").replaceChildren(topList(ans.top, r.ensemble ? "Ensemble of all files" : "Top space groups"));
   const per = $("per-image");
   per.replaceChildren();
