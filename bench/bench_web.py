@@ -46,7 +46,7 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
 
-    import httpx
+    import httpx2 as httpx  # starlette prefers httpx2, the maintained fork of httpx
     from web_helpers import DM3, ServerThread
 
     from sadpnet.model.infer import classify_paths

@@ -202,7 +202,7 @@ def test_concurrent_requests_do_not_mix(tmp_path):
 
 def test_cpu_work_does_not_block_the_server(files):
     """With a real uvicorn server: while a slow classification runs, /api/health still answers at once."""
-    import httpx
+    import httpx2 as httpx  # starlette prefers httpx2, the maintained fork of httpx
 
     model = FakeModel(delay_s=1.5)
     with ServerThread(create_app(model=model)) as server:

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 
-import httpx
+import httpx2 as httpx  # the maintained fork of httpx (starlette prefers it)
 import pytest
 from web_helpers import free_port
 
