@@ -62,3 +62,18 @@ def test_auroc_matches_pair_counting():
     a[:5] = b[:5]  # ties count half
     direct = np.mean([(bj > ai) + 0.5 * (bj == ai) for ai in a for bj in b])
     assert auroc(a, b) == pytest.approx(direct, abs=1e-12)
+
+
+def test_appearance_space_groups_follow_the_look_alike_nets():
+    """Square nets: fcc, bcc, sc and diamond [001] all look alike up to scale; every cubic [111] net is
+    hexagonal; fcc [011] ({111} and {200} spots) looks like no other; every axis of one cubic form counts as the
+    standard one, and a space group without a representative crystal has no group."""
+    from sadpnet.model.appearance import appearance_space_groups, canonical_cubic_zone
+
+    assert canonical_cubic_zone((1, -1, 2)) == (1, 1, 2) and canonical_cubic_zone([1, 1, 0]) == (0, 1, 1)
+    assert appearance_space_groups(225, (0, 0, 1)) >= {221, 225, 229}
+    assert appearance_space_groups(229, (1, 1, 1)) == {213, 221, 225, 227, 229}
+    assert appearance_space_groups(225, (0, 1, 1)) == {225}
+    assert appearance_space_groups(225, (1, 1, 0)) == appearance_space_groups(225, (0, 1, 1))
+    assert appearance_space_groups(229, (1, 0, 1)) == {221, 229}  # sc and bcc [011]: rectangles of ratio sqrt(2)
+    assert appearance_space_groups(139, (0, 0, 1)) is None

@@ -23,6 +23,25 @@ def test_summarize_counts_accuracy_unknown_and_flagged_wrong():
     assert s["unknown_pct"] == pytest.approx(50.0)
     assert s["wrong_flagged_pct"] == pytest.approx(50.0)  # one of the two wrong ones is flagged
     assert summarize([])["accuracy_pct"] is None
+    assert s["appearance_accuracy_pct"] is None  # records made before the appearance measure was recorded
+
+
+def test_appearance_correct_counts_look_alike_space_groups():
+    """Al (225) on [001] called bcc (229) is wrong by space group, right by the paper's appearance labels
+    (square nets alike up to scale); on [011] it is wrong both ways."""
+    from types import SimpleNamespace
+
+    from sadpnet.study.run import evaluate_set, summarize
+
+    spec = SimpleNamespace(space_group=225)
+    verdicts = [{"space_group": 229, "label": "229", "probability": 0.9, "unknown": False}] * 2 + [
+        {"space_group": 225, "label": "225", "probability": 0.9, "unknown": False}]
+    recs = evaluate_set(verdicts, spec, [((0, 0, 1), 200.0, 300.0), ((0, 1, 1), 200.0, 300.0),
+                                         ((0, 1, 1), 200.0, 300.0)])
+    assert [r["correct"] for r in recs] == [False, False, True]
+    assert [r["appearance_correct"] for r in recs] == [True, False, True]
+    s = summarize(recs)
+    assert s["accuracy_pct"] == pytest.approx(100 / 3) and s["appearance_accuracy_pct"] == pytest.approx(200 / 3)
 
 
 def test_calibration_bins_and_ece():

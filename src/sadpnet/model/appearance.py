@@ -78,3 +78,31 @@ def appearance_scheme(table, **kwargs):
     groups, _ = appearance_groups(zones, space_groups=sgs, **kwargs)
     groups = [[k for k in g if k in present] for g in groups]
     return LabelScheme.appearance([g for g in groups if g])
+
+
+def canonical_cubic_zone(zone_axis) -> tuple[int, int, int]:
+    """The standard form of a cubic zone axis: absolute indices sorted ascending ([1 -1 2] -> (1, 1, 2), [110] ->
+    (0, 1, 1)); every axis of one cubic form gives the same pattern up to rotation and mirror."""
+    return tuple(sorted(abs(int(x)) for x in zone_axis))
+
+
+@lru_cache(maxsize=64)
+def _groups_with(zone: tuple[int, int, int]) -> dict:
+    from sadpnet.crystal import STANDARD_CUBIC_ZONE_AXES
+
+    zones = tuple(tuple(int(x) for x in z) for z in STANDARD_CUBIC_ZONE_AXES)
+    if zone not in zones:
+        zones = zones + (zone,)
+    groups, _ = appearance_groups(zones)
+    return {k: frozenset(int(m.split(":")[0]) for m in g) for g in groups for k in g}
+
+
+def appearance_space_groups(space_group: int, zone_axis) -> frozenset[int] | None:
+    """Space groups whose representative pattern looks like ``space_group``'s on ``zone_axis`` (up to scale
+    and in-plane rotation, `appearance_groups` over the standard cubic axes): under the paper's appearance
+    labels a prediction of any of them is right. None when ``space_group`` has no representative crystal
+    (`REPRESENTATIVES`: the five cubic space groups of the paper)."""
+    if int(space_group) not in REPRESENTATIVES:
+        return None
+    z = canonical_cubic_zone(zone_axis)
+    return _groups_with(z).get(f"{int(space_group)}:{''.join(map(str, z))}")

@@ -147,23 +147,35 @@ def _mixture_text(card: dict | None) -> str | None:
 
 
 def evaluate_set(verdicts: list[dict], spec: TestSetSpec, points) -> list[dict]:
-    """Per-pattern records: the verdict plus the grid point and whether the space group is right."""
+    """Per-pattern records: the verdict plus the grid point, whether the space group is right (``correct``)
+    and whether it is right under the paper's appearance labels (``appearance_correct``: the predicted space
+    group's pattern on this zone axis looks like the true one's, `sadpnet.model.appearance`; the same as
+    ``correct`` for a space group outside the paper's five)."""
+    from sadpnet.model.appearance import appearance_space_groups
+
     out = []
     for v, (zone, kv, cl) in zip(verdicts, points):
+        alike = appearance_space_groups(spec.space_group, zone)
+        correct = v["space_group"] == spec.space_group
         out.append({**v, "zone_axis": list(map(int, zone)), "voltage_kv": kv, "camera_length_mm": cl,
-                    "correct": v["space_group"] == spec.space_group})
+                    "correct": correct, "appearance_correct": correct if alike is None else v["space_group"] in alike})
     return out
 
 
 def summarize(records: list[dict]) -> dict:
-    """n, accuracy (%), unknown rate (%) and the share of wrong patterns flagged unknown (%) of one set."""
+    """n, accuracy (%), accuracy under the paper's appearance labels (%, None for records made before it was
+    recorded), unknown rate (%) and the share of wrong patterns flagged unknown (%) of one set."""
     n = len(records)
     if n == 0:
-        return {"n": 0, "accuracy_pct": None, "unknown_pct": None, "wrong_flagged_pct": None, "n_wrong": 0}
+        return {"n": 0, "accuracy_pct": None, "appearance_accuracy_pct": None, "unknown_pct": None,
+                "wrong_flagged_pct": None, "n_wrong": 0}
     correct = sum(r["correct"] for r in records)
+    appearance = (100.0 * sum(r["appearance_correct"] for r in records) / n
+                  if all("appearance_correct" in r for r in records) else None)
     unknown = sum(r["unknown"] for r in records)
     wrong = [r for r in records if not r["correct"]]
-    return {"n": n, "accuracy_pct": 100.0 * correct / n, "unknown_pct": 100.0 * unknown / n, "n_wrong": len(wrong),
+    return {"n": n, "accuracy_pct": 100.0 * correct / n, "appearance_accuracy_pct": appearance,
+            "unknown_pct": 100.0 * unknown / n, "n_wrong": len(wrong),
             "wrong_flagged_pct": (100.0 * sum(r["unknown"] for r in wrong) / len(wrong)) if wrong else None}
 
 
