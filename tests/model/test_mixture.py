@@ -68,6 +68,7 @@ def test_attached_mixture_weighs_both_networks_by_the_gate(five_source, tmp_path
     verdicts, _ = predict(mix_clf, np.stack([five_source.image(i) for i in range(len(five_source))]),
                           np.array([five_source.pixel_size(i) for i in range(len(five_source))]))
     assert [v["space_group"] for v in verdicts] == [FIVE[j] for j in expected.argmax(1)]
+    np.testing.assert_allclose([v["defect_gate"] for v in verdicts], w, rtol=1e-5)  # recorded in results.json
     # a plain model has no gate
     assert own.class_probabilities(x, own.forward_inputs(x)[0])[1] is None
     assert "defect_gate" not in own.classify_images(pats[:1])["images"][0]

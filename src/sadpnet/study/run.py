@@ -122,8 +122,11 @@ def _verdict(r: dict) -> dict:
         flag = flag or 2 * int(unknown.get("n_defect_flagged", 0)) > int(r.get("n_images", 1) or 1)
     else:
         flag = bool(unknown)
-    return {"label": label, "space_group": None if sg is None else int(sg),
-            "probability": float(top.get("probability", float("nan"))), "unknown": flag}
+    out = {"label": label, "space_group": None if sg is None else int(sg),
+           "probability": float(top.get("probability", float("nan"))), "unknown": flag}
+    if r.get("defect_gate") is not None:  # a defect-gated mixture: the weight of its defect-trained network
+        out["defect_gate"] = float(r["defect_gate"]["probability"])
+    return out
 
 
 def model_record(e: ModelEntry) -> dict:
