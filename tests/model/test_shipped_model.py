@@ -51,3 +51,26 @@ def test_shipped_defect_aware_model_is_gated_by_the_default_models_detector():
     assert gate.card["weights"]["sha256"] == default["unknown"]["detector"]["weights_sha256"]
     assert set(classes) == {"dislocation", "interstitial", "substitute", "thermal", "twin", "vacancy"}
     assert m.card["weights"]["sha256"] != default["weights"]["sha256"]  # its own network is the defect-trained one
+
+
+def test_shipped_mixture_gives_clean_patterns_to_the_clean_network_and_defected_ones_to_v3():
+    """On simulated Fe of the study (held out from every training set): the gate's weight is low on pristine
+    patterns and near 1 on the periodic 3x3x3 vacancy specimen, and the mixture's ensemble names bcc (229)."""
+    from types import SimpleNamespace
+
+    from sadpnet.model.infer import load_model
+    from sadpnet.study.testsets import Grid, build_source, paper_test_sets, simulate_points
+
+    grid = Grid.quick(0)
+    sets = {s.key: s for s in paper_test_sets(quick=True)}
+    model = load_model(resource_path("models", "defect-aware"))
+    gates = {}
+    for key in ("Fe-pristine", "Fe-vacancy-3x3x3"):
+        source, options = build_source(sets[key], grid, 0)
+        images, cals = simulate_points(source, grid.points(sets[key].zone_axes)[:3], grid, options)
+        pats = [SimpleNamespace(image=im, pixel_size_inv_a=float(c), source=f"{key} {i}", centre_xy=None, mask=None,
+                                metadata={}) for i, (im, c) in enumerate(zip(images, cals))]
+        res = model.classify_images(pats, top_k=1, ensemble=True)
+        gates[key] = [im["defect_gate"]["probability"] for im in res["images"]]
+        assert res["ensemble"]["prediction"]["space_group"] == 229, key
+    assert max(gates["Fe-pristine"]) < 0.5 and min(gates["Fe-vacancy-3x3x3"]) > 0.9, gates
