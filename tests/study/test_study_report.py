@@ -127,3 +127,20 @@ def test_cli_rejects_bad_model_argument():
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 2
     assert "--model" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_report_shows_the_mean_defect_gate_of_a_mixture_model(tmp_path):
+    from sadpnet.study.report import write_report
+
+    res = _fake_results(with_second_model=False)
+    res["models"].append({**res["models"][0], "name": "defect-aware", "mixture": "defect-gated mixture: ..."})
+    res["per_pattern"]["defect-aware"] = {k: [{**r, "defect_gate": g} for r, g in zip(recs, (0.1, 0.2, 0.3, 0.4))]
+                                          for k, recs in res["per_pattern"]["clean-trained"].items()}
+    res["ensemble"]["defect-aware"] = res["ensemble"]["clean-trained"]
+    res["timing_s"]["per_model"]["defect-aware"] = 1.0
+    write_report(tmp_path, res, [])
+    md = (tmp_path / "report.md").read_text()
+    header = next(line for line in md.splitlines() if line.startswith("| set | status | patterns |"))
+    assert header.rstrip().endswith("| defect-aware defect gate |")  # only the mixture model gets the column
+    row = next(line for line in md.splitlines() if line.startswith("| Al pristine (0 K) | ok |"))
+    assert row.rstrip().endswith("| 0.25 |")  # mean of 0.1, 0.2, 0.3, 0.4

@@ -65,6 +65,12 @@ def _model_cell(results: dict, model: dict, keys: list[str], what: str = "acc") 
     return f"{s['unknown_pct']:.1f}"
 
 
+def _gate_cell(results: dict, model: dict, key: str) -> str:
+    """Mean defect-gate weight of a mixture model on one set ("-" when its records carry none)."""
+    g = [r["defect_gate"] for r in results["per_pattern"].get(model["name"], {}).get(key, []) if "defect_gate" in r]
+    return f"{np.mean(g):.2f}" if g else "-"
+
+
 def _label_text(label: str) -> str:
     """A space-group label with its symbol ("225 Fm-3m"); other labels as they are."""
     if label.isdigit() and 1 <= int(label) <= 230:
@@ -231,19 +237,23 @@ def _blocks(results: dict, examples: list[dict]) -> list[tuple]:
     B.append(("p", "Accuracy % (patterns) and unknown-verdict rate % of each model on each set; ensemble: the "
                    "model's verdict on all the set's patterns together (product of probabilities, the paper's "
                    "material-level assignment; 'unknown' when more than half are flagged); paper: the number "
-                   "of the paper's row the set belongs to."))
-    header = ["set", "status", "patterns", "paper %"] + sum([[f"{m['name']} acc %", f"{m['name']} unknown %",
-                                                              f"{m['name']} ensemble"] for m in models], [])
+                   "of the paper's row the set belongs to; defect gate (defect-gated mixture models only, "
+                   "`sadpnet.model.mixture`): the mean weight its defect-trained network had on the set."))
+    gated = [m for m in models if m.get("mixture")]
+    header = (["set", "status", "patterns", "paper %"]
+              + sum([[f"{m['name']} acc %", f"{m['name']} unknown %", f"{m['name']} ensemble"] for m in models], [])
+              + [f"{m['name']} defect gate" for m in gated])
     rows = []
     for s in sets:
         pr = paper.paper_row(s["paper_row"]) if s["paper_row"] else None
         ptxt = (f"{pr.accuracy_pct:.2f}" if pr and pr.accuracy_pct is not None else
                 ("trend only" if pr else "not in paper"))
         if s["status"] != "ok":
-            cells = ["not simulated (see status)"] * (3 * len(models))
+            cells = ["not simulated (see status)"] * (3 * len(models) + len(gated))
         else:
             cells = sum([[_model_cell(results, m, [s["key"]]), _model_cell(results, m, [s["key"]], "unk"),
                           _ensemble_cell(results, m, s["key"])] for m in models], [])
+            cells += [_gate_cell(results, m, s["key"]) for m in gated]
         rows.append([s["label"], s["status"], str(s["n_patterns"]), ptxt] + cells)
     B.append(("table", header, rows))
 
