@@ -45,7 +45,7 @@ def test_appearance_correct_counts_look_alike_space_groups():
 
 
 def test_calibration_bins_and_ece():
-    from sadpnet.study.report import _calibration
+    from sadpnet.study.tables import calibration as _calibration
 
     # 10 patterns at p = 0.95, 8 right: |0.8 - 0.95| = 0.15 -> ECE 15 %
     recs = [_rec(225, 225, 0.95)] * 8 + [_rec(229, 225, 0.95)] * 2

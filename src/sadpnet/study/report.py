@@ -2,8 +2,8 @@
 (the same content, images embedded as base64), plus ``results.json``.
 
 The report is built once as a list of blocks (heading, paragraph, table, image) and written in both formats.
-Every number comes from the results of `sadpnet.study.run.run_study`, except the paper's, which come from
-`sadpnet.study.paper`. A cell with nothing to show says why ("not available: ...", "not simulated").
+Every number comes from the results of `sadpnet.study.run.run_study` (pooled and checked against the goals by
+`sadpnet.study.tables`), except the paper's, which come from `sadpnet.study.paper`. A cell with nothing to show says why ("not available: ...", "not simulated").
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ import numpy as np
 
 from sadpnet.atomic_write import atomic_path, write_text_atomic
 from sadpnet.study import paper, plots
+from sadpnet.study.tables import (NA, calibration, confusion, ensemble_cell, fmt, gate_cell, goal_rows, model_cell,
+                                    label_text, paper_rows, pooled, strain_curves)
 
 #: Sections every report has, in order (the smoke test checks them).
 SECTIONS = (
@@ -34,155 +36,6 @@ SECTIONS = (
     "Calibration",
     "Reproducibility",
 )
-
-NA = "not available"
-
-
-def _fmt(x, nd: int = 1) -> str:
-    return "-" if x is None else f"{x:.{nd}f}"
-
-
-def _pooled(results: dict, model: str, keys: list[str]) -> dict:
-    from sadpnet.study.run import summarize
-
-    recs = [r for k in keys for r in results["per_pattern"].get(model, {}).get(k, [])]
-    return summarize(recs)
-
-
-def _model_cell(results: dict, model: dict, keys: list[str], what: str = "acc") -> str:
-    """Text of one model's cell for the sets ``keys``: "97.9 (48)" or why there is no number."""
-    if model["status"] != "ok":
-        return NA
-    if not keys:
-        return "no set"
-    s = _pooled(results, model["name"], keys)
-    if s["n"] == 0:
-        return "not simulated"
-    if what == "acc":
-        return f"{s['accuracy_pct']:.1f} ({s['n']})"
-    if what == "appearance":
-        return "-" if s["appearance_accuracy_pct"] is None else f"{s['appearance_accuracy_pct']:.1f} ({s['n']})"
-    return f"{s['unknown_pct']:.1f}"
-
-
-def _gate_cell(results: dict, model: dict, key: str) -> str:
-    """Mean defect-gate weight of a mixture model on one set ("-" when its records carry none)."""
-    g = [r["defect_gate"] for r in results["per_pattern"].get(model["name"], {}).get(key, []) if "defect_gate" in r]
-    return f"{np.mean(g):.2f}" if g else "-"
-
-
-def _label_text(label: str) -> str:
-    """A space-group label with its symbol ("225 Fm-3m"); other labels as they are."""
-    if label.isdigit() and 1 <= int(label) <= 230:
-        from sadpnet.model.labels import space_group_symbol
-
-        return f"{label} {space_group_symbol(int(label))}"
-    return label
-
-
-def _ensemble_cell(results: dict, model: dict, key: str) -> str:
-    """"225 right (p 0.99)" / "229 wrong, unknown (p 0.60)" for one model and set, or why there is none."""
-    if model["status"] != "ok":
-        return NA
-    e = results.get("ensemble", {}).get(model["name"], {}).get(key)
-    if not e:
-        return "not simulated"
-    return (f"{_label_text(e['label'])} {'right' if e['correct'] else 'wrong'}{', unknown' if e['unknown'] else ''} "
-            f"(p {e['probability']:.2f})")
-
-
-def _strain_curves(results: dict, series: str) -> list[dict]:
-    """Accuracy against strain of every available model and material, for `sadpnet.study.plots.strain_plot`."""
-    curves = []
-    for mi, model in enumerate(results["models"]):
-        if model["status"] != "ok":
-            continue
-        for mat in ("Al", "Fe"):
-            sets = sorted((s for s in results["sets"] if s["defect"] == f"strain-{series}" and s["material"] == mat),
-                          key=lambda s: s["params"]["strain"])
-            pts = [(s["params"]["strain"], _pooled(results, model["name"], [s["key"]])["accuracy_pct"]) for s in sets]
-            pts = [p for p in pts if p[1] is not None]
-            if pts:
-                curves.append({"label": f"{model['name']}, {mat}", "material": mat, "color": mi,
-                               "strain": [p[0] for p in pts], "accuracy_pct": [p[1] for p in pts]})
-    return curves
-
-
-def _set_status(results: dict) -> dict:
-    return {s["key"]: s for s in results["sets"]}
-
-
-# ---------------------------------------------------------------------------------------------- numbers
-def _confusion(results: dict, model: str) -> tuple[list[str], list[str], np.ndarray]:
-    """Rows: (material, family); columns: predicted labels then "flagged unknown"; counts."""
-    sets = _set_status(results)
-    rows: dict[str, Counter] = {}
-    labels: Counter = Counter()
-    for key, recs in results["per_pattern"].get(model, {}).items():
-        s = sets[key]
-        row = f"{s['material']} {s['family']} (true {s['space_group']})"
-        c = rows.setdefault(row, Counter())
-        for r in recs:
-            lab = str(r["space_group"]) if r["space_group"] is not None else r["label"]
-            c[lab] += 1
-            labels[lab] += 1
-            c["flagged unknown"] += int(r["unknown"])
-    cols = sorted(labels, key=lambda x: (not x.isdigit(), int(x) if x.isdigit() else 0, x)) + ["flagged unknown"]
-    names = sorted(rows)
-    mat = np.array([[rows[r][c] for c in cols] for r in names], dtype=int) if names else np.zeros((0, len(cols)), int)
-    return names, cols, mat
-
-
-def _calibration(recs: list[dict], n_bins: int = 10) -> dict:
-    """Reliability of the top-1 probability: per-bin confidence, accuracy, counts and the ECE (%)."""
-    p = np.array([r["probability"] for r in recs], dtype=float)
-    ok = np.array([r["correct"] for r in recs], dtype=float)
-    keep = np.isfinite(p)
-    p, ok = p[keep], ok[keep]
-    edges = np.linspace(0, 1, n_bins + 1)
-    idx = np.clip(np.digitize(p, edges) - 1, 0, n_bins - 1)
-    conf, acc, cnt = [], [], []
-    for b in range(n_bins):
-        m = idx == b
-        cnt.append(int(m.sum()))
-        conf.append(float(p[m].mean()) if m.any() else None)
-        acc.append(float(ok[m].mean()) if m.any() else None)
-    ece = float(sum(c * abs(a - f) for c, a, f in zip(cnt, acc, conf) if c) / max(len(p), 1)) * 100
-    return {"confidence": conf, "accuracy": acc, "count": cnt, "ece_pct": ece, "n": int(len(p)),
-            "mean_confidence_pct": float(100 * p.mean()) if len(p) else None,
-            "accuracy_pct": float(100 * ok.mean()) if len(p) else None}
-
-
-# ---------------------------------------------------------------------------------------------- content
-def _paper_rows(results: dict, models: list[dict], by_row: dict, what: str) -> list[list[str]]:
-    """Rows of the paper-versus-models table: each paper row beside each model's pooled ``what`` ("acc":
-    space-group accuracy, "appearance": accuracy under the paper's appearance labels)."""
-    sets = results["sets"]
-    rows = []
-    for pr in paper.PAPER_ROWS:
-        keys = by_row.get(pr.key, [])
-        if pr.accuracy_pct is not None:
-            rows.append([pr.label, f"{pr.accuracy_pct:.2f}"] + [_model_cell(results, m, keys, what) for m in models]
-                        + [", ".join(keys) if keys else "no set in this run"])
-            continue
-        series = pr.key.split("-")[1]  # strain rows: compare with each of the paper's statements
-        strain = {k: next(s for s in sets if s["key"] == k)["params"]["strain"] for k in keys}
-        unit = (lambda x: f"{100 * x:g} %") if series == "normal" else (lambda x: f"{x:g} rad")  # noqa: E731
-        for ser, x, acc, kind in paper.PAPER_STRAIN_POINTS:
-            if ser != series:
-                continue
-            if kind == "unchanged_up_to":
-                sel, cond = [k for k, e in strain.items() if e <= x + 1e-9], f"strain <= {unit(x)}"
-                ptxt = f"no visible effect up to {unit(x)} (pristine {acc:.2f})"
-            elif kind == "at_most":
-                sel, cond = [k for k, e in strain.items() if e >= x - 1e-9], f"strain >= {unit(x)}"
-                ptxt = f"below {acc:g} at and above {unit(x)}"
-            else:
-                sel, cond = [k for k, e in strain.items() if abs(e - x) < 1e-9], f"strain = {unit(x)}"
-                ptxt = f"{acc:.2f} at {unit(x)}"
-            rows.append([f"{pr.label}: {cond}", ptxt] + [_model_cell(results, m, sel, what) for m in models]
-                        + [f"{len(sel)} sets (Al, Fe)" if sel else "no set in this run"])
-    return rows
 
 
 def _blocks(results: dict, examples: list[dict]) -> list[tuple]:
@@ -225,13 +78,13 @@ def _blocks(results: dict, examples: list[dict]) -> list[tuple]:
                    "patterns in brackets), pooled over the sets that belong to the paper's row (listed). "
                    f"Paper numbers: {paper.CITATION}."))
     header = ["test set (paper)", "paper accuracy %"] + [f"{m['name']} %" for m in models] + ["our sets"]
-    B.append(("table", header, _paper_rows(results, models, by_row, "acc")))
+    B.append(("table", header, paper_rows(results, models, by_row, "acc")))
     B.append(("p", "The same rows scored with the paper's appearance labels (its classes grouped the (space group, "
                    "zone axis) pairs whose patterns look alike up to scale and in-plane rotation): a pattern counts "
                    "as right when the predicted space group's pattern on its zone axis looks like the true one's "
                    "(`sadpnet.model.appearance`, representative crystals of the five space groups, 2 % tolerance). "
                    "The goals below are checked on the stricter space-group measure above."))
-    B.append(("table", header, _paper_rows(results, models, by_row, "appearance")))
+    B.append(("table", header, paper_rows(results, models, by_row, "appearance")))
 
     B.append(("h2", "Every test set"))
     B.append(("p", "Accuracy % (patterns) and unknown-verdict rate % of each model on each set; ensemble: the "
@@ -251,9 +104,9 @@ def _blocks(results: dict, examples: list[dict]) -> list[tuple]:
         if s["status"] != "ok":
             cells = ["not simulated (see status)"] * (3 * len(models) + len(gated))
         else:
-            cells = sum([[_model_cell(results, m, [s["key"]]), _model_cell(results, m, [s["key"]], "unk"),
-                          _ensemble_cell(results, m, s["key"])] for m in models], [])
-            cells += [_gate_cell(results, m, s["key"]) for m in gated]
+            cells = sum([[model_cell(results, m, [s["key"]]), model_cell(results, m, [s["key"]], "unk"),
+                          ensemble_cell(results, m, s["key"])] for m in models], [])
+            cells += [gate_cell(results, m, s["key"]) for m in gated]
         rows.append([s["label"], s["status"], str(s["n_patterns"]), ptxt] + cells)
     B.append(("table", header, rows))
 
@@ -273,15 +126,15 @@ def _blocks(results: dict, examples: list[dict]) -> list[tuple]:
         for sh, base in pairs:
             cells = []
             for m in models:
-                cells += [_model_cell(results, m, [base["key"]]) if base else "no set",
-                          _model_cell(results, m, [sh["key"]])]
+                cells += [model_cell(results, m, [base["key"]]) if base else "no set",
+                          model_cell(results, m, [sh["key"]])]
             rows.append([sh["label"].removesuffix(", shuffled repeats")] + cells)
         for fam, defects in (("all thermal (MD)", ("thermal-md",)),
                              ("all point defects", ("vacancy", "substitution", "interstitial"))):
             base_keys = [b["key"] for sh, b in pairs if b and b["defect"] in defects]
             sh_keys = [sh["key"] for sh, b in pairs if b and b["defect"] in defects]
             if base_keys:
-                rows.append([fam] + sum([[_model_cell(results, m, base_keys), _model_cell(results, m, sh_keys)]
+                rows.append([fam] + sum([[model_cell(results, m, base_keys), model_cell(results, m, sh_keys)]
                                                   for m in models], []))
         B.append(("table", header, rows))
 
@@ -289,9 +142,9 @@ def _blocks(results: dict, examples: list[dict]) -> list[tuple]:
     B.append(("p", "Like the paper's Fig. 2: accuracy of each model against normal strain along a and shear strain "
                    "gamma_xy, Al (solid) and Fe (dashed), with what the paper states for Al (stars: published "
                    "values; dotted: no visible effect; triangle: below this beyond this strain)."))
-    B.append(("img", "strain_normal.png", plots.strain_plot(_strain_curves(results, "normal"), "normal"),
+    B.append(("img", "strain_normal.png", plots.strain_plot(strain_curves(results, "normal"), "normal"),
               "accuracy versus normal strain"))
-    B.append(("img", "strain_shear.png", plots.strain_plot(_strain_curves(results, "shear"), "shear"),
+    B.append(("img", "strain_shear.png", plots.strain_plot(strain_curves(results, "shear"), "shear"),
               "accuracy versus shear strain"))
 
     B.append(("h2", "What the models assign to strained crystals"))
@@ -309,7 +162,7 @@ def _blocks(results: dict, examples: list[dict]) -> list[tuple]:
                 cells.append("not simulated")
             else:
                 lab, n = Counter(r["label"] for r in recs).most_common(1)[0]
-                cells.append(f"{_label_text(lab)} ({100 * n / len(recs):.0f} %)")
+                cells.append(f"{label_text(lab)} ({100 * n / len(recs):.0f} %)")
         rows.append([s["label"]] + cells)
     B.append(("table", ["set"] + [m["name"] for m in models], rows or [["no strained set in this run"] + [""] * 0]))
 
@@ -330,11 +183,11 @@ def _blocks(results: dict, examples: list[dict]) -> list[tuple]:
             if m["status"] != "ok":
                 cells += [NA, NA, NA]
                 continue
-            st = _pooled(results, m["name"], keys)
+            st = pooled(results, m["name"], keys)
             if st["n"] == 0:
                 cells += ["not simulated"] * 3
             else:
-                cells += [_fmt(st["unknown_pct"]), f"{st['n_wrong']}", _fmt(st["wrong_flagged_pct"]) if st["n_wrong"]
+                cells += [fmt(st["unknown_pct"]), f"{st['n_wrong']}", fmt(st["wrong_flagged_pct"]) if st["n_wrong"]
                           else "no wrong pattern"]
         fam_rows.append([fname] + cells)
     B.append(("table", ["defects"] + sum([[f"{m['name']} unknown %", f"{m['name']} wrong", f"{m['name']} wrong flagged %"]
@@ -346,7 +199,7 @@ def _blocks(results: dict, examples: list[dict]) -> list[tuple]:
                    "it, for the accuracy goals, the material-level view: of the sets involved, how many the model's "
                    "ensemble verdict (all patterns of one specimen together) assigns right."))
     B.append(("table", ["goal", "model", "measured", "met", "material level (ensemble)"],
-              _goal_rows(results, by_row)))
+              goal_rows(results, by_row)))
 
     B.append(("h2", "Example patterns"))
     B.append(("p", "Pristine beside defected, same material, zone axis, voltage and camera length (like the paper's "
@@ -365,7 +218,7 @@ def _blocks(results: dict, examples: list[dict]) -> list[tuple]:
         if m["status"] != "ok":
             B.append(("p", f"{m['name']}: {m['status']}."))
             continue
-        names, cols, mat = _confusion(results, m["name"])
+        names, cols, mat = confusion(results, m["name"])
         if not names:
             B.append(("p", f"{m['name']}: no pattern classified."))
             continue
@@ -389,10 +242,10 @@ def _blocks(results: dict, examples: list[dict]) -> list[tuple]:
             if not recs:
                 rows.append([m["name"], subset, "not simulated", "-", "-", "-"])
                 continue
-            c = _calibration(recs)
+            c = calibration(recs)
             curves[m["name"]] = c
-            rows.append([m["name"], subset, str(c["n"]), _fmt(c["mean_confidence_pct"]), _fmt(c["accuracy_pct"]),
-                         _fmt(c["ece_pct"])])
+            rows.append([m["name"], subset, str(c["n"]), fmt(c["mean_confidence_pct"]), fmt(c["accuracy_pct"]),
+                         fmt(c["ece_pct"])])
         if curves:
             B.append(("img", f"calibration_{subset.replace(' ', '_')}.png", plots.calibration_plot(curves, subset),
                       f"reliability diagram, {subset}"))
@@ -464,73 +317,6 @@ def _full_mode_estimate(results: dict) -> dict | None:
     cls_rate = (sum(per_model.values()) / n_cls) if n_cls else 0.0
     return {"n_sets": len(sets), "n_patterns": int(sum(n.values())), "simulate_s": sim,
             "classify_s": cls_rate * sum(n.values())}
-
-
-def _goal_rows(results: dict, by_row: dict) -> list[list[str]]:
-    g = results["goals"]
-    sets = results["sets"]
-    models = {m["name"]: m for m in results["models"]}
-    rows = []
-
-    def keys(*defects):
-        return [s["key"] for s in sets if s["defect"] in defects]
-
-    def acc(model, ks):
-        if model not in models or models[model]["status"] != "ok":
-            return None
-        return _pooled(results, model, ks)
-
-    def ens(model, ks) -> str:
-        """'right/n sets' of the ensemble verdicts on the sets ``ks`` (n/a without the model or sets)."""
-        verdicts = [v for k in ks if (v := results.get("ensemble", {}).get(model, {}).get(k)) is not None]
-        if acc(model, ks) is None or not verdicts:
-            return "n/a"
-        return f"{sum(bool(v.get('correct')) for v in verdicts)}/{len(verdicts)} sets"
-
-    # clean-trained >= paper where the paper is >= 80 %, for every clean-trained model (name "clean-trained...")
-    clean = [n for n in models if n.startswith("clean-trained")] or ["clean-trained"]
-    for pr in paper.PAPER_ROWS:
-        if pr.accuracy_pct is None or pr.accuracy_pct < g["clean_at_least_paper_where_paper_ge_pct"]:
-            continue
-        for name in clean:
-            st = acc(name, by_row.get(pr.key, []))
-            meas = "n/a" if not st or st["n"] == 0 else f"{st['accuracy_pct']:.1f}"
-            met = "n/a" if meas == "n/a" else ("yes" if st["accuracy_pct"] >= pr.accuracy_pct else "no")
-            rows.append([f"accuracy >= paper ({pr.accuracy_pct:.2f} %) on '{pr.label}'", name, meas, met,
-                         ens(name, by_row.get(pr.key, []))])
-    for label, ks, thr in (("dislocations", keys("dislocation"), g["defect_aware_dislocation_twin_min_pct"]),
-                           ("twins", keys("twin"), g["defect_aware_dislocation_twin_min_pct"]),
-                           ("thermal", keys("thermal-md", "thermal-debye"), g["defect_aware_thermal_point_min_pct"]),
-                           ("point defects", keys("vacancy", "substitution", "interstitial"),
-                            g["defect_aware_thermal_point_min_pct"])):
-        st = acc("defect-aware", ks)
-        meas = "n/a" if not st or st["n"] == 0 else f"{st['accuracy_pct']:.1f}"
-        rows.append([f"accuracy >= {thr:g} % on {label}", "defect-aware", meas,
-                     "n/a" if meas == "n/a" else ("yes" if st["accuracy_pct"] >= thr else "no"), ens("defect-aware", ks)])
-    a, c = acc("defect-aware", keys("pristine")), acc("clean-trained", keys("pristine"))
-    if a and c and a["n"] and c["n"]:
-        loss = c["accuracy_pct"] - a["accuracy_pct"]
-        rows.append([f"loses at most {g['defect_aware_max_clean_loss_points']:g} point on pristine", "defect-aware",
-                     f"{loss:+.1f} points", "yes" if loss <= g["defect_aware_max_clean_loss_points"] else "no",
-                     f"defect-aware {ens('defect-aware', keys('pristine'))}, clean-trained "
-                     f"{ens('clean-trained', keys('pristine'))}"])
-    else:
-        rows.append([f"loses at most {g['defect_aware_max_clean_loss_points']:g} point on pristine", "defect-aware",
-                     "n/a", "n/a", "n/a"])
-    st = acc("clean-trained", keys("dislocation", "twin"))
-    if st and st["n"] and st["n_wrong"]:
-        rows.append([f"flags >= {g['unknown_flags_wrong_min_pct']:g} % of misclassified dislocation/twin patterns",
-                     "clean-trained", f"{st['wrong_flagged_pct']:.1f}",
-                     "yes" if st["wrong_flagged_pct"] >= g["unknown_flags_wrong_min_pct"] else "no", "n/a"])
-    else:
-        rows.append([f"flags >= {g['unknown_flags_wrong_min_pct']:g} % of misclassified dislocation/twin patterns",
-                     "clean-trained", "n/a" if not st or not st["n"] else "no misclassified pattern", "n/a", "n/a"])
-    st = acc("clean-trained", keys("pristine"))
-    meas = "n/a" if not st or st["n"] == 0 else f"{st['unknown_pct']:.1f}"
-    rows.append([f"flags <= {g['unknown_flags_clean_max_pct']:g} % of pristine patterns", "clean-trained", meas,
-                 "n/a" if meas == "n/a" else ("yes" if st["unknown_pct"] <= g["unknown_flags_clean_max_pct"] else "no"),
-                 "n/a"])
-    return rows
 
 
 # ---------------------------------------------------------------------------------------------- writers
