@@ -74,3 +74,33 @@ def test_shipped_mixture_gives_clean_patterns_to_the_clean_network_and_defected_
         gates[key] = [im["defect_gate"]["probability"] for im in res["images"]]
         assert res["ensemble"]["prediction"]["space_group"] == 229, key
     assert max(gates["Fe-pristine"]) < 0.5 and min(gates["Fe-vacancy-3x3x3"]) > 0.9, gates
+
+
+def test_shipped_models_by_name(tmp_path, monkeypatch, capsys):
+    """`--model defect-aware` names the shipped model unless a folder of that name exists here; an unknown name
+    is one line listing the shipped ones, exit 2."""
+    from sadpnet.errors import InputError
+    from sadpnet.model.infer import load_model, resolve_model_dir, shipped_model_names
+
+    monkeypatch.chdir(tmp_path)
+    assert {"default", "defect-aware", "extended-symmetry"} <= set(shipped_model_names())
+    assert resolve_model_dir("defect-aware") == resource_path("models", "defect-aware")
+    assert load_model("default").card["weights"]["sha256"] == load_model(None).card["weights"]["sha256"]
+    (tmp_path / "default").mkdir()  # a local folder of that name wins (and here is not a model)
+    assert resolve_model_dir("default").resolve() == (tmp_path / "default").resolve()
+    with pytest.raises(InputError, match="shipped: .*defect-aware"):
+        resolve_model_dir("no-such-model")
+    from sadpnet.study.run import load_models, parse_model_args
+
+    entries = load_models(parse_model_args(["da=defect-aware", "gone=no-such-model"]))
+    assert entries[0].status == "ok" and entries[1].status.startswith("not available")
+    with pytest.raises(SystemExit) as e:
+        main(["classify", str(DM3), "--model", "defect-aware", "--json"])
+    assert e.value.code in (0, None)
+    res = json.loads(capsys.readouterr().out)
+    assert "defect_gate" in res["images"][0] and res["model"]["mixture"]["clean"] == "default-v2"
+    with pytest.raises(SystemExit) as e:
+        main(["classify", str(DM3), "--model", "no-such-model"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no-such-model" in err[0]

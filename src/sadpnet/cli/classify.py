@@ -13,8 +13,9 @@ from sadpnet.cli.base import app
 @app.command("classify")
 def classify_command(
     images: List[Path] = typer.Argument(..., help="Pattern files: DM3/DM4, TIFF, PNG/JPEG, MRC, EMD, .npy."),
-    model: Optional[Path] = typer.Option(None, "--model", help="Model folder (card.json + model.safetensors) "
-                                         "[default: the shipped model]."),
+    model: Optional[Path] = typer.Option(None, "--model", help="Model folder (card.json + model.safetensors), "
+                                         "or a shipped model's name: default, defect-aware, extended-symmetry "
+                                         "[default: the shipped default model]."),
     ensemble: bool = typer.Option(False, "--ensemble", help="Also combine all images (one specimen, e.g. several "
                                   "zone axes) into one answer."),
     calibration: Optional[float] = typer.Option(None, "--calibration-inv-a-per-px",

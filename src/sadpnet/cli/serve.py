@@ -14,7 +14,7 @@ from sadpnet.cli.base import app
 def serve_command(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (default: this machine only)."),
     port: int = typer.Option(8000, "--port", help="TCP port."),
-    model: Optional[Path] = typer.Option(None, "--model", help="Model directory (default: the shipped model)."),
+    model: Optional[Path] = typer.Option(None, "--model", help="Model folder, or a shipped model's name (default: the shipped default model)."),
     max_upload_mb: float = typer.Option(64.0, "--max-upload-mb", help="Largest upload per request, MiB (larger: 413)."),
 ) -> None:
     """Serve the web page and its JSON API (OpenAPI at /docs) with the model loaded once."""

@@ -54,6 +54,25 @@ def default_model_dir() -> Path:
     return resource_path("models", "default")
 
 
+def shipped_model_names() -> list[str]:
+    """Names of the models shipped in ``sadpnet/resources/models`` (default, defect-aware, ...)."""
+    root = default_model_dir().parent
+    return sorted(p.name for p in root.iterdir() if (p / "card.json").is_file())
+
+
+def resolve_model_dir(model_dir: str | Path | None) -> Path:
+    """A model folder, or the name of a shipped model (`shipped_model_names`) when no folder of that name
+    exists here; None: the shipped default model. A name that is neither is refused with the shipped names."""
+    if model_dir is None:
+        return default_model_dir()
+    path = Path(model_dir)
+    if path.exists() or len(path.parts) != 1:
+        return path
+    if path.name in shipped_model_names():
+        return default_model_dir().parent / path.name
+    raise InputError(f"no such model folder, nor a shipped model (shipped: {', '.join(shipped_model_names())})", path)
+
+
 @dataclass
 class Classifier:
     """A loaded model: network in eval mode (float32, CPU unless moved), its card and label scheme."""
@@ -363,11 +382,12 @@ def build_network(card: dict, state: dict):
 
 
 def load_model(model_dir: str | Path | None = None) -> Classifier:
-    """Load a model directory (safetensors + card.json, hashes verified); default: the shipped model."""
+    """Load a model directory (safetensors + card.json, hashes verified) or a shipped model by name
+    (`resolve_model_dir`); default: the shipped default model."""
     from sadpnet.model.card import load_model_files, split_tensors
     from sadpnet.model.labels import LabelScheme
 
-    model_dir = Path(model_dir) if model_dir is not None else default_model_dir()
+    model_dir = resolve_model_dir(model_dir)
     card, tensors = load_model_files(model_dir)
     state, ood = split_tensors(tensors)
     net = build_network(card, state)

@@ -77,7 +77,13 @@ def parse_model_args(values: list[str]) -> list[ModelEntry]:
 
 def load_models(entries: list[ModelEntry]) -> list[ModelEntry]:
     """Load each model with `sadpnet.model.infer.load_model`; a missing one gets a "not available" status."""
+    from sadpnet.model.infer import resolve_model_dir
+
     for e in entries:
+        try:
+            e.model_dir = None if e.model_dir is None else resolve_model_dir(e.model_dir)
+        except InputError:
+            pass  # neither a folder nor a shipped name: reported as a missing folder below
         if e.model_dir is None or not Path(e.model_dir).is_dir():
             e.status = f"not available: no model directory {e.model_dir}"
             continue
