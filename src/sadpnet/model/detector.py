@@ -46,12 +46,17 @@ def same_input(model, detector, measured: bool = False) -> bool:
             and a.to_dict() == b.to_dict())
 
 
-def signature_probability(detector, inputs: np.ndarray, classes) -> np.ndarray:
-    """(B,) summed calibrated probability of ``classes`` given by ``detector`` for model inputs (B, S, S)."""
+def require_classes(detector, classes) -> None:
+    """Refuse (`InputError` naming the detector's folder) ``classes`` the detector does not have."""
     missing = [c for c in classes if c not in detector.scheme.classes]
     if missing:
         raise InputError(f"the detector has no class {missing[0]!r} (classes: {detector.scheme.classes})",
                          detector.model_dir)
+
+
+def signature_probability(detector, inputs: np.ndarray, classes) -> np.ndarray:
+    """(B,) summed calibrated probability of ``classes`` given by ``detector`` for model inputs (B, S, S)."""
+    require_classes(detector, classes)
     logits, _ = detector.forward_inputs(inputs)
     p = detector.probabilities(logits)
     return p[:, [detector.scheme.classes.index(c) for c in classes]].sum(axis=1)

@@ -55,7 +55,7 @@ def gated_probabilities(clean, gate, classes, inputs: np.ndarray, p_model: np.nd
 
 
 def _check_parts(model, clean, gate, classes) -> None:
-    from sadpnet.model.detector import same_input
+    from sadpnet.model.detector import require_classes, same_input
 
     if list(model.scheme.classes) != list(clean.scheme.classes) or (
             model.scheme.to_dict().get("class_space_groups") != clean.scheme.to_dict().get("class_space_groups")):
@@ -65,10 +65,7 @@ def _check_parts(model, clean, gate, classes) -> None:
         if not same_input(model, part):
             raise InputError("it takes another input than the model (image size, calibration or preprocessing)",
                              part.model_dir)
-    missing = [c for c in classes if c not in gate.scheme.classes]
-    if missing:
-        raise InputError(f"the gate has no class {missing[0]!r} (classes: {list(gate.scheme.classes)})",
-                         gate.model_dir)
+    require_classes(gate, classes)
 
 
 def attach_mixture(model_dir, clean_dir, gate_dir, *, classes=DEFAULT_GATE_CLASSES) -> dict:
