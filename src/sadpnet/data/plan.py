@@ -18,7 +18,8 @@ from sadpnet.errors import InputError
 #: Columns of the pattern table, in order (see docs/datasets.md).
 TABLE_COLUMNS = (
     "pattern_index", "material_id", "group_id", "family_id", "split", "formula", "space_group",
-    "space_group_symbol", "crystal_system", "specimen_space_group", "specimen_crystal_system", "source", "zone_axis", "zone_u", "zone_v", "zone_w",
+    "space_group_symbol", "crystal_system", "specimen_space_group", "specimen_crystal_system", "visible_space_group",
+    "source", "zone_axis", "zone_u", "zone_v", "zone_w",
     "voltage_kv", "camera_length_mm", "pixel_size_inv_a", "defect_type", "defect_params",
     "inplane_rotation_deg", "tilt_x_mrad", "tilt_y_mrad", "cells", "seed", "augment",
 )
@@ -151,15 +152,15 @@ def variant_zone_axes(crystal, spec: dict, variant: dict) -> list[tuple[int, int
     return zone_axes_for(crystal, spec)
 
 
-def specimen_space_group(crystal, variant: dict) -> int:
-    """Space group of what is simulated: the strained cell's own (spglib, as `sadpnet.defects.strain` finds
-    it) for strain, the parent's for the other variants (a lattice scale keeps it; thermal snapshots and
+def _strained(crystal, variant: dict):
+    """The strained crystal of a strain variant (its own space group, spglib, is the row's
+    ``specimen_space_group``), else ``crystal`` itself (a lattice scale keeps the group; thermal snapshots and
     point defects are labelled by their average structure)."""
-    if variant["type"] == "strain":
-        from sadpnet.data.variants import make_source
+    if variant["type"] != "strain":
+        return crystal
+    from sadpnet.data.variants import make_source
 
-        return int(make_source(crystal, variant).space_group_number)
-    return int(crystal.space_group_number)
+    return make_source(crystal, variant)
 
 
 def plan_table(spec: dict, where: str = "spec"):
@@ -174,6 +175,7 @@ def plan_table(spec: dict, where: str = "spec"):
     from sadpnet.data.corpus import load_crystal_from_row
     from sadpnet.data.variants import (expand_variants, needs_seed, variant_json, variant_seed, why_not,
                                        with_defaults)
+    from sadpnet.data.visible import visible_space_group
     from sadpnet.simulate.microscope import Microscope
 
     materials = select_materials(spec, where)
@@ -200,7 +202,9 @@ def plan_table(spec: dict, where: str = "spec"):
                 skipped.append({"material_id": mid, "variant": variant_json(variant), "type": variant["type"],
                                 "reason": reason})
                 continue
-            sp_sg = specimen_space_group(crystal, variant)
+            specimen = _strained(crystal, variant)
+            sp_sg = int(specimen.space_group_number)
+            visible = {}  # (zone axis, field) -> visible_space_group (sadpnet.data.visible)
             # widest reciprocal range (high voltage, short camera length) first, see build.compute_chunk
             for kv in sorted(m["voltages_kv"], reverse=True):
                 for cl in sorted(m["camera_lengths_mm"]):
@@ -216,11 +220,17 @@ def plan_table(spec: dict, where: str = "spec"):
                                        for k, vals in sorted(aug["render_choices"].items())}
                             cl_act = float(cl) * (1 + jit)
                             mic = Microscope(float(kv), cl_act, m["image_size_px"], m["detector_pixel_size_mm"])
+                            g_vis = round(min(mic.g_max_inv_a, spec["labels"]["visible_g_max_inv_a"]), 3)
+                            if (tuple(ax), g_vis) not in visible:
+                                visible[tuple(ax), g_vis] = visible_space_group(
+                                    crystal, specimen, ax, shift_inv_a=spec["labels"]["visible_shift_inv_a"],
+                                    g_max_inv_a=g_vis)
                             for k, v in (
                                 ("material_id", mid), ("group_id", mat.group_id), ("family_id", mat.family_id),
                                 ("split", mat.split), ("formula", mat.formula), ("space_group", int(mat.space_group)),
                                 ("space_group_symbol", mat.space_group_symbol), ("crystal_system", mat.crystal_system),
                                 ("specimen_space_group", sp_sg), ("specimen_crystal_system", crystal_system(sp_sg)),
+                                ("visible_space_group", visible[tuple(ax), g_vis]),
                                 ("source", mat.source), ("zone_axis", "[" + " ".join(str(x) for x in ax) + "]"),
                                 ("zone_u", ax[0]), ("zone_v", ax[1]), ("zone_w", ax[2]), ("voltage_kv", float(kv)),
                                 ("camera_length_mm", cl_act), ("pixel_size_inv_a", mic.pixel_size_inv_a),

@@ -47,6 +47,10 @@ A spec is validated key by key; an unknown key, a wrong type or an out-of-range 
                                      # {noise: [null, 1.0e+6], beam_stop: [null, 6], mapping: [log, gamma]}
     render: {}                       # keyword arguments of sadpnet.simulate.detector.render
     storage: {dtype: uint8, chunk_patterns: 64}
+    labels:                          # the visible_space_group column (sadpnet.data.visible)
+      visible_shift_inv_a: 0.0133    # a spot moved by more than this (1/A, after the best scale and
+                                     # rotation) makes a strained crystal's lowered symmetry visible
+      visible_g_max_inv_a: 1.70      # only reflections up to this |g| (1/A) and inside the pattern count
 
 `spec_hash` identifies a spec (its normalised content); a store built from one spec refuses another.
 """
@@ -60,6 +64,7 @@ from pathlib import Path
 from typing import Any
 
 from sadpnet.data.variants import ENTRY_KEYS
+from sadpnet.data.visible import VISIBLE_G_MAX_INV_A, VISIBLE_SHIFT_INV_A
 from sadpnet.errors import InputError
 
 DEFAULTS: dict[str, Any] = {
@@ -79,6 +84,7 @@ DEFAULTS: dict[str, Any] = {
                 "calibration_jitter_pct": 0.0, "cells_jitter": 0, "render_choices": {}},
     "render": {},
     "storage": {"dtype": "uint8", "chunk_patterns": 64},
+    "labels": {"visible_shift_inv_a": VISIBLE_SHIFT_INV_A, "visible_g_max_inv_a": VISIBLE_G_MAX_INV_A},
 }
 _FREE_DICTS = {"render", "render_choices"}  # passed through to another API, checked there
 
@@ -236,6 +242,9 @@ def normalize_spec(raw: dict, where: str = "spec") -> dict:
     if st["dtype"] not in ("uint8", "uint16"):
         chk.fail("storage.dtype", f"expected uint8 or uint16, got {st['dtype']!r}")
     st["chunk_patterns"] = chk.number("storage.chunk_patterns", st["chunk_patterns"], 1, 4096, True)
+    lab = s["labels"]
+    lab["visible_shift_inv_a"] = chk.number("labels.visible_shift_inv_a", lab["visible_shift_inv_a"], 0, 10)
+    lab["visible_g_max_inv_a"] = chk.number("labels.visible_g_max_inv_a", lab["visible_g_max_inv_a"], 1e-3, 100)
     return s
 
 
@@ -255,7 +264,8 @@ def load_spec(path: str | Path) -> dict:
 
 #: Keys added after store version 1 was first used, left out of the hash while they hold their default
 #: (so stores built before they existed still match their spec).
-_LATER_KEYS = (("crystals", "exclude_formulas"), ("simulation", "oversample"))
+_LATER_KEYS = (("crystals", "exclude_formulas"), ("simulation", "oversample"), ("labels", "visible_shift_inv_a"),
+               ("labels", "visible_g_max_inv_a"))
 
 
 def spec_hash(spec: dict) -> str:
@@ -264,4 +274,6 @@ def spec_hash(spec: dict) -> str:
     for sect, key in _LATER_KEYS:
         if sect in s and s[sect].get(key, DEFAULTS[sect][key]) == DEFAULTS[sect][key]:
             s[sect].pop(key, None)
+            if not s[sect]:  # a section added later, all at its defaults
+                s.pop(sect)
     return hashlib.sha256(json.dumps(s, sort_keys=True).encode()).hexdigest()[:16]

@@ -61,8 +61,9 @@ def zone_key(zone_axis) -> str:
     return "".join(str(int(x)) for x in zone_axis)
 
 
-#: Table columns whose values are space-group numbers (the specimen's own one differs for strained variants).
-SPACE_GROUP_COLUMNS = ("space_group", "specimen_space_group")
+#: Table columns whose values are space-group numbers (the specimen's own one differs for strained variants;
+#: the visible one only where the pattern shows the lowered symmetry, `sadpnet.data.visible`).
+SPACE_GROUP_COLUMNS = ("space_group", "specimen_space_group", "visible_space_group")
 
 
 @dataclass
