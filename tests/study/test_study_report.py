@@ -144,3 +144,44 @@ def test_report_shows_the_mean_defect_gate_of_a_mixture_model(tmp_path):
     assert header.rstrip().endswith("| defect-aware defect gate |")  # only the mixture model gets the column
     row = next(line for line in md.splitlines() if line.startswith("| Al pristine (0 K) | ok |"))
     assert row.rstrip().endswith("| 0.25 |")  # mean of 0.1, 0.2, 0.3, 0.4
+
+
+def test_strained_sets_record_the_visible_label():
+    """Al at 5 % normal strain is I4/mmm: visibly on [001], not with the stretched axis along the beam ([100]:
+    the (0kl) net is unchanged) nor on [023] (one row of spots in the field)."""
+    from sadpnet.study.run import evaluate_set, visible_labels
+    from sadpnet.study.testsets import Grid, SetPatterns, paper_test_sets
+
+    spec = next(s for s in paper_test_sets(quick=True) if s.key == "Al-strain-normal-0.0500")
+    points = [((0, 0, 1), 300.0, 250.0), ((1, 0, 0), 300.0, 250.0), ((0, 2, 3), 300.0, 250.0)]
+    sp = SetPatterns(spec, np.zeros((3, 256, 256), np.uint8), points, np.full(3, 0.0203))
+    vis = visible_labels(sp, Grid.quick())
+    assert vis == [139, 225, 225]
+    pristine = next(s for s in paper_test_sets(quick=True) if s.key == "Al-pristine")
+    assert visible_labels(SetPatterns(pristine, sp.images, points, sp.pixel_size_inv_a), Grid.quick()) is None
+    verdicts = [{"space_group": sg, "label": str(sg), "probability": 0.9, "unknown": False} for sg in (139, 139, 225)]
+    recs = evaluate_set(verdicts, spec, points, vis)
+    assert [r["visible_correct"] for r in recs] == [True, False, True]
+    assert [r["correct"] for r in recs] == [False, False, True]  # the space-group measure stays the cubic one
+
+
+def test_report_gives_the_visible_share_of_strained_sets(tmp_path):
+    from sadpnet.study.report import write_report
+
+    res = _fake_results(with_second_model=False)
+    key = next(s["key"] for s in res["sets"] if s["defect"] == "strain-normal")
+    res["per_pattern"]["clean-trained"][key] = [
+        {**_rec(sg, 225), "visible_space_group": vis, "visible_correct": sg == vis}
+        for sg, vis in ((139, 139), (225, 139), (225, 225), (225, 225))]
+    write_report(tmp_path, res, [])
+    md = (tmp_path / "report.md").read_text()
+    label = next(s["label"] for s in res["sets"] if s["key"] == key)
+    assert f"| {label} | 50 % | 225 Fm-3m (75 %); visible 75 % |" in md.splitlines()
+    assert (tmp_path / "plots" / "strain_lowered.png").is_file()
+    from sadpnet.study.tables import lowered_curves
+
+    curves = {c["label"]: c for c in lowered_curves(res, "normal")}
+    model, shown = curves["clean-trained, Al"], curves["visibly lowered, Al"]
+    strain = next(s["params"]["strain"] for s in res["sets"] if s["key"] == key)
+    assert model["share_pct"][model["strain"].index(strain)] == pytest.approx(25.0)  # one 139 answer of four
+    assert shown["strain"] == [strain] and shown["share_pct"] == [pytest.approx(50.0)]

@@ -63,6 +63,30 @@ def strain_plot(curves: list[dict], series: str) -> bytes:
     return png(fig)
 
 
+def lowered_plot(normal: list[dict], shear: list[dict]) -> bytes:
+    """PNG, normal and shear strain side by side: share (%) of patterns answered with a non-cubic space group
+    against strain, one line per model and material, and the share that visibly shows the lowered symmetry
+    (black). ``normal``, ``shear``: curves of `sadpnet.study.tables.lowered_curves`."""
+    plt = _pyplot()
+    fig, axs = plt.subplots(1, 2, figsize=(10.5, 3.8), sharey=True)
+    for ax, curves, series in ((axs[0], normal, "normal"), (axs[1], shear, "shear")):
+        scale = 100.0 if series == "normal" else 1.0
+        for c in curves:
+            color = "k" if c["model"] is None else f"C{c['color']}"
+            ax.plot(np.asarray(c["strain"]) * scale, c["share_pct"], color=color,
+                    marker="o" if c["material"] == "Al" else "s", ls="-" if c["material"] == "Al" else "--",
+                    lw=2.5 if c["model"] is None else 1.2, label=c["label"])
+        ax.set_xlabel("normal strain along a (%)" if series == "normal" else "shear strain gamma_xy (rad)")
+        ax.set_ylim(-2, 102)
+        ax.grid(alpha=0.3)
+    axs[0].set_ylabel("patterns answered non-cubic (%)")
+    handles, labels = axs[1].get_legend_handles_labels() if shear else axs[0].get_legend_handles_labels()
+    fig.subplots_adjust(right=0.78)
+    fig.legend(handles, labels, fontsize=7, loc="center right")
+    fig.suptitle("Lowered symmetry named by each model, and where it can be seen (black)", fontsize=8)
+    return png(fig)
+
+
 def panel_plot(example: dict) -> bytes:
     """PNG of a pristine and a defected pattern side by side (``example`` from `sadpnet.study.run`)."""
     plt = _pyplot()

@@ -155,20 +155,42 @@ def _mixture_text(card: dict | None) -> str | None:
             f"{m['gate']['name']}, {m['clean']['name']} by 1 - g")
 
 
-def evaluate_set(verdicts: list[dict], spec: TestSetSpec, points) -> list[dict]:
+def evaluate_set(verdicts: list[dict], spec: TestSetSpec, points, visible: list[int] | None = None) -> list[dict]:
     """Per-pattern records: the verdict plus the grid point, whether the space group is right (``correct``)
     and whether it is right under the paper's appearance labels (``appearance_correct``: the predicted space
     group's pattern on this zone axis looks like the true one's, `sadpnet.model.appearance`; the same as
-    ``correct`` for a space group outside the paper's five)."""
+    ``correct`` for a space group outside the paper's five). Strained sets (``visible`` given, see
+    `visible_labels`) add ``visible_space_group`` and ``visible_correct`` (the verdict is that label)."""
     from sadpnet.model.appearance import appearance_space_groups
 
     out = []
-    for v, (zone, kv, cl) in zip(verdicts, points):
+    for i, (v, (zone, kv, cl)) in enumerate(zip(verdicts, points)):
         alike = appearance_space_groups(spec.space_group, zone)
         correct = v["space_group"] == spec.space_group
-        out.append({**v, "zone_axis": list(map(int, zone)), "voltage_kv": kv, "camera_length_mm": cl,
-                    "correct": correct, "appearance_correct": correct if alike is None else v["space_group"] in alike})
+        rec = {**v, "zone_axis": list(map(int, zone)), "voltage_kv": kv, "camera_length_mm": cl,
+               "correct": correct, "appearance_correct": correct if alike is None else v["space_group"] in alike}
+        if visible is not None:
+            rec.update(visible_space_group=int(visible[i]), visible_correct=v["space_group"] == int(visible[i]))
+        out.append(rec)
     return out
+
+
+def visible_labels(s: SetPatterns, grid: Grid) -> list[int] | None:
+    """For a strained set, the space group each pattern can show (`sadpnet.data.visible`, its default threshold
+    and field, as the extended-symmetry training data): the strained crystal's own where its zero-order
+    Laue-zone net visibly departs from the cubic one inside the pattern's field, the cubic parent's
+    elsewhere. None for every other set."""
+    if not s.spec.defect.startswith("strain") or s.status != "ok":
+        return None
+    from sadpnet.crystal import read_cif
+    from sadpnet.data.visible import VISIBLE_G_MAX_INV_A, visible_space_group
+    from sadpnet.resources import example_cif
+
+    parent = read_cif(example_cif(s.spec.material))
+    strained, _ = build_source(s.spec, grid)
+    half = 0.5 * s.images.shape[-1]
+    return [visible_space_group(parent, strained, zone, g_max_inv_a=min(VISIBLE_G_MAX_INV_A, half * float(px)))
+            for (zone, _, _), px in zip(s.points, s.pixel_size_inv_a)]
 
 
 def summarize(records: list[dict]) -> dict:
@@ -299,6 +321,7 @@ def run_study(out_dir: str | Path, *, quick: bool = True, models: list[ModelEntr
     step("simulate", len(sets), len(sets), "done")
     t_sim = time.perf_counter()
 
+    visible = {s.spec.key: visible_labels(s, grid) for s in simulated}
     per_pattern: dict[str, dict[str, list]] = {}
     ensemble: dict[str, dict[str, dict]] = {}
     model_time = {}
@@ -312,7 +335,7 @@ def run_study(out_dir: str | Path, *, quick: bool = True, models: list[ModelEntr
             if s.status != "ok" or len(s.images) == 0:
                 continue
             verdicts, ens = predict(e.model, s.images, s.pixel_size_inv_a)
-            per_pattern[e.name][s.spec.key] = evaluate_set(verdicts, s.spec, s.points)
+            per_pattern[e.name][s.spec.key] = evaluate_set(verdicts, s.spec, s.points, visible[s.spec.key])
             ensemble[e.name][s.spec.key] = {**ens, "correct": ens["space_group"] == s.spec.space_group}
         model_time[e.name] = time.perf_counter() - t0
     t_eval = time.perf_counter()
