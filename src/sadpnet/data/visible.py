@@ -67,7 +67,8 @@ def net_distortion_inv_a(parent, deformed, zone_axis, g_max_inv_a: float = VISIB
             `sadpnet.defects.strain.apply_strain` result).
         zone_axis: [uvw] in each crystal's own direct lattice.
         g_max_inv_a: only reflections of ``deformed`` with |g| up to this (1/A) count (the pattern's field).
-        min_intensity: reflections weaker than this fraction of the strongest (kinematic, parent) are left out.
+        min_intensity: reflections weaker than this fraction of the strongest (kinematic, ``deformed``) are
+            left out.
 
     Returns:
         The distortion in 1/A (0.0 when fewer than two reflections are in the field: nothing to compare).
