@@ -76,6 +76,29 @@ def test_shipped_mixture_gives_clean_patterns_to_the_clean_network_and_defected_
     assert max(gates["Fe-pristine"]) < 0.5 and min(gates["Fe-vacancy-3x3x3"]) > 0.9, gates
 
 
+def test_shipped_extended_symmetry_model_names_unstrained_al_cubic():
+    """Labelled by the symmetry a pattern can show (`visible_space_group`), the extended-symmetry model calls
+    unstrained Al (held out from its training set) Fm-3m; its first version, labelled by the strained
+    specimen's group, answered I4/mmm for everything (docs/study.md)."""
+    from types import SimpleNamespace
+
+    from sadpnet.model.infer import load_model
+    from sadpnet.study.testsets import Grid, build_source, paper_test_sets, simulate_points
+
+    model = load_model(resource_path("models", "extended-symmetry"))
+    assert model.card["labels"]["column"] == "visible_space_group"
+    grid = Grid.quick(0)
+    spec = next(s for s in paper_test_sets(quick=True) if s.key == "Al-pristine")
+    source, options = build_source(spec, grid, 0)
+    points = [(z, 200.0, 300.0) for z in ((0, 0, 1), (0, 1, 1), (1, 1, 1))]
+    images, cals = simulate_points(source, points, grid, options)
+    pats = [SimpleNamespace(image=im, pixel_size_inv_a=float(c), source=f"Al {i}", centre_xy=None, mask=None,
+                            metadata={}) for i, (im, c) in enumerate(zip(images, cals))]
+    res = model.classify_images(pats, top_k=1, ensemble=True)
+    assert [im["prediction"]["space_group"] for im in res["images"]] == [225, 225, 225]
+    assert res["ensemble"]["prediction"]["space_group"] == 225
+
+
 def test_shipped_models_by_name(tmp_path, monkeypatch, capsys):
     """`--model defect-aware` names the shipped model unless a folder of that name exists here; an unknown name
     is one line listing the shipped ones, exit 2."""
