@@ -3,6 +3,7 @@ files, concurrency, OpenAPI. (The real model is used in test_web_browser.py.)"""
 
 from __future__ import annotations
 
+import re
 import tempfile
 import threading
 import time
@@ -240,6 +241,11 @@ def test_health_model_card_page_and_openapi(client, model):
     body = spec["paths"]["/api/classify"]["post"]["requestBody"]["content"]
     assert "multipart/form-data" in body
     assert {"413", "415", "422"} <= set(spec["paths"]["/api/classify"]["post"]["responses"])
+    # the interactive API page works offline: its scripts and styles are served here, not from a CDN
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "cdn" not in docs.text.lower()
+    assets = re.findall(r'(?:src|href)="(/[^"]+\.(?:js|css))"', docs.text)
+    assert assets and all(client.get(a).status_code == 200 for a in assets)
 
 
 def test_bad_factory_arguments():

@@ -31,9 +31,10 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import FastAPI, File, Form, Request, UploadFile
+from fastapi import File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
 
 from sadpnet import __version__
@@ -84,7 +85,7 @@ def create_app(model_dir: str | Path | None = None, max_upload_mb: float = 64, *
     threading.Thread(target=_warm_up, args=(getattr(model, "card", None) or {},), daemon=True,
                      name="sadpnet-web-warm-up").start()
 
-    app = FastAPI(
+    app = FastAPIOffline(  # FastAPI whose /docs and /redoc serve bundled files instead of a CDN's
         title="sadpnet",
         version=__version__,
         description="Classify the crystal structure (space group) of selected-area electron diffraction "
