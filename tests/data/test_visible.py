@@ -1,5 +1,7 @@
 """The visible_space_group label: a strained crystal's lowered symmetry only where its pattern shows it."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -8,6 +10,7 @@ from sadpnet.data.plan import plan_table
 from sadpnet.data.spec import normalize_spec, spec_hash
 from sadpnet.data.visible import net_distortion_inv_a, visible_space_group, zolz_reflections
 from sadpnet.defects.strain import apply_strain
+from sadpnet.errors import InputError
 from sadpnet.resources import example_cif
 
 
@@ -54,7 +57,7 @@ SPEC = {"name": "visible", "seed": 1, "crystals": {"ids": ["cod/Cu"]}, "splits":
 
 def test_plan_writes_the_visible_label_per_zone_axis():
     _, t = plan_table(normalize_spec(SPEC))
-    t = t.assign(pct=[0 if d == "none" else float(p.split('"strain_voigt": [')[1].split(",")[0]) * 100
+    t = t.assign(pct=[100 * json.loads(p)["strain_voigt"][0] if d == "strain" else 0
                       for d, p in zip(t.defect_type, t.defect_params)])
     got = {(round(p), z): (s, v) for p, z, s, v in zip(t.pct, t.zone_axis, t.specimen_space_group,
                                                        t.visible_space_group)}
@@ -73,5 +76,5 @@ def test_label_keys_at_their_defaults_leave_the_spec_hash_alone():
     bare = {k: v for k, v in spec.items() if k != "labels"}  # a spec written before the section existed
     assert spec_hash(spec) == spec_hash(bare)
     assert spec_hash(normalize_spec({**SPEC, "labels": {"visible_shift_inv_a": 0.02}})) != spec_hash(spec)
-    with pytest.raises(Exception, match="labels.visible_g_max_inv_a"):
+    with pytest.raises(InputError, match="labels.visible_g_max_inv_a"):
         normalize_spec({**SPEC, "labels": {"visible_g_max_inv_a": -1}})
