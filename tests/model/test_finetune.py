@@ -52,6 +52,20 @@ def test_init_from_refuses_another_image_size(trained):
         _init_weights(build_model("resnet18", 5), cfg, LabelScheme.from_column([213, 221, 225, 227, 229]))
 
 
+def test_init_any_scale_takes_the_filters_of_another_image_size_and_scale(trained):
+    """--init-any-scale: a 96-px model at half the pixel size starts from the 64-px model's weights."""
+    stored = {k[4:]: v.float() for k, v in load_file(str(trained / "model.safetensors")).items()
+              if k.startswith("net.")}
+    cfg = TrainConfig(init_from=str(trained), init_any_scale=True,
+                      **{**TINY, "image_size_px": 96, "target_pixel_size_inv_a": 0.0266})
+    net = build_model("resnet18", 5)
+    _init_weights(net, cfg, LabelScheme.from_column([213, 221, 225, 227, 229]))
+    assert all(torch.equal(net.state_dict()[k].float(), stored[k]) for k in stored)
+    with pytest.raises(InputError, match="architecture"):  # the architecture must still match
+        _init_weights(build_model("resnet34", 5), TrainConfig(**{**cfg.__dict__, "arch": "resnet34"}),
+                      LabelScheme.from_column([213, 221, 225, 227, 229]))
+
+
 def test_fine_tuning_run_starts_from_the_given_weights(five_source, trained, tmp_path):
     cfg = TrainConfig(epochs=1, seed=4, init_from=str(trained), lr=1e-9, **TINY)
     train(five_source, five_source, cfg, tmp_path / "ft", progress=False, finalize=False)

@@ -53,6 +53,9 @@ def train_command(
     init_from: Optional[Path] = typer.Option(None, "--init-from", help="Start from this model folder's weights "
                                              "(fine-tuning; same architecture, image size and scale; the last "
                                              "layer is re-initialised when the classes differ)."),
+    init_any_scale: bool = typer.Option(False, "--init-any-scale", help="Let --init-from take a model of another "
+                                        "image size and pixel scale (its convolution weights still fit, e.g. a "
+                                        "256-px model started from the 128-px default)."),
 ) -> None:
     """Train a classifier: per-epoch validation, checkpoint/resume, early stopping, metrics.csv, calibrated card."""
     from sadpnet.errors import InputError
@@ -95,6 +98,7 @@ def train_command(
                       batch_size=batch_size, lr=lr, patience=patience, seed=seed, threads=threads, workers=workers,
                       precision=precision, device=device, samples_per_epoch=samples_per_epoch, max_hours=max_hours,
                       half_weights=half, init_from=str(init_from) if init_from else None,
+                      init_any_scale=init_any_scale,
                       balance=balance, augment=(NO_AUGMENT if no_augment else
                                                 AugmentConfig(**(LINEAR_NOISE if intensity == "linear" else {}))
                                                 ).to_dict(),

@@ -69,6 +69,7 @@ class TrainConfig:
     max_hours: float | None = None
     preprocess: dict = field(default_factory=dict)  # further fields of PreprocessSettings (defaults when empty)
     init_from: str | None = None  # a model folder whose weights start the training (fine-tuning); None = random
+    init_any_scale: bool = False  # init_from may have another image size and pixel scale (convolutions carry over)
     balance: str | None = None  # a table column: each epoch draws its values equally often (e.g. defect_type)
 
     def preprocess_settings(self) -> dict:
@@ -194,17 +195,21 @@ def _epoch_order(train_source, cfg: TrainConfig, epoch: int, n_epoch: int) -> np
 def _init_weights(net, cfg: TrainConfig, scheme) -> None:
     """Start from the weights of the model folder ``cfg.init_from`` (fine-tuning).
 
-    The architecture, image size and reciprocal-space scale must match; the last layer is taken over only when
-    the classes are the same (else it keeps its random start, e.g. when classes are added).
+    The architecture, image size and reciprocal-space scale must match (with ``cfg.init_any_scale`` only the
+    architecture: a ResNet's weights do not depend on the input size, so a finer-pixel model can start from a
+    coarser one's filters); the last layer is taken over only when the classes are the same (else it keeps its
+    random start, e.g. when classes are added).
     """
     from sadpnet.model.card import load_model_files
 
     card, tensors = load_model_files(cfg.init_from)
-    for key, mine in (("architecture", cfg.arch), ("image_size_px", cfg.image_size_px)):
+    checked = (("architecture", cfg.arch),) + ((("image_size_px", cfg.image_size_px),) if not cfg.init_any_scale
+                                                else ())
+    for key, mine in checked:
         if card.get(key) != mine:
             raise InputError(f"the model to start from has {key} {card.get(key)!r}, this run {mine!r}", cfg.init_from)
     theirs = float(card.get("target_pixel_size_inv_a", -1))
-    if abs(theirs - cfg.target_pixel_size_inv_a) > 1e-6 * cfg.target_pixel_size_inv_a:
+    if not cfg.init_any_scale and abs(theirs - cfg.target_pixel_size_inv_a) > 1e-6 * cfg.target_pixel_size_inv_a:
         raise InputError(f"the model to start from works at {theirs} 1/A per pixel, this run at "
                          f"{cfg.target_pixel_size_inv_a}", cfg.init_from)
     state = {k[4:]: v.float() for k, v in tensors.items() if k.startswith("net.")}
