@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from sadpnet.errors import InputError
-from sadpnet.model.augment import NO_AUGMENT, AugmentConfig, augment
+from sadpnet.model.augment import AugmentConfig, augment
 
 from sadpnet.model.preprocess import DEFAULT_TARGET_PIXEL_SIZE_INV_A  # 1/A per model pixel (128 px: +-1.70 1/A)
 
