@@ -72,3 +72,9 @@ def test_bad_log_gain_is_refused_before_anything_is_written(store_with_val, tmp_
                       "--max-patterns", "24"], capsys)
     assert code == 2 and "log_gain" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "m").exists()
+
+
+def test_init_any_scale_without_init_from_is_one_line_exit_2(quick_store, tmp_path, capsys):
+    code, err = _run(["train", str(quick_store), "-o", str(tmp_path / "m"), "--init-any-scale"], capsys)
+    assert code == 2 and "--init-any-scale" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "m").exists()

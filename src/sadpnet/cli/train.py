@@ -69,6 +69,8 @@ def train_command(
         raise InputError(f"must be bf16 or fp32, got {precision!r}", "--precision")
     if threads < 1 or workers < 0 or batch_size < 1:
         raise InputError("threads and batch size must be >= 1, workers >= 0", "--threads/--workers/--batch-size")
+    if init_any_scale and init_from is None:
+        raise InputError("only means something with --init-from MODEL_DIR", "--init-any-scale")
     target = target_pixel_size_inv_a or DEFAULT_TARGET_PIXEL_SIZE_INV_A * DEFAULT_SIZE_PX / image_size
     from sadpnet.model.source import concat_sources
 
