@@ -25,25 +25,6 @@ VISIBLE_SHIFT_INV_A = 0.0133
 VISIBLE_G_MAX_INV_A = 1.70
 
 
-def zolz_reflections(crystal, zone_axis, g_max_inv_a: float, *, min_intensity: float = 0.01) -> np.ndarray:
-    """(N, 3) Miller indices h with h . [uvw] = 0, 0 < |g| <= ``g_max_inv_a`` (1/A) and kinematic |F|^2 at least
-    ``min_intensity`` of the strongest such reflection (``crystal``'s conventional cell)."""
-    from sadpnet.crystal import reciprocal_basis
-    from sadpnet.simulate.structure_factor import structure_factors
-
-    cell = np.asarray(crystal.atoms.cell, dtype=float)
-    hmax = int(np.ceil(g_max_inv_a * np.linalg.norm(cell, axis=1).max())) + 1
-    r = np.arange(-hmax, hmax + 1)
-    hkl = np.stack(np.meshgrid(r, r, r, indexing="ij"), -1).reshape(-1, 3)
-    hkl = hkl[(hkl @ np.asarray(zone_axis, dtype=int) == 0) & np.any(hkl != 0, axis=1)]
-    g = np.linalg.norm(hkl @ reciprocal_basis(cell), axis=1)
-    hkl = hkl[g <= g_max_inv_a]
-    if len(hkl) == 0:
-        return hkl
-    f2 = np.abs(structure_factors(crystal, hkl, debye_waller=False)) ** 2
-    return hkl[f2 >= min_intensity * f2.max()]
-
-
 def _plane_coordinates(cell: np.ndarray, zone_axis, hkl: np.ndarray) -> np.ndarray:
     """Complex in-plane coordinates (1/A) of reflections ``hkl`` on the plane normal to [uvw] of ``cell``; x along
     the first reflection, y = beam x x (the same handedness for every cell)."""
@@ -73,7 +54,10 @@ def net_distortion_inv_a(parent, deformed, zone_axis, g_max_inv_a: float = VISIB
     Returns:
         The distortion in 1/A (0.0 when fewer than two reflections are in the field: nothing to compare).
     """
-    hkl = zolz_reflections(deformed, zone_axis, g_max_inv_a, min_intensity=min_intensity)
+    from sadpnet.simulate.zolz import zolz_reflections
+
+    hkl, _ = zolz_reflections(deformed, zone_axis, g_max_inv_a=g_max_inv_a, min_intensity=min_intensity,
+                              debye_waller=False)
     if len(hkl) < 2:
         return 0.0
     zp = _plane_coordinates(np.asarray(parent.atoms.cell, float), zone_axis, hkl)

@@ -12,6 +12,35 @@ from __future__ import annotations
 import numpy as np
 
 
+def zolz_reflections(crystal, zone_axis, *, min_intensity: float = 0.01, g_max_inv_a: float | None = None,
+                     hmax: int = 8, debye_waller=True) -> tuple[np.ndarray, np.ndarray]:
+    """Miller indices of the zero-order Laue-zone reflections of ``crystal`` on ``zone_axis``.
+
+    Args: as `zolz_net`.
+
+    Returns:
+        (hkl, intensity): (N, 3) integer indices h with h . [uvw] = 0 (origin excluded) in the conventional
+        cell, and (N,) kinematic |F|^2 relative to the strongest kept one.
+    """
+    from sadpnet.crystal import reciprocal_basis
+    from sadpnet.simulate.structure_factor import structure_factors
+
+    cell = np.asarray(crystal.atoms.cell, dtype=float)
+    if g_max_inv_a is not None:
+        hmax = int(np.ceil(g_max_inv_a * np.linalg.norm(cell, axis=1).max())) + 1
+    r = np.arange(-hmax, hmax + 1)
+    hkl = np.stack(np.meshgrid(r, r, r, indexing="ij"), -1).reshape(-1, 3)
+    z = np.asarray(zone_axis, dtype=int)
+    hkl = hkl[(hkl @ z == 0) & np.any(hkl != 0, axis=1)]
+    if g_max_inv_a is not None:
+        hkl = hkl[np.linalg.norm(hkl @ reciprocal_basis(cell), axis=1) <= g_max_inv_a]
+    if len(hkl) == 0:
+        return hkl, np.zeros(0)
+    f2 = np.abs(structure_factors(crystal, hkl, debye_waller=debye_waller)) ** 2
+    keep = f2 >= min_intensity * f2.max()
+    return hkl[keep], f2[keep] / f2[keep].max()
+
+
 def zolz_net(crystal, zone_axis, *, min_intensity: float = 0.01, g_max_inv_a: float | None = None,
              hmax: int = 8, debye_waller=True) -> tuple[np.ndarray, np.ndarray]:
     """Zero-order Laue-zone reflections of ``crystal`` on ``zone_axis``.
@@ -30,31 +59,19 @@ def zolz_net(crystal, zone_axis, *, min_intensity: float = 0.01, g_max_inv_a: fl
         voltage, not on how the structure's pattern looks). The origin is not included.
     """
     from sadpnet.crystal import reciprocal_basis
-    from sadpnet.simulate.structure_factor import structure_factors
 
-    cell = np.asarray(crystal.atoms.cell, dtype=float)
-    if g_max_inv_a is not None:
-        hmax = int(np.ceil(g_max_inv_a * np.linalg.norm(cell, axis=1).max())) + 1
-    r = np.arange(-hmax, hmax + 1)
-    hkl = np.stack(np.meshgrid(r, r, r, indexing="ij"), -1).reshape(-1, 3)
-    z = np.asarray(zone_axis, dtype=int)
-    hkl = hkl[(hkl @ z == 0) & np.any(hkl != 0, axis=1)]
-    rb = reciprocal_basis(cell)
-    g = hkl @ rb
-    if g_max_inv_a is not None:
-        keep = np.linalg.norm(g, axis=1) <= g_max_inv_a
-        hkl, g = hkl[keep], g[keep]
+    hkl, f2 = zolz_reflections(crystal, zone_axis, min_intensity=min_intensity, g_max_inv_a=g_max_inv_a, hmax=hmax,
+                               debye_waller=debye_waller)
     if len(hkl) == 0:
         return np.zeros((0, 2)), np.zeros(0)
-    f2 = np.abs(structure_factors(crystal, hkl, debye_waller=debye_waller)) ** 2
-    keep = f2 >= min_intensity * f2.max()
-    g, f2 = g[keep], f2[keep]
-    zc = z.astype(float) @ cell
+    cell = np.asarray(crystal.atoms.cell, dtype=float)
+    g = hkl @ reciprocal_basis(cell)
+    zc = np.asarray(zone_axis, dtype=float) @ cell
     e3 = zc / np.linalg.norm(zc)
     e1 = g[np.argmin(np.linalg.norm(g, axis=1))]
     e1 = e1 / np.linalg.norm(e1)
     e2 = np.cross(e3, e1)
-    return np.stack([g @ e1, g @ e2], axis=1), f2 / f2.max()
+    return np.stack([g @ e1, g @ e2], axis=1), f2
 
 
 def _second_length(p: np.ndarray) -> float:
