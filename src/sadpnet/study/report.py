@@ -20,7 +20,8 @@ import numpy as np
 from sadpnet.atomic_write import atomic_path, write_text_atomic
 from sadpnet.study import paper, plots
 from sadpnet.study.tables import (NA, calibration, confusion, ensemble_cell, fmt, gate_cell, goal_rows, model_cell,
-                                    label_text, lowered_curves, paper_rows, pooled, strain_curves)
+                                    label_text, lowered_curves, paper_rows, pooled, strain_curves,
+                                    visibly_lowered_pct)
 
 #: Sections every report has, in order (the smoke test checks them).
 SECTIONS = (
@@ -157,7 +158,7 @@ def _blocks(results: dict, examples: list[dict]) -> list[tuple]:
     strain_sets = [s for s in sets if s["defect"].startswith("strain")]
     rows = []
     for s in strain_sets:
-        cells, shown = [], None
+        cells = []
         for m in models:
             recs = results["per_pattern"].get(m["name"], {}).get(s["key"], [])
             if m["status"] != "ok":
@@ -169,8 +170,8 @@ def _blocks(results: dict, examples: list[dict]) -> list[tuple]:
                 cell = f"{label_text(lab)} ({100 * n / len(recs):.0f} %)"
                 if all("visible_correct" in r for r in recs):
                     cell += f"; visible {100 * sum(r['visible_correct'] for r in recs) / len(recs):.0f} %"
-                    shown = 100 * sum(r["visible_space_group"] != s["space_group"] for r in recs) / len(recs)
                 cells.append(cell)
+        shown = visibly_lowered_pct(results, s)
         rows.append([s["label"], "n/a" if shown is None else f"{shown:.0f} %"] + cells)
     B.append(("table", ["set", "visibly lowered"] + [m["name"] for m in models],
               rows or [["no strained set in this run", "n/a"]]))

@@ -89,16 +89,25 @@ def strain_curves(results: dict, series: str) -> list[dict]:
     return curves
 
 
+def visibly_lowered_pct(results: dict, s: dict) -> float | None:
+    """Share (%) of strained set ``s``'s patterns that visibly show the lowered symmetry (the records'
+    ``visible_space_group``, `sadpnet.study.run.visible_labels`; the same for every model), or None when no
+    model's records carry it."""
+    for model in results["models"]:
+        recs = results["per_pattern"].get(model["name"], {}).get(s["key"], [])
+        if recs and all("visible_space_group" in r for r in recs):
+            return 100.0 * sum(r["visible_space_group"] != s["space_group"] for r in recs) / len(recs)
+    return None
+
+
 def lowered_curves(results: dict, series: str) -> list[dict]:
     """Against strain, per material: the share (%) of a strained set's patterns each available model answers
     with a non-cubic space group, and (``"model": None``) the share that visibly shows the lowered symmetry
-    (the records' ``visible_space_group``, `sadpnet.study.run.visible_labels`), for
-    `sadpnet.study.plots.lowered_plot`."""
+    (`visibly_lowered_pct`), for `sadpnet.study.plots.lowered_plot`."""
     curves = []
     for mat in ("Al", "Fe"):
         sets = sorted((s for s in results["sets"] if s["defect"] == f"strain-{series}" and s["material"] == mat),
                       key=lambda s: s["params"]["strain"])
-        shown = {}
         for mi, model in enumerate(results["models"]):
             if model["status"] != "ok":
                 continue
@@ -107,16 +116,14 @@ def lowered_curves(results: dict, series: str) -> list[dict]:
                 recs = results["per_pattern"].get(model["name"], {}).get(s["key"], [])
                 if recs:
                     pts.append((s["params"]["strain"], 100.0 * sum(r["space_group"] < 195 for r in recs) / len(recs)))
-                    if all("visible_space_group" in r for r in recs):
-                        shown[s["params"]["strain"]] = 100.0 * sum(r["visible_space_group"] != s["space_group"]
-                                                                   for r in recs) / len(recs)
             if pts:
                 curves.append({"label": f"{model['name']}, {mat}", "model": model["name"], "material": mat,
                                "color": mi, "strain": [p[0] for p in pts], "share_pct": [p[1] for p in pts]})
+        shown = [(s["params"]["strain"], visibly_lowered_pct(results, s)) for s in sets]
+        shown = [p for p in shown if p[1] is not None]
         if shown:
-            xs = sorted(shown)
             curves.append({"label": f"visibly lowered, {mat}", "model": None, "material": mat, "color": None,
-                           "strain": xs, "share_pct": [shown[x] for x in xs]})
+                           "strain": [p[0] for p in shown], "share_pct": [p[1] for p in shown]})
     return curves
 
 
