@@ -182,11 +182,10 @@ def visible_labels(s: SetPatterns, grid: Grid) -> list[int] | None:
     elsewhere. None for every other set."""
     if not s.spec.defect.startswith("strain") or s.status != "ok":
         return None
-    from sadpnet.crystal import read_cif
     from sadpnet.data.visible import VISIBLE_G_MAX_INV_A, visible_space_group
-    from sadpnet.resources import example_cif
+    from sadpnet.study.testsets import _crystal
 
-    parent = read_cif(example_cif(s.spec.material))
+    parent = _crystal(s.spec.material)
     strained, _ = build_source(s.spec, grid)
     half = 0.5 * s.images.shape[-1]
     return [visible_space_group(parent, strained, zone, g_max_inv_a=min(VISIBLE_G_MAX_INV_A, half * float(px)))
