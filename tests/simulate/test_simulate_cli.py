@@ -136,6 +136,37 @@ def test_defect_cifs_keep_their_axes(tmp_path):
     assert r.returncode == 2 and "atoms" in r.stderr and not (tmp_path / "b.png").exists()
 
 
+def test_block_cifs_are_indexed_in_their_parent(tmp_path):
+    """A twin or dislocation block written by `sadpnet defect` carries its parent's sites and axes: simulated from
+    the CIF, its spots are indexed in the parent on the parent's zone axis, as the study's in-memory block (same
+    reflections, same |g|); files without the site lines still simulate, without spots."""
+    from sadpnet.crystal import read_cif
+    from sadpnet.defects.specimen import block_specimen
+    from sadpnet.defects.twin import build_twin
+    from sadpnet.simulate import simulate
+
+    al = read_cif(example_cif("Al"))
+    path = tmp_path / "twin.cif"
+    r = run("defect", "twin", str(example_cif("Al")), "--cells", "8", "6", "4", "-o", str(path))
+    assert r.returncode == 0, r.stderr
+    assert sum(line.startswith("# parent site: Al ") for line in path.read_text().splitlines()) == 4
+    from_cif = simulate(path, (1, 1, 0), engine="atoms", size_px=128)
+    in_memory = simulate(block_specimen(build_twin(al, (1, 1, 1), (1, 1, -2), 0.5, (8, 6, 4)).atoms, al), (1, 1, 0),
+                         engine="atoms", size_px=128)
+    assert from_cif.space_group == 225 and len(from_cif.spots) > 10
+    g_cif = {s.hkl: float(np.linalg.norm(s.g_inv_a)) for s in from_cif.spots}
+    g_mem = {s.hkl: float(np.linalg.norm(s.g_inv_a)) for s in in_memory.spots}
+    assert set(g_cif) == set(g_mem)
+    assert max(abs(g_cif[h] - g_mem[h]) for h in g_cif) < 1e-6
+    zolz = [s for s in from_cif.spots if np.dot(s.hkl, (1, 1, 0)) == 0]  # the thin block also lists Laue-zone spots
+    assert sorted(abs(x) for x in zolz[0].hkl) == [1, 1, 1] and zolz[0].intensity == from_cif.spots[0].intensity
+
+    old = tmp_path / "old.cif"
+    old.write_text("\n".join(line for line in path.read_text().splitlines() if not line.startswith("# parent site:")))
+    p = simulate(old, (0, 0, 1), engine="atoms", size_px=64)
+    assert p.spots == [] and p.space_group is None
+
+
 def test_huge_cell_refused_by_cell_engine():
     from ase.build import bulk
 

@@ -1,13 +1,17 @@
 """Write defected structures as P1 CIFs whose comments say how they were made.
 
 The comments record the sadpnet version, the defect and its parameters (JSON), the seed, the parent
-crystal (name, space group, conventional cell) and how the written cell relates to it: a supercell of
-N1 x N2 x N3 parent cells, or a block whose axes e1, e2, e3 are given in the parent's Cartesian frame.
-Zone axes of ``sadpnet simulate`` on such a file refer to the file's own (P1) cell axes.
+crystal (name, space group, conventional cell), how the written cell relates to it (a supercell of
+N1 x N2 x N3 parent cells, or a block whose axes e1, e2, e3 are given in the parent's Cartesian frame), and
+one ``parent site:`` line per atom of the parent's conventional cell (symbol, fractional x y z, occupancy).
+``sadpnet simulate`` indexes the spots of such a file in its parent: a supercell's zone axes are the file's
+own cell axes (parallel to the parent's); a block's are the parent's conventional axes, the parent being
+rebuilt from the site lines and turned into the block's frame.
 
 Contract with the simulator (`sadpnet.simulate.api.load_source` parses these lines): the first line is
 ``sadpnet VERSION defect KIND``; the ``cell:`` line of a supercell contains ``spans AxBxC parent
-conventional cells``, and that of a one-piece block (dislocations, twins) starts with ``block``.
+conventional cells``, and that of a one-piece block (dislocations, twins) starts with ``block`` and names its
+axes ``e1=(x y z); e2=(x y z); e3=(x y z)``.
 """
 
 from __future__ import annotations
@@ -29,8 +33,17 @@ def defect_comments(kind: str, parameters: dict, parent, relation: str, seed: in
         f"conventional cell a={a:.6f} b={b:.6f} c={c:.6f} A alpha={al:.4f} beta={be:.4f} gamma={ga:.4f} deg"
         + (f", from {parent.source}" if parent.source else ""),
         f"cell: {relation}",
+        *parent_site_lines(parent),
     ]
     return lines
+
+
+def parent_site_lines(parent) -> list[str]:
+    """One ``parent site: SYMBOL x y z occupancy`` line per atom of the parent's conventional cell (fractional
+    coordinates): enough to rebuild the parent that a block's spots are indexed in."""
+    occ = parent.occupancy
+    return [f"parent site: {sym} {x:.6f} {y:.6f} {z:.6f} {o:.4f}"
+            for sym, (x, y, z), o in zip(parent.atoms.get_chemical_symbols(), parent.atoms.get_scaled_positions(), occ)]
 
 
 def write_defect_cif(atoms, path: str | Path, kind: str, parameters: dict, parent, relation: str,

@@ -35,27 +35,71 @@ def _check_cells(cells) -> tuple[int, int, int]:
 
 
 _SUPERCELL = re.compile(r"spans (\d+)x(\d+)x(\d+) parent conventional cells")
+_NUM = r"(-?[0-9.]+(?:[eE][-+]?\d+)?)"
+_AXES = re.compile(r"e1=\(([^)]*)\); e2=\(([^)]*)\); e3=\(([^)]*)\)")
+_CELLPAR = re.compile(rf"conventional cell a={_NUM} b={_NUM} c={_NUM} A alpha={_NUM} beta={_NUM} gamma={_NUM} deg")
+_SITE = re.compile(rf"parent site: ([A-Z][a-z]?) {_NUM} {_NUM} {_NUM} {_NUM}$")
 
 
-def _defect_header(path: Path) -> tuple[str, str, tuple[int, str] | None] | None:
-    """(kind, cell relation, (parent space group, symbol) or None) from the comments of a CIF written by
-    `sadpnet defect`, else None."""
-    kind = relation = group = None
+def _defect_header(path: Path) -> dict | None:
+    """What the leading comments of a CIF written by `sadpnet defect` say (`sadpnet.defects.cif_out`): kind,
+    cell relation, parent group ((number, symbol) or None), parent cell parameters (6 floats or None) and
+    parent sites ([(symbol, x, y, z, occupancy)], empty in files written before they were recorded). None for
+    any other CIF."""
+    kind = None
+    head: dict = {"relation": "", "group": None, "cellpar": None, "sites": []}
     try:
         with open(path, encoding="utf-8", errors="replace") as fh:
-            for _, line in zip(range(40), fh):
+            for line in fh:
+                if not line.lstrip().startswith("#"):
+                    if kind is not None or line.strip():
+                        break  # the comments are over (blank lines before them are skipped)
+                    continue
                 text = line.strip().lstrip("#").strip()
                 m = re.match(r"sadpnet \S+ defect (\S+)", text)
                 if m:
                     kind = m.group(1)
                 elif text.startswith("cell:"):
-                    relation = text[5:].strip()
+                    head["relation"] = text[5:].strip()
+                elif text.startswith("parent site:"):
+                    s = _SITE.match(text)
+                    if s:
+                        head["sites"].append((s.group(1), *(float(s.group(i)) for i in range(2, 6))))
                 elif text.startswith("parent:"):
                     g = re.search(r"space group (\d+) \(([^)]*)\)", text)
-                    group = (int(g.group(1)), g.group(2)) if g else None
+                    head["group"] = (int(g.group(1)), g.group(2)) if g else None
+                    c = _CELLPAR.search(text)
+                    head["cellpar"] = tuple(float(x) for x in c.groups()) if c else None
     except OSError:
         return None
-    return (kind, relation or "", group) if kind else None
+    return {"kind": kind, **head} if kind else None
+
+
+def _block_parent(header: dict, name: str, source: str):
+    """The parent crystal of a one-piece block (dislocation array, twin) in the block's own frame: the
+    header's conventional cell and sites, turned by the block's axes e1, e2, e3 (rows, in the parent's
+    Cartesian frame) so that it lines up with the atoms as read from the file. None when the header does not
+    record them (files written before the site lines)."""
+    from ase import Atoms
+    from ase.geometry import cellpar_to_cell
+
+    from sadpnet.crystal import Crystal
+
+    axes = _AXES.search(header["relation"])
+    if axes is None or header["cellpar"] is None or not header["sites"] or header["group"] is None:
+        return None
+    frame = np.array([[float(x) for x in axes.group(i).split()] for i in (1, 2, 3)])
+    if frame.shape != (3, 3) or not np.allclose(frame @ frame.T, np.eye(3), atol=1e-4):
+        return None
+    cell = cellpar_to_cell(header["cellpar"]) @ frame.T  # parent cell vectors written in the block's frame
+    symbols = [s[0] for s in header["sites"]]
+    frac = np.array([s[1:4] for s in header["sites"]])
+    parent = Atoms(symbols=symbols, scaled_positions=frac, cell=cell, pbc=True)
+    parent.set_array("occupancy", np.array([s[4] for s in header["sites"]]))
+    number, symbol = header["group"]
+    return Crystal(atoms=parent, space_group_number=number, space_group_symbol=symbol,
+                   name=f"{name} (parent)", source=source,
+                   notes=["parent rebuilt from the defect CIF's header, in the block's frame"])
 
 
 def _average_parent(supercell, size, group=None, tol_a: float = 0.6):
@@ -115,7 +159,9 @@ def load_source(source, cells=DEFAULT_CELLS, engine: str = "cell"):
     to the file's axes, as the defects module documents): a supercell of AxBxC parent cells is repeated
     ``cells / (A, B, C)`` times (rounded up) so that the block keeps the size of ``cells`` parent cells, and
     its spots are indexed in the average parent cell (all atoms folded into one cell, see `_average_parent`); a
-    one-piece block (dislocation array, twin) is used as it is (repeats 1 x 1 x 1) and needs the atoms engine.
+    one-piece block (dislocation array, twin) is used as it is (repeats 1 x 1 x 1) and needs the atoms engine:
+    its zone axes and spots refer to the parent's conventional cell recorded in the header (`_block_parent`),
+    or, for files without the parent's sites, to the file's own cell axes, with no spots.
     """
     from sadpnet.crystal import Crystal, read_cif
 
@@ -124,7 +170,7 @@ def load_source(source, cells=DEFAULT_CELLS, engine: str = "cell"):
         header = _defect_header(path) if path.is_file() else None
         if header is not None:
             crystal = read_cif(path, standardize_cell=False)
-            kind, relation, group = header
+            kind, relation, group = header["kind"], header["relation"], header["group"]
             m = _SUPERCELL.search(relation)
             if m:
                 size = tuple(int(x) for x in m.groups())
@@ -138,8 +184,9 @@ def load_source(source, cells=DEFAULT_CELLS, engine: str = "cell"):
                 if engine == "cell":
                     raise InputError(f"this CIF is a one-piece {kind} block written by `sadpnet defect`: "
                                      "simulate it with the atoms engine (--engine atoms)", path)
-                return None, Specimen(unit=crystal.atoms, repeats=(1, 1, 1), parent=None, name=crystal.name,
-                                         metadata={"defect": kind, "cell": relation})
+                parent = _block_parent(header, crystal.name, str(path))
+                return parent, Specimen(unit=crystal.atoms, repeats=(1, 1, 1), parent=parent, name=crystal.name,
+                                        metadata={"defect": kind, "cell": relation})
             source = crystal  # e.g. a strained conventional cell: repeated like any crystal, in its own axes
         else:
             source = read_cif(path)
