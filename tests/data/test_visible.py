@@ -79,3 +79,14 @@ def test_label_keys_at_their_defaults_leave_the_spec_hash_alone():
     assert spec_hash(normalize_spec({**SPEC, "labels": {"visible_shift_inv_a": 0.02}})) != spec_hash(spec)
     with pytest.raises(InputError, match="labels.visible_g_max_inv_a"):
         normalize_spec({**SPEC, "labels": {"visible_g_max_inv_a": -1}})
+
+
+def test_unstrained_rows_take_the_corpus_group():
+    """mp20/mp-1183839 is C2/m (12) in the corpus (Materials Project, symprec 0.1 A) but Cm (8) to spglib at the
+    loader's 1e-3 A: its unstrained patterns are labelled 12 in every label column, not 8."""
+    from sadpnet.data.corpus import load_crystal
+
+    assert load_crystal("mp20/mp-1183839").space_group_number == 8
+    spec = {**SPEC, "crystals": {"ids": ["mp20/mp-1183839"]}, "variants": [{"type": "none"}], "zone_axes": [[0, 0, 1]]}
+    _, t = plan_table(normalize_spec(spec))
+    assert set(t.space_group) == set(t.specimen_space_group) == set(t.visible_space_group) == {12}
