@@ -86,6 +86,12 @@ def test_study_smoke_report_has_every_section_and_row(tmp_path):
     assert all(len(v) == s_n for v, s_n in ((res["per_pattern"]["clean-trained"][s["key"]], s["n_patterns"])
                                             for s in ok))
     assert res["models"][1]["status"].startswith("not available")
+    # the periodic defect supercells' own space groups (spglib on the repeated supercell)
+    own = {s["defect"]: s["specimen_space_group"] for s in ok if "specimen_space_group" in s}
+    assert own["vacancy"] == own["substitution"] == 221 and own["interstitial"] == 215 and own["thermal-md"] == 1
+    assert not any("specimen_space_group" in s for s in ok if s["defect"].endswith("-shuffled") or
+                   s["defect"] in ("pristine", "dislocation", "twin") or s["defect"].startswith("strain"))
+    assert "## What the models assign to periodic defect supercells" in md and "specimen's group" in md
     assert (out / "results.json").is_file() and (out / "plots" / "strain_normal.png").is_file()
     # example panels: the stored images on top, what the first available model sees below (a taller figure)
     from PIL import Image

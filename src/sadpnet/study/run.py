@@ -192,6 +192,20 @@ def visible_labels(s: SetPatterns, grid: Grid) -> list[int] | None:
             for (zone, _, _), px in zip(s.points, s.pixel_size_inv_a)]
 
 
+def periodic_specimen_group(s: SetPatterns, grid: Grid, seed: int = 0, cache_dir: Path | None = None) -> int | None:
+    """For a thermal or point-defect set built the paper's way (one defected supercell repeated), the space group
+    of the periodic crystal that makes (spglib on the supercell at the crystal reader's tolerance): a vacancy or a
+    substitution on a lattice site gives Pm-3m (221) with the supercell's edge, C on a tetrahedral site P-43m (215),
+    a thermal snapshot P1. Its superlattice reflections are real: the average structure (the set's label) is not
+    the specimen's own space group. None for every other set (shuffled repeats have no superlattice)."""
+    if s.status != "ok" or s.spec.shuffled or s.spec.family not in ("thermal", "point"):
+        return None
+    from sadpnet.crystal import crystal_from_atoms
+
+    source, _ = build_source(s.spec, grid, seed, cache_dir)
+    return int(crystal_from_atoms(source.unit).space_group_number)
+
+
 def summarize(records: list[dict]) -> dict:
     """n, accuracy (%), accuracy under the paper's appearance labels (%, None for records made before it was
     recorded), unknown rate (%) and the share of wrong patterns flagged unknown (%) of one set."""
@@ -321,6 +335,7 @@ def run_study(out_dir: str | Path, *, quick: bool = True, models: list[ModelEntr
     t_sim = time.perf_counter()
 
     visible = {s.spec.key: visible_labels(s, grid) for s in simulated}
+    own_group = {s.spec.key: periodic_specimen_group(s, grid, seed, cache_dir) for s in simulated}
     per_pattern: dict[str, dict[str, list]] = {}
     ensemble: dict[str, dict[str, dict]] = {}
     model_time = {}
@@ -353,7 +368,8 @@ def run_study(out_dir: str | Path, *, quick: bool = True, models: list[ModelEntr
                                                       for k, v in s.spec.params},
                   "paper_row": s.spec.paper_row, "space_group": s.spec.space_group, "status": s.status,
                   "n_patterns": int(len(s.images)), "build_s": s.build_s, "simulate_s": s.simulate_s,
-                  "source": s.source_meta, "simulate_options": s.options, "from_cache": s.from_cache}
+                  "source": s.source_meta, "simulate_options": s.options, "from_cache": s.from_cache,
+                  **({} if own_group[s.spec.key] is None else {"specimen_space_group": own_group[s.spec.key]})}
                  for s in simulated],
         "per_pattern": per_pattern,
         "ensemble": ensemble,

@@ -127,6 +127,37 @@ def lowered_curves(results: dict, series: str) -> list[dict]:
     return curves
 
 
+def specimen_group_rows(results: dict, models: list[dict]) -> list[list[str]]:
+    """Rows of "What the models assign to periodic defect supercells": per periodic thermal or point-defect set
+    (``specimen_space_group`` recorded, `sadpnet.study.run.periodic_specimen_group`) its average structure, the
+    periodic specimen's own group, and per model the most frequent answer (share) and the share answered with
+    the specimen's own group; then one pooled row per family."""
+    sets = [s for s in results["sets"] if s.get("specimen_space_group") is not None]
+
+    def cell(model: dict, keys: list[str], own: dict) -> str:
+        if model["status"] != "ok":
+            return NA
+        recs = [(r, own[k]) for k in keys for r in results["per_pattern"].get(model["name"], {}).get(k, [])]
+        if not recs:
+            return "not simulated"
+        hit = 100.0 * sum(r["space_group"] == g for r, g in recs) / len(recs)
+        if len(keys) > 1:
+            return f"specimen's group {hit:.0f} % ({len(recs)})"
+        lab, n = Counter(r["label"] for r, _ in recs).most_common(1)[0]
+        return f"{label_text(lab)} ({100 * n / len(recs):.0f} %); specimen's group {hit:.0f} %"
+
+    own = {s["key"]: s["specimen_space_group"] for s in sets}
+    rows = [[s["label"], label_text(str(s["space_group"])), label_text(str(s["specimen_space_group"]))]
+            + [cell(m, [s["key"]], own) for m in models] for s in sets]
+    for fam, name in (("thermal", "all periodic thermal sets"), ("point", "all periodic point-defect sets")):
+        keys = [s["key"] for s in sets if s["family"] == fam]
+        if len(keys) > 1:
+            groups = [sorted({s[c] for s in sets if s["family"] == fam}) for c in ("space_group", "specimen_space_group")]
+            rows.append([name] + [", ".join(label_text(str(g)) for g in gs) for gs in groups]
+                        + [cell(m, keys, own) for m in models])
+    return rows
+
+
 def set_status(results: dict) -> dict:
     return {s["key"]: s for s in results["sets"]}
 
