@@ -131,7 +131,7 @@ def specimen_group_rows(results: dict, models: list[dict]) -> list[list[str]]:
     """Rows of "What the models assign to periodic defect supercells": per periodic thermal or point-defect set
     (``specimen_space_group`` recorded, `sadpnet.study.run.periodic_specimen_group`) its average structure, the
     periodic specimen's own group, and per model the most frequent answer (share) and the share answered with
-    the specimen's own group; then one pooled row per family."""
+    the specimen's own group; then one pooled row per specimen group held by several sets."""
     sets = [s for s in results["sets"] if s.get("specimen_space_group") is not None]
 
     def cell(model: dict, keys: list[str], own: dict) -> str:
@@ -149,12 +149,12 @@ def specimen_group_rows(results: dict, models: list[dict]) -> list[list[str]]:
     own = {s["key"]: s["specimen_space_group"] for s in sets}
     rows = [[s["label"], label_text(str(s["space_group"])), label_text(str(s["specimen_space_group"]))]
             + [cell(m, [s["key"]], own) for m in models] for s in sets]
-    for fam, name in (("thermal", "all periodic thermal sets"), ("point", "all periodic point-defect sets")):
-        keys = [s["key"] for s in sets if s["family"] == fam]
-        if len(keys) > 1:
-            groups = [sorted({s[c] for s in sets if s["family"] == fam}) for c in ("space_group", "specimen_space_group")]
-            rows.append([name] + [", ".join(label_text(str(g)) for g in gs) for gs in groups]
-                        + [cell(m, keys, own) for m in models])
+    for group in sorted(set(own.values())):
+        these = [s for s in sets if s["specimen_space_group"] == group]
+        if len(these) > 1:
+            labels = ", ".join(label_text(str(g)) for g in sorted({s["space_group"] for s in these}))
+            rows.append([f"all {len(these)} sets whose specimen is {label_text(str(group))}", labels, label_text(str(group))]
+                        + [cell(m, [s["key"] for s in these], own) for m in models])
     return rows
 
 
