@@ -153,7 +153,8 @@ def specimen_group_rows(results: dict, models: list[dict]) -> list[list[str]]:
         these = [s for s in sets if s["specimen_space_group"] == group]
         if len(these) > 1:
             labels = ", ".join(label_text(str(g)) for g in sorted({s["space_group"] for s in these}))
-            rows.append([f"all {len(these)} sets whose specimen is {label_text(str(group))}", labels, label_text(str(group))]
+            name = label_text(str(group))
+            rows.append([f"all {len(these)} sets whose specimen is {name}", labels, name]
                         + [cell(m, [s["key"] for s in these], own) for m in models])
     return rows
 
