@@ -225,10 +225,9 @@ def plan_table(spec: dict, where: str = "spec"):
                             mic = Microscope(float(kv), cl_act, m["image_size_px"], m["detector_pixel_size_mm"])
                             g_vis = round(min(mic.g_max_inv_a, spec["labels"]["visible_g_max_inv_a"]), 3)
                             if (tuple(ax), g_vis) not in visible:
-                                vis = parent_sg if specimen is crystal else visible_space_group(
+                                visible[tuple(ax), g_vis] = visible_space_group(
                                     crystal, specimen, ax, shift_inv_a=spec["labels"]["visible_shift_inv_a"],
-                                    g_max_inv_a=g_vis)
-                                visible[tuple(ax), g_vis] = parent_sg if vis == crystal.space_group_number else vis
+                                    g_max_inv_a=g_vis, parent_group=parent_sg)
                             for k, v in (
                                 ("material_id", mid), ("group_id", mat.group_id), ("family_id", mat.family_id),
                                 ("split", mat.split), ("formula", mat.formula), ("space_group", int(mat.space_group)),

@@ -67,10 +67,13 @@ def net_distortion_inv_a(parent, deformed, zone_axis, g_max_inv_a: float = VISIB
 
 
 def visible_space_group(parent, deformed, zone_axis, *, shift_inv_a: float = VISIBLE_SHIFT_INV_A,
-                        g_max_inv_a: float = VISIBLE_G_MAX_INV_A) -> int:
+                        g_max_inv_a: float = VISIBLE_G_MAX_INV_A, parent_group: int | None = None) -> int:
     """``deformed.space_group_number`` where its pattern on ``zone_axis`` visibly differs from the parent's
-    (`net_distortion_inv_a` > ``shift_inv_a``, 1/A), else ``parent.space_group_number``."""
+    (`net_distortion_inv_a` > ``shift_inv_a``, 1/A), else the parent's label: ``parent_group`` (e.g. the corpus's
+    group, where spglib at the loader's tolerance finds a lower one), by default ``parent.space_group_number``.
+    The deformed crystal itself is the parent (same group) when it was not deformed."""
+    label = int(parent.space_group_number if parent_group is None else parent_group)
     if int(deformed.space_group_number) == int(parent.space_group_number):
-        return int(parent.space_group_number)
+        return label
     visible = net_distortion_inv_a(parent, deformed, zone_axis, g_max_inv_a) > shift_inv_a
-    return int(deformed.space_group_number if visible else parent.space_group_number)
+    return int(deformed.space_group_number) if visible else label
