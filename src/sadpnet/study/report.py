@@ -20,8 +20,8 @@ import numpy as np
 from sadpnet.atomic_write import atomic_path, write_text_atomic
 from sadpnet.study import paper, plots
 from sadpnet.study.tables import (NA, calibration, confusion, ensemble_cell, fmt, gate_cell, goal_rows, model_cell,
-                                    label_text, lowered_curves, paper_rows, pooled, specimen_group_rows,
-                                    strain_curves, visibly_lowered_pct)
+                                    lowered_curves, paper_rows, pooled, specimen_group_rows,
+                                    strain_curves, top_label_text, visibly_lowered_pct)
 
 #: Sections every report has, in order (the smoke test checks them).
 SECTIONS = (
@@ -179,8 +179,7 @@ def _blocks(results: dict, examples: list[dict]) -> list[tuple]:
             elif s["status"] != "ok" or not recs:
                 cells.append("not simulated")
             else:
-                lab, n = Counter(r["label"] for r in recs).most_common(1)[0]
-                cell = f"{label_text(lab)} ({100 * n / len(recs):.0f} %)"
+                cell = top_label_text(recs)
                 if all("visible_correct" in r for r in recs):
                     cell += f"; visible {100 * sum(r['visible_correct'] for r in recs) / len(recs):.0f} %"
                 cells.append(cell)

@@ -57,6 +57,12 @@ def label_text(label: str) -> str:
     return label
 
 
+def top_label_text(recs: list[dict]) -> str:
+    """The most frequent top-1 label of per-pattern records with its share: "221 Pm-3m (88 %)"."""
+    lab, n = Counter(r["label"] for r in recs).most_common(1)[0]
+    return f"{label_text(lab)} ({100 * n / len(recs):.0f} %)"
+
+
 # ---------------------------------------------------------------------------------------------- numbers
 # ---------------------------------------------------------------------------------------------- content
 
@@ -143,8 +149,7 @@ def specimen_group_rows(results: dict, models: list[dict]) -> list[list[str]]:
         hit = 100.0 * sum(r["space_group"] == g for r, g in recs) / len(recs)
         if len(keys) > 1:
             return f"specimen's group {hit:.0f} % ({len(recs)})"
-        lab, n = Counter(r["label"] for r, _ in recs).most_common(1)[0]
-        return f"{label_text(lab)} ({100 * n / len(recs):.0f} %); specimen's group {hit:.0f} %"
+        return f"{top_label_text([r for r, _ in recs])}; specimen's group {hit:.0f} %"
 
     own = {s["key"]: s["specimen_space_group"] for s in sets}
     rows = [[s["label"], label_text(str(s["space_group"])), label_text(str(s["specimen_space_group"]))]
