@@ -203,8 +203,9 @@ def _init_weights(net, cfg: TrainConfig, scheme) -> None:
     from sadpnet.model.card import load_model_files
 
     card, tensors = load_model_files(cfg.init_from)
-    checked = (("architecture", cfg.arch),) + ((("image_size_px", cfg.image_size_px),) if not cfg.init_any_scale
-                                                else ())
+    checked = [("architecture", cfg.arch)]
+    if not cfg.init_any_scale:
+        checked.append(("image_size_px", cfg.image_size_px))
     for key, mine in checked:
         if card.get(key) != mine:
             raise InputError(f"the model to start from has {key} {card.get(key)!r}, this run {mine!r}", cfg.init_from)
