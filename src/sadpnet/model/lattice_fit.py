@@ -1,0 +1,246 @@
+"""Index a pattern's spots against each cubic class: which zone axis and lattice parameter explain them.
+
+The textbook ratio method, automated. For a space group G and a zone axis [uvw] the zero-order Laue zone
+holds the reflections h with h . [uvw] = 0 that G allows (`sadpnet.crystal.reflections`); for a cubic
+lattice they form a fixed 2-D point set in units of 1/a (`zone_template`). A pattern's detected spots are
+matched to it up to the unknown lattice parameter a, in-plane rotation and mirror: two short, independent
+spots (the anchors) fix all three against each template pair of the same length ratio and angle
+(`hypotheses`), and each hypothesis is scored by the share of the observed spot intensity it explains and
+the share of its predicted reflections, inside the observed radius, that are missing (`score_hypothesis`).
+
+`fit_classes` returns, per class, the best hypotheses (zone, a in A, score, explained, missing); these are
+the per-pattern evidence of `sadpnet.model.indexing` and the material of the joint lattice-parameter check.
+
+Example:
+    >>> fits = fit_classes(find_spots(img, 0.0133, (128, 128)), classes=(221, 225, 229))
+    >>> fits[225][0].a_a, fits[225][0].zone
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from sadpnet.crystal.reflections import allowed_reflections
+
+#: Lattice parameters considered, A (cubic crystals of the shipped collections: 2.8 - 22 A).
+A_RANGE_A = (2.0, 25.0)
+#: Relative and absolute (in units of the pixel size) tolerance of a spot position.
+TOL_RELATIVE = 0.025
+TOL_PIXELS = 1.5
+#: Weight of the missing-reflection share in a hypothesis' score.
+MISSING_WEIGHT = 0.5
+
+
+def candidate_zones(max_index: int = 4) -> tuple[tuple[int, int, int], ...]:
+    """Primitive [uvw] with 0 <= u <= v <= w <= ``max_index`` (one per family of the cubic m-3m group)."""
+    out = [t for t in itertools.product(range(max_index + 1), repeat=3)
+           if t[0] <= t[1] <= t[2] and t[2] > 0 and math.gcd(*t) == 1]
+    return tuple(sorted(out, key=lambda t: (sum(x * x for x in t), t)))
+
+
+@dataclass(frozen=True)
+class Template:
+    """Allowed zero-order reflections of a cubic group on one zone axis, for a = 1.
+
+    Attributes:
+        space_group, zone: the class and [uvw].
+        points: (M, 2) in-plane coordinates of h (units of 1/a), sorted by length.
+        pairs: (P, 5) anchor pairs: index i, index j, |t_i|, |t_j|, angle between them (rad).
+
+    ``lengths`` and ``tree`` are computed once, on first use.
+    """
+
+    space_group: int
+    zone: tuple[int, int, int]
+    points: np.ndarray
+    pairs: np.ndarray
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """(M,) |t|, ascending."""
+        return _cached(self, "_lengths", lambda: np.hypot(self.points[:, 0], self.points[:, 1]))
+
+    @property
+    def tree(self):
+        """scipy cKDTree of ``points``."""
+        from scipy.spatial import cKDTree
+
+        return _cached(self, "_tree", lambda: cKDTree(self.points))
+
+
+def _cached(obj, name: str, make):
+    if name not in obj.__dict__:
+        object.__setattr__(obj, name, make())
+    return obj.__dict__[name]
+
+
+@lru_cache(maxsize=None)
+def zone_template(space_group: int, zone: tuple[int, int, int], q_max: float = 20.0, n_shells: int = 6) -> Template:
+    """The `Template` of ``space_group`` on ``zone``: allowed h . [uvw] = 0 with |h| <= ``q_max``; anchor
+    pairs among the reflections of the ``n_shells`` shortest lengths."""
+    n = int(math.ceil(q_max))
+    r = np.arange(-n, n + 1)
+    hkl = np.stack(np.meshgrid(r, r, r, indexing="ij"), -1).reshape(-1, 3)
+    z = np.asarray(zone)
+    hkl = hkl[(hkl @ z == 0) & np.any(hkl != 0, axis=1)]
+    hkl = hkl[np.linalg.norm(hkl, axis=1) <= q_max]
+    hkl = hkl[allowed_reflections(space_group, hkl)]
+    length = np.linalg.norm(hkl, axis=1)
+    order = np.argsort(length, kind="stable")
+    hkl, length = hkl[order], length[order]
+    e3 = z / np.linalg.norm(z)
+    e1 = hkl[0] / length[0]
+    e2 = np.cross(e3, e1)
+    pts = np.stack([hkl @ e1, hkl @ e2], axis=1)
+    shells = np.unique(np.round(length, 6))[:n_shells]
+    near = np.flatnonzero(length <= shells[-1] + 1e-6)
+    i, j = np.meshgrid(near, near, indexing="ij")
+    i, j = i.ravel(), j.ravel()
+    cross = pts[i, 0] * pts[j, 1] - pts[i, 1] * pts[j, 0]
+    dot = (pts[i] * pts[j]).sum(1)
+    keep = (i != j) & (np.abs(cross) > 1e-6 * length[i] * length[j]) & (cross > 0)
+    ang = np.arctan2(np.abs(cross), dot)
+    pairs = np.stack([i, j, length[i], length[j], ang], axis=1)[keep]
+    return Template(space_group, tuple(int(x) for x in zone), pts, pairs)
+
+
+@dataclass(frozen=True)
+class Fit:
+    """One indexing hypothesis of a pattern in one class.
+
+    Attributes:
+        space_group, zone: the class and the zone axis [uvw] (a representative of its family).
+        a_a: lattice parameter, A.
+        score: explained - MISSING_WEIGHT x missing (higher is better, at most 1).
+        explained: share of the observed spot weight within tolerance of an allowed reflection.
+        missing: share of the allowed reflections inside the observed radius with no spot.
+        n_predicted: allowed reflections inside the observed radius.
+    """
+
+    space_group: int
+    zone: tuple[int, int, int]
+    a_a: float
+    score: float
+    explained: float
+    missing: float
+    n_predicted: int
+
+
+def spot_weights(intensity: np.ndarray) -> np.ndarray:
+    """Weight of each spot in the explained share: sqrt(intensity) (weak spots count, less)."""
+    return np.sqrt(np.clip(intensity, 1e-6, None))
+
+
+def anchors(g: np.ndarray, intensity: np.ndarray, n_first: int = 3, n_second: int = 2,
+            min_relative: float = 0.05, n_min: int = 6) -> list[tuple[int, int]]:
+    """Index pairs (i, j) of short, non-collinear spots (angle 15-165 degrees) among the strong ones (at least
+    ``min_relative`` of the strongest, or the ``n_min`` strongest), to fix a hypothesis: weak tails of
+    higher Laue zones never anchor one."""
+    r = np.hypot(g[:, 0], g[:, 1])
+    inten = np.asarray(intensity)
+    strong = np.flatnonzero(inten >= min_relative * inten.max())
+    if len(strong) < n_min:
+        strong = np.argsort(-inten)[:n_min]
+    order = strong[np.argsort(r[strong])]
+    out = []
+    for i in order[:n_first]:
+        cross = np.abs(g[i, 0] * g[order, 1] - g[i, 1] * g[order, 0]) / (r[i] * r[order] + 1e-12)
+        ok = [int(j) for j, c in zip(order, cross) if j != i and c > math.sin(math.radians(15))]
+        out += [(int(i), j) for j in ok[:n_second]]
+    return out
+
+
+def hypotheses(template: Template, g1: np.ndarray, g2: np.ndarray, *, tol_ratio: float = 0.04,
+               tol_angle_rad: float = math.radians(3.0)) -> list[tuple[float, np.ndarray]]:
+    """(a in A, 2 x 2 map from template to lab coordinates in 1/A) for each template pair like (g1, g2)."""
+    r1, r2 = float(np.hypot(*g1)), float(np.hypot(*g2))
+    cross = g1[0] * g2[1] - g1[1] * g2[0]
+    ang = math.atan2(abs(cross), float(g1 @ g2))
+    p = template.pairs
+    ok = (np.abs(p[:, 3] / p[:, 2] * r1 / r2 - 1) < tol_ratio) & (np.abs(p[:, 4] - ang) < tol_angle_rad)
+    a = p[ok, 2] / r1
+    ok_idx = np.flatnonzero(ok)[(a >= A_RANGE_A[0]) & (a <= A_RANGE_A[1])]
+    out, seen = [], set()
+    for k in ok_idx:
+        i, j = int(p[k, 0]), int(p[k, 1])
+        a_k = float(p[k, 2] / r1)
+        key = round(math.log(a_k), 3)
+        if key in seen:
+            continue
+        seen.add(key)
+        t = template.points[[i, j]] / a_k  # rows: t1, t2 (1/A)
+        mirror = 1.0 if cross > 0 else -1.0
+        tm = t * np.array([1.0, mirror])
+        phi = math.atan2(g1[1], g1[0]) - math.atan2(tm[0, 1], tm[0, 0])
+        c, s = math.cos(phi), math.sin(phi)
+        m = np.array([[1.0, 0.0], [0.0, mirror]]) @ np.array([[c, s], [-s, c]]) / a_k
+        out.append((a_k, m))
+    return out
+
+
+def score_hypothesis(template: Template, a_a: float, m: np.ndarray, g: np.ndarray, w: np.ndarray, g_tree,
+                     r_min: float, r_max: float, tol_abs: float) -> Fit:
+    """Score the map ``m`` (template -> lab, 1/A) against observed spots ``g`` (weights ``w``, KD-tree
+    ``g_tree``); predicted reflections count between ``r_min`` and ``r_max`` (1/A)."""
+    lo, hi = np.searchsorted(template.lengths, [r_min * a_a, r_max * 1.02 * a_a])
+    if hi <= lo:
+        return Fit(template.space_group, template.zone, a_a, -1.0, 0.0, 1.0, 0)
+    rg = np.hypot(g[:, 0], g[:, 1])
+    d_obs = template.tree.query(g @ np.linalg.inv(m))[0] / a_a
+    explained = float(w[d_obs <= TOL_RELATIVE * rg + tol_abs].sum() / w.sum())
+    d_pred = g_tree.query(template.points[lo:hi] @ m)[0]
+    missing = float(np.mean(d_pred > TOL_RELATIVE * template.lengths[lo:hi] / a_a + tol_abs))
+    return Fit(template.space_group, template.zone, a_a, explained - MISSING_WEIGHT * missing, explained, missing,
+               int(hi - lo))
+
+
+def fit_classes(spots, classes=(213, 221, 225, 227, 229), *, zones=None, pixel_size_inv_a: float = 0.0133,
+                keep: int = 8) -> dict[int, list[Fit]]:
+    """The best ``keep`` hypotheses per class (distinct lattice parameters, best score first).
+
+    Args:
+        spots: `sadpnet.model.spots.Spots` of one pattern.
+        classes: cubic space-group numbers.
+        zones: candidate zone axes (default `candidate_zones()`: every family up to index 4).
+        pixel_size_inv_a: the pattern's calibration (sets the absolute position tolerance).
+
+    Returns:
+        {space group: [Fit, ...]}; empty lists when fewer than 2 independent spots were found.
+    """
+    from scipy.spatial import cKDTree
+
+    g = np.asarray(spots.g_inv_a, dtype=float)
+    out: dict[int, list[Fit]] = {int(c): [] for c in classes}
+    pairs = anchors(g, spots.intensity) if len(g) >= 2 else []
+    if not pairs:
+        return out
+    w = spot_weights(np.asarray(spots.intensity))
+    r_obs = float(np.hypot(g[:, 0], g[:, 1]).max())
+    r_max = min(r_obs, spots.g_max_inv_a)
+    tol_abs = TOL_PIXELS * pixel_size_inv_a
+    g_tree = cKDTree(g)
+    for c in classes:
+        fits = []
+        for zone in zones or candidate_zones():
+            tpl = zone_template(int(c), zone)
+            for i, j in pairs:
+                for a_a, m in hypotheses(tpl, g[i], g[j]):
+                    fits.append(score_hypothesis(tpl, a_a, m, g, w, g_tree, spots.g_min_inv_a, r_max, tol_abs))
+        out[int(c)] = _best_distinct(fits, keep)
+    return out
+
+
+def _best_distinct(fits: list[Fit], keep: int, rel: float = 0.01) -> list[Fit]:
+    """The best-scoring fits with lattice parameters at least ``rel`` apart."""
+    chosen: list[Fit] = []
+    for f in sorted(fits, key=lambda f: -f.score):
+        if all(abs(f.a_a / c.a_a - 1) > rel for c in chosen):
+            chosen.append(f)
+            if len(chosen) == keep:
+                break
+    return chosen
