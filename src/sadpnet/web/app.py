@@ -52,7 +52,7 @@ from sadpnet.web.uploads import ACCEPTED_SUFFIXES, UnsupportedType, UploadLimitM
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 _ERRORS = {
-    413: {"description": "Upload larger than the server's limit (sadpnet serve --max-upload-mb)."},
+    413: {"description": "Upload larger than the server's limit (GET /api/health: max_upload_mb)."},
     415: {"description": "A file type that cannot be read (see GET /api/health: accepted_suffixes)."},
     422: {"description": "A file that cannot be read, or bad parameters: {\"detail\": \"<one line>\"}."},
 }
