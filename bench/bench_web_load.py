@@ -200,8 +200,8 @@ def report(plan, results, baseline, wall, rss_warm, rss_peak, alive, args) -> in
     print(f"  latency, all:     p50 {pct(lat, 50):.3f} s  p95 {pct(lat, 95):.3f} s  max {max(lat):.3f} s")
     print(f"  latency, valid:   p50 {pct(lat_valid, 50):.3f} s  p95 {pct(lat_valid, 95):.3f} s")
     print(f"  latency, invalid: p50 {pct(lat_bad, 50):.3f} s  p95 {pct(lat_bad, 95):.3f} s")
-    print(f"  baseline: a valid request alone on the warm server, median {base:.3f} s (n={len(baseline)}); "
-          f"valid p50 under load / alone = {pct(lat_valid, 50) / base:.2f}, p95 / alone = {pct(lat_valid, 95) / base:.2f}")
+    print(f"  baseline: a valid request alone on the warm server, median {base:.3f} s (n={len(baseline)}); valid "
+          f"p50 under load / alone = {pct(lat_valid, 50) / base:.2f}, p95 / alone = {pct(lat_valid, 95) / base:.2f}")
     print(f"  server peak RSS: {rss_warm:.0f} MiB after start-up and warm-up (both models loaded), "
           f"{rss_peak:.0f} MiB after the load")
     print(f"  (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the end)")

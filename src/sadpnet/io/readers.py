@@ -3,8 +3,9 @@
 Formats (by extension): DM3/DM4, MRC, EMD through rosettasciio; TIFF through tifffile; PNG/JPEG through
 Pillow; NumPy .npy through ``np.load(allow_pickle=False)`` (nothing is ever unpickled). Every failure is
 an `InputError` naming the file. An image larger than `MAX_IMAGE_PIXELS` is refused from its header,
-before its pixels are decoded (a 100 kB PNG may claim 100000 x 100000 pixels). PNG and TIFF files written by `sadpnet.simulate.io.save_pattern` carry their
-calibration and intensity mapping; they are read back (``metadata["render_mapping"]``).
+before its pixels are decoded (a 100 kB PNG may claim 100000 x 100000 pixels). PNG and TIFF files written
+by `sadpnet.simulate.io.save_pattern` carry their calibration and intensity mapping; they are read back
+(``metadata["render_mapping"]``).
 """
 
 from __future__ import annotations

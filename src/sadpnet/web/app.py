@@ -114,7 +114,8 @@ def create_app(model_dir: str | Path | None = None, max_upload_mb: float = 64, *
 
     def _check_calibration(value: float | None) -> float | None:
         if value is not None and not (value > 0 and value < float("inf")):
-            raise InputError(f"must be a positive number of 1/A per pixel, got {value}", "calibration_inv_a_per_px field")
+            raise InputError(f"must be a positive number of 1/A per pixel, got {value}",
+                             "calibration_inv_a_per_px field")
         return value
 
     patterns_cache = PatternCache(max_items=8)

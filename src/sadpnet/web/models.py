@@ -56,7 +56,8 @@ class ModelChoice:
             return self.default
         names = self.names()
         if name not in names:
-            raise InputError(f"unknown model {name!r}; the shipped models are: {', '.join(names)}", f"{MODEL_FIELD} field")
+            raise InputError(f"unknown model {name!r}; the shipped models are: {', '.join(names)}",
+                             f"{MODEL_FIELD} field")
         with self._lock:  # one load at a time: two first requests for one model load it once
             if name not in self._loaded:
                 self._loaded[name] = self._loader(default_model_dir().parent / name)
