@@ -59,6 +59,20 @@ def tif_claiming(width: int, height: int) -> bytes:
     return b"II*\x00" + struct.pack("<I", 8) + ifd + b"\0" * 16
 
 
+def dm3_claiming(side: int) -> bytes:
+    """The shipped z2_saed.dm3 with its main image's tags patched to side x side pixels (the data array's
+    element count, big-endian in the tag header, and the two little-endian dimensions after "Dimensions")."""
+    data = bytearray(DM3.read_bytes())
+    count_at = data.index(struct.pack(">I", 1024 * 1024))
+    data[count_at:count_at + 4] = struct.pack(">I", side * side)
+    dims = data.index(b"Dimensions", count_at)
+    for _ in range(2):
+        at = data.index(struct.pack("<I", 1024), dims)
+        data[at:at + 4] = struct.pack("<I", side)
+        dims = at + 4
+    return bytes(data)
+
+
 def npy_claiming(rows: int, cols: int) -> bytes:
     buf = io.BytesIO()
     np.save(buf, np.zeros((4, 4), np.uint8))
@@ -93,7 +107,8 @@ def fuzzed(valid_files):
     out += [("bomb.png", png_claiming(100_000, 100_000), True),
             ("bomb9000.png", png_claiming(9000, 9000), True),  # under Pillow's own limit, over sadpnet's
             ("bomb.tif", tif_claiming(100_000, 100_000), True),
-            ("bomb.npy", npy_claiming(100_000, 100_000), True)]
+            ("bomb.npy", npy_claiming(100_000, 100_000), True),
+            ("bomb.dm3", dm3_claiming(50_000), True)]
     return out
 
 
@@ -137,6 +152,7 @@ def test_fuzzed_uploads_get_one_line_4xx_and_the_server_keeps_answering(client, 
     ("bomb9000.png", png_claiming(9000, 9000), "image of 9000 x 9000 pixels is larger than sadpnet reads"),
     ("bomb.tif", tif_claiming(100_000, 100_000), "image of 100000 x 100000 pixels is larger than sadpnet reads"),
     ("bomb.npy", npy_claiming(100_000, 100_000), "bomb.npy: not a readable NPY file"),
+    ("bomb.dm3", dm3_claiming(50_000), "bomb.dm3: not a readable DM3 file"),
 ])
 def test_size_bombs_are_refused_by_the_readers_for_the_cli_too(tmp_path, name, data, words):
     """The check lies in sadpnet.io, so `sadpnet classify` and every other reader of files get it."""
@@ -145,6 +161,14 @@ def test_size_bombs_are_refused_by_the_readers_for_the_cli_too(tmp_path, name, d
 
     path = tmp_path / name
     path.write_bytes(data)
+    before = _peak_rss_mib()
     with pytest.raises(InputError, match=words) as err:
         load_pattern(path)
     assert "\n" not in str(err.value)
+    assert _peak_rss_mib() - before < 200  # nothing near the claimed size was allocated (1-20 GB)
+
+
+def _peak_rss_mib() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
