@@ -194,3 +194,23 @@ def test_api_errors_name_the_upload_and_the_field_never_a_server_path_or_flag(tm
     r = client.post("/api/classify", files={"file": ("plain.png", (tmp_path / "plain.png").read_bytes())})
     assert r.json()["detail"] == ("plain.png: the image has no reciprocal-space calibration; set the "
                                   "calibration_inv_a_per_px field (1/A per pixel)")  # the real model's message
+
+
+def test_public_message_rewrites_paths_and_flags_and_keeps_units():
+    from pathlib import Path
+
+    from sadpnet.web.messages import public_message, validation_message
+
+    saved = Path("/tmp/sadpnet-web-abc/000_my_file.png")
+    assert public_message(f"{saved}: bad; also {saved.name} in /tmp/sadpnet-web-abc", {saved: "my file.png"}) == \
+        "my file.png: bad; also my file.png in the upload"
+    assert public_message("/srv/x/models/default: weights differ") == "default: weights differ"
+    assert public_message("0.01 1/A per pixel, 0.1 1/nm, 200 kV") == "0.01 1/A per pixel, 0.1 1/nm, 200 kV"
+    assert public_message("pass --calibration-inv-a-per-px (1/A per pixel)") == \
+        "set the calibration_inv_a_per_px field (1/A per pixel)"
+    assert public_message("--top-k: must be at least 1") == "the top_k field: must be at least 1"
+    assert public_message("over the limit (sadpnet serve --max-upload-mb)") == \
+        "over the limit (the server's max_upload_mb setting)"
+    assert validation_message([{"loc": ("body", "top_k"), "msg": "Input should be greater than or equal to 1"},
+                               {"loc": ("body", "file"), "msg": "Field required"}]) == \
+        "top_k field: Input should be greater than or equal to 1; file field: Field required"

@@ -30,6 +30,7 @@ from sadpnet.errors import InputError
 FORM_FIELDS = ("file", "calibration_inv_a_per_px", "ensemble", "top_k", "model", "max_preview_px")
 
 _ABS_PATH = re.compile(r"(?<![\w.~])(?:/[\w.@+~%-]+)+/?")  # POSIX absolute paths; "1/A" and "1/nm" are not
+_COMMAND_FLAG = re.compile(r"\bsadpnet\s+[a-z][a-z-]*\s+--([a-z][a-z0-9-]*)")  # "sadpnet serve --max-upload-mb"
 _VERB_FLAG = re.compile(r"\b(?:pass|give|use|set|with)\s+--([a-z][a-z0-9-]*)")
 _FLAG = re.compile(r"(?<![\w-])--([a-z][a-z0-9-]*)")
 
@@ -48,6 +49,7 @@ def public_message(text: str, uploads: Mapping[Path, str] | None = None) -> str:
             text = text.replace(folder, "the upload")
         text = text.replace(path.name, name)
     text = _ABS_PATH.sub(lambda m: Path(m.group(0)).name or "(server folder)", text)
+    text = _COMMAND_FLAG.sub(lambda m: f"the {_field(m.group(1))}", text)
     text = _VERB_FLAG.sub(lambda m: f"set the {_field(m.group(1))}", text)
     text = _FLAG.sub(lambda m: f"the {_field(m.group(1))}", text)
     return " ".join(text.split())
