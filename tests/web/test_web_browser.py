@@ -150,6 +150,29 @@ def test_missing_calibration_is_asked_for_and_files_are_combined(page, server):
     assert SI_TIF.name in page.inner_text("#measured-caption")
 
 
+def test_model_choice_and_top_k_default(page, server, tmp_path):
+    """The page offers the shipped models by name and starts top-k at the one default; the chosen model answers."""
+    from sadpnet.model import DEFAULT_TOP_K
+    from sadpnet.model.infer import shipped_model_names
+
+    page.goto(server.url + "/")
+    page.wait_for_function("document.getElementById('model').options.length > 1")
+    names = page.evaluate("Array.from(document.getElementById('model').options).map(o => o.value)")
+    assert names == shipped_model_names() and page.input_value("#model") == "default"
+    assert page.input_value("#top-k") == str(DEFAULT_TOP_K)
+    page.select_option("#model", "extended-symmetry")
+    page.wait_for_function("document.getElementById('model-line').textContent.includes('extended-symmetry')")
+    page.set_input_files("#file-input", str(DM3))
+    page.wait_for_function("document.getElementById('status').textContent.startsWith('Done')", timeout=90_000)
+    with page.expect_download() as dl:
+        page.click("#download-json")
+    saved = tmp_path / "result.json"
+    dl.value.save_as(saved)
+    result = json.loads(saved.read_text())
+    assert result["model"]["name"] == "extended-symmetry" and result["model"]["dir"] == "extended-symmetry"
+    assert len(result["images"][0]["top"]) == DEFAULT_TOP_K
+
+
 def test_drag_and_drop_and_the_unknown_verdict(page):
     """A classifier that calls the pattern unknown (fake, to force the verdict): the page says so. The file
     arrives by drag and drop (a DataTransfer dropped on the drop zone)."""

@@ -8,6 +8,7 @@ from typing import List, Optional
 import typer
 
 from sadpnet.cli.base import app
+from sadpnet.model import DEFAULT_TOP_K
 
 
 @app.command("classify")
@@ -20,7 +21,7 @@ def classify_command(
                                   "zone axes) into one answer."),
     calibration: Optional[float] = typer.Option(None, "--calibration-inv-a-per-px",
                                                 help="Calibration, 1/A per pixel, for files that carry none."),
-    top_k: int = typer.Option(3, "--top-k", help="How many space groups to list per image."),
+    top_k: int = typer.Option(DEFAULT_TOP_K, "--top-k", help="How many space groups to list per image."),
     as_json: bool = typer.Option(False, "--json", help="Print the documented JSON result."),
 ) -> None:
     """Classify patterns: top-k space groups with calibrated probabilities, and an 'unknown' verdict."""

@@ -2,8 +2,10 @@
 
 Formats (by extension): DM3/DM4, MRC, EMD through rosettasciio; TIFF through tifffile; PNG/JPEG through
 Pillow; NumPy .npy through ``np.load(allow_pickle=False)`` (nothing is ever unpickled). Every failure is
-an `InputError` naming the file. PNG and TIFF files written by `sadpnet.simulate.io.save_pattern` carry their
-calibration and intensity mapping; they are read back (``metadata["render_mapping"]``).
+an `InputError` naming the file. An image larger than `MAX_IMAGE_PIXELS` is refused from its header,
+before its pixels are decoded (a 100 kB PNG may claim 100000 x 100000 pixels). PNG and TIFF files written
+by `sadpnet.simulate.io.save_pattern` carry their calibration and intensity mapping; they are read back
+(``metadata["render_mapping"]``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ FORMATS: dict[str, str] = {
     ".dm3": "dm3", ".dm4": "dm4", ".mrc": "mrc", ".emd": "emd",
     ".tif": "tiff", ".tiff": "tiff", ".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".npy": "npy",
 }
+
+#: Largest image read, in pixels (all frames of a stack together; colour channels not counted): 8192 x 8192.
+MAX_IMAGE_PIXELS = 8192 * 8192
 
 #: reciprocal-length unit (as written in files) -> factor to 1/A
 _RECIPROCAL_UNITS_TO_INV_A = {
@@ -57,8 +62,31 @@ def reciprocal_to_inv_a(value: float, unit: str) -> float | None:
     return float(value) * factor
 
 
+def check_image_size(shape, path: Path, channels: bool = False) -> None:
+    """Refuse an image of ``shape`` (from the file's header) with more than `MAX_IMAGE_PIXELS` pixels.
+
+    Args:
+        shape: array shape as the header declares it, e.g. (rows, columns) or (frames, rows, columns).
+        path: the file, named in the error.
+        channels: the last axis holds colour channels (not counted).
+
+    Raises:
+        InputError: e.g. "image of 100000 x 100000 pixels is larger than sadpnet reads (at most 67,108,864
+            pixels, 8192 x 8192)".
+
+    Example:
+        >>> check_image_size((1024, 1024), Path("a.png"))
+    """
+    dims = [int(n) for n in (shape[:-1] if channels else shape)]
+    if math.prod(dims) > MAX_IMAGE_PIXELS:
+        side = math.isqrt(MAX_IMAGE_PIXELS)
+        raise InputError(f"image of {' x '.join(map(str, dims))} pixels is larger than sadpnet reads (at most "
+                         f"{MAX_IMAGE_PIXELS:,} pixels, {side} x {side})", path)
+
+
 def read_raw(path: Path) -> RawImage:
-    """Read ``path`` with the reader its extension names."""
+    """Read ``path`` with the reader its extension names; images over `MAX_IMAGE_PIXELS` are refused before
+    their pixels are decoded."""
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise InputError(f"unknown image extension {path.suffix!r}; expected one of {', '.join(sorted(FORMATS))}", path)
@@ -81,10 +109,13 @@ def _read_rsciio(path: Path, fmt: str) -> RawImage:
         from rsciio.mrc import file_reader
     else:
         from rsciio.emd import file_reader
-    signals = [d for d in file_reader(str(path)) if np.asarray(d["data"]).ndim >= 2]
+    # DM and MRC pixels are read as stored (no more than the file holds); EMD (HDF5) may be compressed, so
+    # it is opened lazily and its size checked before anything is decompressed
+    signals = [d for d in file_reader(str(path), lazy=fmt == "emd") if len(d["data"].shape) >= 2]
     if not signals:
         raise InputError(f"the {fmt.upper()} file holds no image", path)
     d = signals[0]
+    check_image_size(d["data"].shape, path)
     data = np.asarray(d["data"])
     md: dict = {}
     if len(signals) > 1:
@@ -141,8 +172,9 @@ def _read_tiff(path: Path, fmt: str) -> RawImage:
         if not tif.series:
             raise InputError("the TIFF file holds no image", path)
         series = tif.series[0]
-        data = series.asarray()
         axes = series.axes
+        check_image_size(series.shape, path, channels="S" in axes)
+        data = series.asarray()
         md: dict = {}
         if len(tif.series) > 1:
             md["series_in_file"] = len(tif.series)
@@ -195,7 +227,13 @@ def _render_mapping(text, path: Path) -> dict:
 def _read_pillow(path: Path, fmt: str) -> RawImage:
     from PIL import Image
 
-    with Image.open(path) as im:
+    try:
+        im = Image.open(path)  # reads the header only
+    except Image.DecompressionBombError:  # Pillow's own check, past twice its limit (which is above ours)
+        raise InputError(f"image header declares more than {MAX_IMAGE_PIXELS:,} pixels, larger than sadpnet "
+                         "reads", path) from None
+    with im:
+        check_image_size((im.size[1], im.size[0]), path)
         im.load()  # decodes now: truncated files fail here
         n_frames = getattr(im, "n_frames", 1)
         if n_frames > 1:
@@ -217,10 +255,10 @@ def _read_pillow(path: Path, fmt: str) -> RawImage:
 
 
 def _read_npy(path: Path, fmt: str) -> RawImage:
-    try:
-        data = np.load(path, allow_pickle=False)
+    try:  # memory-mapped first: a header that claims more than the file holds fails here, before any allocation
+        data = np.load(path, mmap_mode="r", allow_pickle=False)
     except ValueError as e:
-        if "pickle" in str(e).lower():
+        if "pickle" in str(e).lower() or "python objects" in str(e).lower():
             raise InputError("holds Python objects (pickled data), which sadpnet never loads; save a numeric array",
                              path) from None
         raise
@@ -229,4 +267,5 @@ def _read_npy(path: Path, fmt: str) -> RawImage:
             data.close()
         raise InputError("is not a single NumPy array (.npz archives are not accepted)", path)
     rgb = data.ndim == 3 and data.shape[-1] in (3, 4) and data.dtype in (np.uint8, np.uint16)
-    return RawImage(data=data, fmt=fmt, rgb=rgb)
+    check_image_size(data.shape, path, channels=rgb)
+    return RawImage(data=np.array(data), fmt=fmt, rgb=rgb)

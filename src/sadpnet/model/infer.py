@@ -4,9 +4,10 @@ Python API (the CLI ``sadpnet classify`` and the web page are thin layers over i
 
 * ``load_model(model_dir=None) -> Classifier`` (default: the shipped model under
   ``sadpnet/resources/models/default``); keep it loaded and call ``classify_images`` repeatedly.
-* ``Classifier.classify_images(patterns, *, calibration_inv_a_per_px=None, top_k=5, ensemble=False)``
+* ``Classifier.classify_images(patterns, *, calibration_inv_a_per_px=None, top_k=DEFAULT_TOP_K, ensemble=False)``
   with ``sadpnet.io.MeasuredPattern`` objects.
-* ``classify_paths(paths, *, model_dir=None, ensemble=False, calibration_inv_a_per_px=None, top_k=5)``.
+* ``classify_paths(paths, *, model_dir=None, ensemble=False, calibration_inv_a_per_px=None, top_k=DEFAULT_TOP_K)``
+  (``sadpnet.model.DEFAULT_TOP_K`` = 3, as in the CLI and the web API).
 
 Both return the documented, stable JSON-serialisable dict (``RESULT_VERSION`` = 1)::
 
@@ -43,6 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from sadpnet.errors import InputError
+from sadpnet.model import DEFAULT_TOP_K
 
 RESULT_VERSION = 1
 ENSEMBLE_FLOOR = 1e-4  # per-image probability floor in the product rule: one image cannot veto a class alone
@@ -233,8 +235,8 @@ class Classifier:
         return measured_to_model_input(pattern, self.preprocess_settings())
 
     # ---- the documented API --------------------------------------------------------------------------------
-    def classify_images(self, patterns, *, calibration_inv_a_per_px: float | None = None, top_k: int = 5,
-                        ensemble: bool = False) -> dict:
+    def classify_images(self, patterns, *, calibration_inv_a_per_px: float | None = None,
+                        top_k: int = DEFAULT_TOP_K, ensemble: bool = False) -> dict:
         """Classify loaded patterns (``sadpnet.io.MeasuredPattern``); returns the documented result dict."""
         if top_k < 1:
             raise InputError(f"top-k must be at least 1, got {top_k}", "--top-k")
@@ -397,7 +399,7 @@ def load_model(model_dir: str | Path | None = None) -> Classifier:
 
 
 def classify_paths(paths, *, model_dir=None, ensemble: bool = False, calibration_inv_a_per_px: float | None = None,
-                   top_k: int = 5) -> dict:
+                   top_k: int = DEFAULT_TOP_K) -> dict:
     """Read microscope files (``sadpnet.io.load_pattern``) and classify them; returns the documented dict."""
     from sadpnet.io import load_pattern
 

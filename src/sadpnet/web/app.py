@@ -6,18 +6,22 @@ and serves:
 * ``GET /``: the page (``static/index.html`` + ``app.js`` + ``style.css``; plain HTML/CSS/JS).
 * ``POST /api/classify``: multipart, field ``file`` (repeat it for several patterns of one specimen),
   optional ``calibration_inv_a_per_px`` (1/A per pixel, used for files without one), ``ensemble``
-  (default: true when several files), ``top_k`` (default 5). Returns the JSON of ``sadpnet classify --json``
-  (`sadpnet.model.infer`; ``images[i].source`` is the uploaded file name).
+  (default: true when several files), ``top_k`` (default `sadpnet.model.DEFAULT_TOP_K`, as the CLI), ``model``
+  (a shipped model's name, `sadpnet.web.models`; default: the server's model). Returns the JSON of
+  ``sadpnet classify --json`` (`sadpnet.model.infer`; ``images[i].source`` is the uploaded file name,
+  ``model.dir`` the model's name instead of the server's folder).
 * ``POST /api/inspect``: one ``file`` (+ optional calibration): what the page shows before classifying: the
   calibration read from the file, the direct-beam centre, a log-scaled preview PNG and the spots found.
 * ``POST /api/match``: JSON ``{space_group, spots_g_inv_a, ...}``: the simulated pattern of a reference
   crystal of that space group on the zone axis and in-plane rotation that best fit the spots
   (`sadpnet.web.match`).
-* ``GET /api/health``, ``GET /api/model`` (the model card); ``/docs`` and ``/openapi.json`` (OpenAPI).
+* ``GET /api/health``, ``GET /api/model?model=NAME`` (the model card), ``GET /api/models`` (the names a request
+  may choose, the server's default and the default top-k); ``/docs`` and ``/openapi.json`` (OpenAPI).
 
 Errors: request body over ``max_upload_mb`` -> 413 (Content-Length checked, bytes counted while streaming);
 a file type the readers do not know -> 415; a file that cannot be read, or bad parameters -> 422; each with
-``{"detail": "<one line>"}``. Every upload goes to a `tempfile.TemporaryDirectory` removed when the request
+``{"detail": "<one line>"}`` naming the uploaded file and the form field, never a server path or a CLI flag
+(`sadpnet.web.messages`). Every upload goes to a `tempfile.TemporaryDirectory` removed when the request
 ends. Endpoints are plain ``def`` functions, so FastAPI runs the CPU-bound work in its thread pool, off the
 event loop; the model itself is called under a lock (torch's thread setting is process-wide).
 """
@@ -31,7 +35,8 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import File, Form, Request, UploadFile
+from fastapi import File, Form, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
@@ -39,12 +44,15 @@ from pydantic import BaseModel, Field
 
 from sadpnet import __version__
 from sadpnet.errors import InputError
+from sadpnet.model import DEFAULT_TOP_K
+from sadpnet.web.messages import named_as_uploaded, public_message, validation_message
+from sadpnet.web.models import MODEL_FIELD, ModelChoice, shipped_name_of
 from sadpnet.web.uploads import ACCEPTED_SUFFIXES, UnsupportedType, UploadLimitMiddleware, check_suffix, saved_uploads
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 _ERRORS = {
-    413: {"description": "Upload larger than the server's limit (sadpnet serve --max-upload-mb)."},
+    413: {"description": "Upload larger than the server's limit (GET /api/health: max_upload_mb)."},
     415: {"description": "A file type that cannot be read (see GET /api/health: accepted_suffixes)."},
     422: {"description": "A file that cannot be read, or bad parameters: {\"detail\": \"<one line>\"}."},
 }
@@ -61,15 +69,19 @@ class MatchRequest(BaseModel):
     size_px: int = Field(256, ge=64, le=1024, description="Side of the simulated image, pixels.")
 
 
-def create_app(model_dir: str | Path | None = None, max_upload_mb: float = 64, *, model: Any = None):
+def create_app(model_dir: str | Path | None = None, max_upload_mb: float = 64, *, model: Any = None,
+               model_loader=None):
     """The FastAPI application.
 
     Args:
-        model_dir: model directory (safetensors + card.json); None: the shipped default model.
+        model_dir: model directory (safetensors + card.json) or a shipped model's name; None: the shipped
+            default model. Requests may choose another shipped model by name (`sadpnet.web.models`).
         max_upload_mb: largest accepted request body, MiB (several files together); larger -> HTTP 413.
         model: an already loaded classifier (anything with ``.card`` and
             ``classify_images(patterns, *, calibration_inv_a_per_px, top_k, ensemble) -> dict``, like
             `sadpnet.model.infer.Classifier`); when given, ``model_dir`` is not read (tests inject one).
+        model_loader: loads a shipped model's folder on a request's first use of it (default
+            `sadpnet.model.infer.load_model`; tests inject a fake).
 
     Raises:
         InputError: ``max_upload_mb`` not positive, or the model directory cannot be loaded.
@@ -77,10 +89,8 @@ def create_app(model_dir: str | Path | None = None, max_upload_mb: float = 64, *
     if not (max_upload_mb > 0):
         raise InputError(f"must be a positive number of MB, got {max_upload_mb}", "--max-upload-mb")
     limit_bytes = int(max_upload_mb * 2**20)
-    if model is None:
-        from sadpnet.model.infer import load_model
-
-        model = load_model(model_dir)
+    models = _model_choice(model_dir, model, model_loader)
+    model = models.default
     model_lock = threading.Lock()
     threading.Thread(target=_warm_up, args=(getattr(model, "card", None) or {},), daemon=True,
                      name="sadpnet-web-warm-up").start()
@@ -92,12 +102,11 @@ def create_app(model_dir: str | Path | None = None, max_upload_mb: float = 64, *
         "patterns straight from microscope files (DM3/DM4, TIFF, PNG, JPEG, MRC, EMD, NPY).",
     )
     app.state.model = model
+    app.state.models = models
     app.state.max_upload_bytes = limit_bytes
     app.add_middleware(UploadLimitMiddleware, limit_bytes=limit_bytes)
 
-    @app.exception_handler(InputError)
-    async def _input_error(request: Request, exc: InputError):
-        return JSONResponse(status_code=422, content={"detail": str(exc)})
+    _add_error_handlers(app)
 
     @app.exception_handler(UnsupportedType)
     async def _unsupported(request: Request, exc: UnsupportedType):
@@ -105,7 +114,8 @@ def create_app(model_dir: str | Path | None = None, max_upload_mb: float = 64, *
 
     def _check_calibration(value: float | None) -> float | None:
         if value is not None and not (value > 0 and value < float("inf")):
-            raise InputError(f"must be a positive number of 1/A per pixel, got {value}", "calibration_inv_a_per_px")
+            raise InputError(f"must be a positive number of 1/A per pixel, got {value}",
+                             "calibration_inv_a_per_px field")
         return value
 
     patterns_cache = PatternCache(max_items=8)
@@ -113,19 +123,18 @@ def create_app(model_dir: str | Path | None = None, max_upload_mb: float = 64, *
 
     def _load(paths, names):
         """Read the saved uploads (`sadpnet.io.load_pattern`, the file's own calibration only: the form's
-        calibration is applied by the classifier to files without one); errors name the uploaded file. Files
-        already read (the page inspects and classifies the same file) come from the cache."""
+        calibration is applied by the classifier to files without one), each named as uploaded (its
+        ``source``, and in errors). Files already read (the page inspects and classifies the same file) come
+        from the cache."""
+        import dataclasses
+
         from sadpnet.io import load_pattern
 
         patterns = []
-        for path, name in zip(paths, names):
-            def read(path=path, name=name):
-                try:
-                    return load_pattern(path)
-                except InputError as exc:  # name the uploaded file, not the temporary one
-                    raise InputError(exc.problem.replace(str(path), name).replace(path.name, name), name) from None
-
-            patterns.append(patterns_cache.get_or_load(PatternCache.key(path), read))
+        with named_as_uploaded(paths, names):
+            for path, name in zip(paths, names):
+                pattern = patterns_cache.get_or_load(PatternCache.key(path), lambda path=path: load_pattern(path))
+                patterns.append(dataclasses.replace(pattern, source=name))
         return patterns
 
     @app.get("/", include_in_schema=False)
@@ -141,8 +150,13 @@ def create_app(model_dir: str | Path | None = None, max_upload_mb: float = 64, *
                 "max_upload_mb": limit_bytes / 2**20, "accepted_suffixes": list(ACCEPTED_SUFFIXES)}
 
     @app.get("/api/model", summary="The model card (what the model is, how it was trained, how well it does)")
-    def model_card() -> dict:
-        return dict(getattr(model, "card", {}) or {})
+    def model_card(
+        model: Annotated[str | None, Query(description="A shipped model's name (GET /api/models); default: "
+                                                       "the server's model.")] = None,
+    ) -> dict:
+        return dict(getattr(models.get(model), "card", {}) or {})
+
+    _add_models_route(app, models)
 
     @app.post("/api/classify", summary="Classify one or several patterns of one specimen", responses=_ERRORS)
     def classify(
@@ -151,21 +165,26 @@ def create_app(model_dir: str | Path | None = None, max_upload_mb: float = 64, *
         calibration_inv_a_per_px: Annotated[float | None, Form(description="1/A per pixel, for files without a "
                                                                           "calibration of their own.")] = None,
         ensemble: Annotated[bool | None, Form(description="Combine the files (default: true when several).")] = None,
-        top_k: Annotated[int, Form(ge=1, le=230, description="How many space groups to list.")] = 5,
+        top_k: Annotated[int, Form(ge=1, le=230, description="How many space groups to list.")] = DEFAULT_TOP_K,
+        model: Annotated[str | None, Form(description="A shipped model's name (GET /api/models); default: the "
+                                                      "server's model.")] = None,
     ) -> dict:
         """Returns the JSON of ``sadpnet classify --json`` (see sadpnet.model.infer); 413/415/422 on bad uploads."""
         calibration = _check_calibration(calibration_inv_a_per_px)
+        chosen = models.get(model)
         names = [f.filename or f"file {i + 1}" for i, f in enumerate(file)]
         for name in names:
             check_suffix(name)
         use_ensemble = len(file) > 1 if ensemble is None else bool(ensemble)
         with saved_uploads([(n, f.file) for n, f in zip(names, file)]) as paths:
             patterns = _load(paths, names)
-            with model_lock:
-                result = model.classify_images(patterns, calibration_inv_a_per_px=calibration, top_k=top_k,
-                                               ensemble=use_ensemble)
+            with model_lock, named_as_uploaded(paths, names):
+                result = chosen.classify_images(patterns, calibration_inv_a_per_px=calibration, top_k=top_k,
+                                                ensemble=use_ensemble)
         for entry, name in zip(result.get("images", []), names):
             entry["source"] = name
+        if isinstance(result.get("model"), dict) and "dir" in result["model"]:
+            result["model"]["dir"] = models.public_name(chosen)  # the name, not the server's folder
         return _json_safe(result)
 
     @app.post("/api/inspect", summary="What the page shows of a file before classifying it", responses=_ERRORS)
@@ -218,6 +237,36 @@ def create_app(model_dir: str | Path | None = None, max_upload_mb: float = 64, *
                           field_radius_inv_a=req.field_radius_inv_a, measured_pixel_size_inv_a=req.pixel_size_inv_a)
 
     return app
+
+
+def _model_choice(model_dir, model, model_loader) -> ModelChoice:
+    """The server's models: ``model`` (injected) or the one at ``model_dir``, plus the shipped ones by name."""
+    from sadpnet.model.infer import load_model
+
+    loader = model_loader or load_model
+    if model is not None:
+        return ModelChoice(model, None, loader)
+    return ModelChoice(load_model(model_dir), shipped_name_of(model_dir), loader)
+
+
+def _add_error_handlers(app) -> None:
+    """422 with one line for bad input and bad parameters, worded for a web user (`sadpnet.web.messages`)."""
+
+    @app.exception_handler(InputError)
+    async def _input_error(request: Request, exc: InputError):
+        return JSONResponse(status_code=422, content={"detail": public_message(str(exc))})
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(request: Request, exc: RequestValidationError):
+        return JSONResponse(status_code=422, content={"detail": validation_message(exc.errors())})
+
+
+def _add_models_route(app, models: ModelChoice) -> None:
+    """``GET /api/models``: what the page offers in its model choice, and the default top-k."""
+
+    @app.get("/api/models", summary="The models a request may choose (field 'model') and the default top-k")
+    def list_models() -> dict:
+        return {**models.describe(), "field": MODEL_FIELD, "default_top_k": DEFAULT_TOP_K}
 
 
 class PatternCache:

@@ -28,7 +28,7 @@ class UnsupportedType(Exception):
 
 
 def too_large_message(limit_bytes: int) -> str:
-    return f"upload larger than the limit of {limit_bytes / 2**20:g} MB (sadpnet serve --max-upload-mb)"
+    return f"upload larger than this server's limit of {limit_bytes / 2**20:g} MB per request"
 
 
 class UploadLimitMiddleware:

@@ -3,7 +3,7 @@
 "use strict";
 
 // gen counts file choices: answers that arrive for an earlier choice are dropped
-const state = { files: [], inspections: [], result: null, match: null, shown: 0, gen: 0 };
+const state = { files: [], inspections: [], result: null, match: null, shown: 0, gen: 0, defaultTopK: 3 };
 const $ = (id) => document.getElementById(id);
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -24,15 +24,32 @@ async function apiError(resp) {
   return "the server answered " + resp.status + " " + resp.statusText;
 }
 
-async function loadModelLine() {
+async function loadModelLine(name) {
   try {
-    const resp = await fetch("/api/model");
+    const resp = await fetch("/api/model" + (name ? "?model=" + encodeURIComponent(name) : ""));
     const card = await resp.json();
     const classes = (card.classes || []).join(", ");
     $("model-line").textContent = "Model: " + (card.name || "?") + " (" + (card.architecture || "?") + ")" +
       (classes ? "; classes: " + classes : "");
   } catch (e) {
     $("model-line").textContent = "Model card unavailable.";
+  }
+}
+
+// the model choice (GET /api/models): the shipped models by name, the server's own selected; and the
+// server's default top-k (sadpnet.model.DEFAULT_TOP_K, the same as the CLI's)
+async function loadModelChoice() {
+  try {
+    const offer = await (await fetch("/api/models")).json();
+    const options = [];
+    if (offer.default === null) options.push(new Option("server's model (" + (offer.default_card_name || "?") + ")", ""));
+    offer.shipped.forEach((n) => options.push(new Option(n + (n === offer.default ? " (server's default)" : ""), n)));
+    $("model").replaceChildren(...options);
+    $("model").value = offer.default === null ? "" : offer.default;
+    state.defaultTopK = offer.default_top_k;
+    if (!$("top-k").dataset.touched) $("top-k").value = String(offer.default_top_k);
+  } catch (e) {
+    $("model").replaceChildren(new Option("server's model", ""));
   }
 }
 
@@ -138,7 +155,8 @@ function requestClassify() {
   const cal = calibrationValue();
   if (cal !== null) form.append("calibration_inv_a_per_px", String(cal));
   form.append("ensemble", $("ensemble").checked ? "true" : "false");
-  form.append("top_k", String(parseInt($("top-k").value, 10) || 5));
+  form.append("top_k", String(parseInt($("top-k").value, 10) || state.defaultTopK));
+  if ($("model").value) form.append("model", $("model").value);
   return fetch("/api/classify", { method: "POST", body: form }).then(
     async (resp) => (resp.ok ? { result: await resp.json() } : { error: await apiError(resp) }),
     (e) => ({ error: "the request failed: " + e }));
@@ -390,10 +408,16 @@ function setupDropzone() {
 
 document.addEventListener("DOMContentLoaded", () => {
   loadModelLine();
+  loadModelChoice();
   setupDropzone();
   $("file-input").addEventListener("change", (e) => chooseFiles(e.target.files));
   $("calibration").addEventListener("input", () => { updateControls(); renderFileList(); });
   $("ensemble").addEventListener("change", () => { $("ensemble").dataset.touched = "1"; });
+  $("top-k").addEventListener("change", () => { $("top-k").dataset.touched = "1"; });
+  $("model").addEventListener("change", () => {
+    loadModelLine($("model").value);
+    if (state.result) classify();  // the shown answer was another model's: ask the chosen one
+  });
   $("overlay").addEventListener("change", drawOverlay);
   $("show-file").addEventListener("change", async (e) => {
     state.shown = parseInt(e.target.value, 10) || 0;
