@@ -14,6 +14,7 @@ app = typer.Typer(
     "train and apply crystal-structure classifiers.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,  # click's plain help: wraps long option names instead of cutting them at 80 columns
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
