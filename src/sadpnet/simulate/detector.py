@@ -111,8 +111,10 @@ def render(pattern, *, direct_beam: bool = True, direct_beam_ratio: float = 5.0,
         img[_beam_stop_mask(n, stop)] = 0.0
     if noise is not None:
         nz = noise if isinstance(noise, Noise) else Noise(dose_e=float(noise))
-        if not (nz.dose_e > 0 and nz.read_noise_e >= 0):
-            raise InputError(f"noise needs a dose > 0 and read noise >= 0, got {nz!r}", "noise")
+        if not nz.dose_e > 0:
+            raise InputError(f"the noise needs a dose > 0 electrons, got {nz.dose_e!r}", "dose_e")
+        if not nz.read_noise_e >= 0:
+            raise InputError(f"read noise must be >= 0 electrons, got {nz.read_noise_e!r}", "read_noise_e")
         rng = np.random.default_rng(seed)
         total = img.sum()
         expected = img * (nz.dose_e / total) if total > 0 else img
