@@ -12,6 +12,7 @@ from typing import Optional, Tuple
 import typer
 
 from sadpnet.cli.base import app, cif_path
+from sadpnet.cli.progress import observed_steps
 
 defect_app = typer.Typer(help="Build defected crystals (strain, thermal, point defects, dislocations, twins) "
                          "from a CIF and write them as CIFs.", no_args_is_help=True,
@@ -105,8 +106,9 @@ def thermal_command(
     if method == "debye":
         r = debye_snapshots(cell, temperature_k, snapshots, seed)
     else:
-        r = md_snapshots(cell, temperature_k, snapshots, seed, potential=potential, timestep_fs=timestep_fs,
-                         equilibration_steps=steps, interval_steps=interval)
+        with observed_steps("MD (Langevin NVT)", "T", "K") as observe:
+            r = md_snapshots(cell, temperature_k, snapshots, seed, potential=potential, timestep_fs=timestep_fs,
+                             equilibration_steps=steps, interval_steps=interval, observer=observe)
     n = "x".join(map(str, supercell))
     params = {"temperature_k": temperature_k, "method": method, "supercell": list(supercell), "snapshots": snapshots,
               **r.info, "u_rms_a": r.u_rms_a}
@@ -130,7 +132,8 @@ def _point_finish(crystal, r, relax: bool, potential, output: Path) -> None:
     from sadpnet.defects.point import relax_defect
 
     if relax:
-        relax_defect(r, potential)
+        with observed_steps("relaxing (BFGS)", "largest force", "eV/A") as observe:
+            relax_defect(r, potential, observer=observe)
     n = "x".join(map(str, r.supercell_size))
     params = {"kind": r.kind, "supercell": list(r.supercell_size), **r.info}
     text = ""

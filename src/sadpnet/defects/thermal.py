@@ -156,13 +156,19 @@ def debye_snapshots(supercell, temperature_k: float, n_snapshots: int = 1, seed:
     return _summarise(supercell, snaps, "debye", temperature_k, {"seed": seed})
 
 
+#: MD steps between two calls of a progress observer.
+MD_OBSERVE_STEPS = 10
+
+
 def md_snapshots(supercell, temperature_k: float, n_snapshots: int = 1, seed: int = 0, *, potential: str | None = None,
                  timestep_fs: float = 2.0, equilibration_steps: int = 500, interval_steps: int = 100,
-                 friction_per_fs: float = 0.01) -> ThermalResult:
+                 friction_per_fs: float = 0.01, observer=None) -> ThermalResult:
     """Langevin NVT molecular dynamics of ``supercell`` on ``potential``; ``n_snapshots`` frozen snapshots.
 
     Velocities start from a Maxwell-Boltzmann distribution at 2 T (half the kinetic energy flows into the
-    potential energy of a harmonic crystal, which shortens the equilibration).
+    potential energy of a harmonic crystal, which shortens the equilibration). ``observer``, if given, is
+    called every `MD_OBSERVE_STEPS` steps and at the end as ``observer(step, total_steps, temperature_k)``
+    (see `sadpnet.defects.relax.Observer`); total_steps = equilibration + snapshots x interval.
     """
     from ase import units
     from ase.constraints import FixCom
@@ -188,6 +194,9 @@ def md_snapshots(supercell, temperature_k: float, n_snapshots: int = 1, seed: in
     atoms.set_constraint(FixCom())
     dyn = Langevin(atoms, timestep_fs * units.fs, temperature_K=temperature_k, friction=friction_per_fs / units.fs,
                    rng=rng, fixcm=False)
+    total = equilibration_steps + n_snapshots * interval_steps
+    if observer is not None:
+        dyn.attach(lambda: observer(int(dyn.nsteps), total, float(atoms.get_temperature())), interval=MD_OBSERVE_STEPS)
     dyn.run(equilibration_steps)
     snaps, temps = [], []
     for _ in range(n_snapshots):
@@ -196,6 +205,8 @@ def md_snapshots(supercell, temperature_k: float, n_snapshots: int = 1, seed: in
         s.positions = atoms.positions.copy()
         snaps.append(s)
         temps.append(atoms.get_temperature())
+    if observer is not None:
+        observer(int(dyn.nsteps), total, float(atoms.get_temperature()))
     info = {"potential": potential, "seed": seed, "timestep_fs": timestep_fs, "equilibration_steps": equilibration_steps,
             "interval_steps": interval_steps, "friction_per_fs": friction_per_fs,
             "snapshot_temperatures_k": [round(float(t), 1) for t in temps]}
