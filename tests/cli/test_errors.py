@@ -32,6 +32,10 @@ CLI_CASES = [
     (SIM + ["--oversample", "0"], "--oversample: "),
     (SIM + ["--tilt-mrad", "nan", "0"], "--tilt-mrad: "),
     (SIM + ["--dose-e", "100", "--read-noise-e", "-1"], "--read-noise-e: read noise must be >= 0"),
+    (SIM + ["--psf-sigma-px", "-1"], "--psf-sigma-px: the point-spread sigma (pixels) must be >= 0"),
+    (SIM + ["--dynamic-range", "0.5"], "--dynamic-range: the dynamic range must be > 1"),
+    (SIM + ["--direct-beam-ratio", "0"], "--direct-beam-ratio: the direct-beam ratio must be > 0"),
+    (SIM + ["--size", "4"], "--size: detector size must be an integer of at least 8 pixels"),
     (["defect", "thermal", AL, "--temperature-k", "-20", "--supercell", "2", "2", "2"],
      "--temperature-k: -20 K: crystals exist at 0-5000 K; did you give degrees Celsius?"),
     (["defect", "thermal", AL, "--temperature-k", "300", "--supercell", "2", "2", "2", "--method", "md",
@@ -48,7 +52,8 @@ def test_cli_names_the_option_as_typed(tmp_path, capsys, argv, expect):
     out = tmp_path / ("x.png" if argv[0] == "simulate" else "x.cif")
     line = _error_line(capsys, *argv, "-o", str(out))
     assert line.startswith("sadpnet: error: --") and expect in line
-    for python_name in ("voltage_kv", "camera_length_mm", "temperature_k", "timestep_fs", "read_noise_e", "tilt_mrad"):
+    for python_name in ("voltage_kv", "camera_length_mm", "temperature_k", "timestep_fs", "read_noise_e", "tilt_mrad",
+                        "psf_sigma_px", "dynamic_range", "direct_beam_ratio"):
         assert python_name not in line
     assert list(tmp_path.iterdir()) == []
 

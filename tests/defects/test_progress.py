@@ -63,3 +63,14 @@ def test_cli_relax_shows_the_bar_on_stderr(tmp_path, capsys):
     steps = int(re.search(r"in (\d+) steps", cap.out).group(1))
     assert "relaxing (BFGS)" in cap.err and "largest force" in cap.err and f"{steps}/{steps}" in cap.err
     assert "relaxing" not in cap.out and len(cap.out.strip().splitlines()) == 1
+
+
+def test_bar_is_hidden_when_the_step_fails():
+    from rich.console import Console
+
+    buf = io.StringIO()
+    with pytest.raises(ValueError):
+        with observed_steps("MD", "T", "K", console=Console(file=buf, width=120)) as observe:
+            observe(0, 100, 300.0)
+            raise ValueError("bad input")
+    assert "MD" not in buf.getvalue()

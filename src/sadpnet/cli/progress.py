@@ -20,7 +20,7 @@ def observed_steps(title: str, value_label: str, unit: str, console=None):
         console: a ``rich.console.Console`` (default: one on stderr).
 
     On leaving, the bar ends at its total: a relaxation that converges early has done all it needed, so
-    its total becomes the steps taken.
+    its total becomes the steps taken. When the step fails, the bar is hidden (the error line stays alone).
 
     Examples
     --------
@@ -40,5 +40,9 @@ def observed_steps(title: str, value_label: str, unit: str, console=None):
         bar.update(task, completed=step, total=total, value=f"{value_label} {value:.4g} {unit}")
 
     with bar:
-        yield observe
+        try:
+            yield observe
+        except BaseException:  # bad input or a crash: its one-line message alone, no half bar above it
+            bar.update(task, visible=False)
+            raise
         bar.update(task, total=done["step"], completed=done["step"])
