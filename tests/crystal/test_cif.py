@@ -56,7 +56,7 @@ def test_multiple_data_blocks_takes_first_and_says_so(tmp_path):
 @pytest.mark.parametrize("content, problem", [
     (None, "no such file"),
     ("this is not a cif\n", "CIF"),
-    ("data_x\n_cell_length_a 4.0\n", "structure"),
+    ("data_x\n_cell_length_a 4.0\n", "no atom sites (_atom_site_fract_x"),
 ])
 def test_bad_cif_is_one_line_input_error(tmp_path, content, problem):
     p = tmp_path / "bad.cif"

@@ -164,7 +164,7 @@ def test_bad_inputs(tmp_path, pattern16):
     _raises(tmp_path / "obj.npy", "pickled")
     np.save(tmp_path / "small.npy", np.arange(12.0).reshape(3, 4))
     _raises(tmp_path / "small.npy", "too small")
-    with pytest.raises(InputError, match="calibration_inv_a_per_px: must be a positive number"):
+    with pytest.raises(InputError, match="calibration_inv_a_per_px: -1 1/A per px: SAED calibrations are 0.0001-0.5 1/A per px"):
         load_pattern(tmp_path / "const.npy", calibration_inv_a_per_px=-1.0)
 
 

@@ -7,17 +7,18 @@ from pathlib import Path
 
 import typer
 
-from sadpnet.cli.base import app
+from sadpnet.cli.base import app, cif_path
 
 
 @app.command("crystal")
 def crystal_command(
-    cif: Path = typer.Argument(..., help="CIF file to read."),
+    cif: Path = typer.Argument(..., help="CIF file to read, or a shipped crystal's name (Al, Fe, NaCl, ...)."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON object instead of text."),
 ) -> None:
     """Read a CIF, standardise it to the conventional cell (spglib) and print space group, cell and sites."""
     from sadpnet.crystal import read_cif
 
+    cif = cif_path(cif)
     c = read_cif(cif)
     a, b, cc, al, be, ga = c.lattice_parameters
     info = {

@@ -11,13 +11,15 @@ from typing import Optional, Tuple
 
 import typer
 
-from sadpnet.cli.base import app
+from sadpnet.cli.base import app, cif_path
+from sadpnet.cli.progress import observed_steps
 
 defect_app = typer.Typer(help="Build defected crystals (strain, thermal, point defects, dislocations, twins) "
                          "from a CIF and write them as CIFs.", no_args_is_help=True,
                          context_settings={"help_option_names": ["-h", "--help"]})
 app.add_typer(defect_app, name="defect")
 
+_CIF_HELP = "CIF of the crystal, or a shipped crystal's name (Al, Fe, NaCl, ...)."
 _SUPERCELL = typer.Option(..., "--supercell", help="Supercell N1 N2 N3 (conventional cells).")
 _RELAX = typer.Option(False, "--relax", help="Relax the positions with an interatomic potential.")
 _OUT = typer.Option(..., "-o", "--output", help="CIF file to write.")
@@ -28,7 +30,7 @@ _POT = typer.Option(None, "--potential", help="Interatomic potential: sevennet, 
 def _read(cif: Path):
     from sadpnet.crystal import read_cif
 
-    return read_cif(cif)
+    return read_cif(cif_path(cif))
 
 
 def _check_out(path: Path) -> None:
@@ -47,7 +49,7 @@ def _fmt_cell(crystal) -> str:
 
 @defect_app.command("strain")
 def strain_command(
-    cif: Path = typer.Argument(..., help="CIF of the crystal."),
+    cif: Path = typer.Argument(..., help=_CIF_HELP),
     strain: Optional[Tuple[float, float, float, float, float, float]] = typer.Option(
         None, "--strain", help="Strain EXX EYY EZZ GYZ GXZ GXY (Voigt order, engineering shears, crystal axes)."),
     stress_gpa: Optional[Tuple[float, float, float, float, float, float]] = typer.Option(
@@ -78,7 +80,7 @@ def strain_command(
 
 @defect_app.command("thermal")
 def thermal_command(
-    cif: Path = typer.Argument(..., help="CIF of the crystal."),
+    cif: Path = typer.Argument(..., help=_CIF_HELP),
     temperature_k: float = typer.Option(..., "--temperature-k", help="Temperature, K."),
     supercell: Tuple[int, int, int] = typer.Option((3, 3, 3), "--supercell", help="Supercell N1 N2 N3 (conventional cells)."),
     method: str = typer.Option("debye", "--method", help="debye (Gaussian, Debye model) or md (Langevin NVT)."),
@@ -104,8 +106,9 @@ def thermal_command(
     if method == "debye":
         r = debye_snapshots(cell, temperature_k, snapshots, seed)
     else:
-        r = md_snapshots(cell, temperature_k, snapshots, seed, potential=potential, timestep_fs=timestep_fs,
-                         equilibration_steps=steps, interval_steps=interval)
+        with observed_steps("MD (Langevin NVT)", "T", "K") as observe:
+            r = md_snapshots(cell, temperature_k, snapshots, seed, potential=potential, timestep_fs=timestep_fs,
+                             equilibration_steps=steps, interval_steps=interval, observer=observe)
     n = "x".join(map(str, supercell))
     params = {"temperature_k": temperature_k, "method": method, "supercell": list(supercell), "snapshots": snapshots,
               **r.info, "u_rms_a": r.u_rms_a}
@@ -129,7 +132,8 @@ def _point_finish(crystal, r, relax: bool, potential, output: Path) -> None:
     from sadpnet.defects.point import relax_defect
 
     if relax:
-        relax_defect(r, potential)
+        with observed_steps("relaxing (BFGS)", "largest force", "eV/A") as observe:
+            relax_defect(r, potential, observer=observe)
     n = "x".join(map(str, r.supercell_size))
     params = {"kind": r.kind, "supercell": list(r.supercell_size), **r.info}
     text = ""
@@ -148,7 +152,7 @@ def _point_finish(crystal, r, relax: bool, potential, output: Path) -> None:
 
 @defect_app.command("vacancy")
 def vacancy_command(
-    cif: Path = typer.Argument(..., help="CIF of the crystal."),
+    cif: Path = typer.Argument(..., help=_CIF_HELP),
     supercell: Tuple[int, int, int] = _SUPERCELL,
     site: Optional[int] = typer.Option(None, "--site", help="Index of the atom to remove (default: the one nearest the centre)."),
     element: Optional[str] = typer.Option(None, "--element", help="Remove an atom of this element (multi-element crystals)."),
@@ -166,7 +170,7 @@ def vacancy_command(
 
 @defect_app.command("substitute")
 def substitute_command(
-    cif: Path = typer.Argument(..., help="CIF of the crystal."),
+    cif: Path = typer.Argument(..., help=_CIF_HELP),
     supercell: Tuple[int, int, int] = _SUPERCELL,
     element: str = typer.Option(..., "--element", help="Element put on the site."),
     site: Optional[int] = typer.Option(None, "--site", help="Index of the atom replaced (default: the one nearest the centre)."),
@@ -184,7 +188,7 @@ def substitute_command(
 
 @defect_app.command("interstitial")
 def interstitial_command(
-    cif: Path = typer.Argument(..., help="CIF of the crystal."),
+    cif: Path = typer.Argument(..., help=_CIF_HELP),
     supercell: Tuple[int, int, int] = _SUPERCELL,
     element: str = typer.Option(..., "--element", help="Element of the interstitial atom."),
     site: str = typer.Option("tetrahedral", "--site", help="tetrahedral, octahedral (fcc/bcc) or fractional x,y,z."),
@@ -202,7 +206,7 @@ def interstitial_command(
 
 @defect_app.command("dislocation")
 def dislocation_command(
-    cif: Path = typer.Argument(..., help="CIF of a cubic crystal."),
+    cif: Path = typer.Argument(..., help="CIF of a cubic crystal, or a shipped crystal's name (Al, Fe, ...)."),
     line: Optional[Tuple[int, int, int]] = typer.Option(None, "--line", help="Line direction U V W "
                                                         "(default 1 1 -2)."),
     burgers: Optional[Tuple[float, float, float]] = typer.Option(
@@ -252,7 +256,7 @@ def dislocation_command(
 
 @defect_app.command("twin")
 def twin_command(
-    cif: Path = typer.Argument(..., help="CIF of a cubic crystal."),
+    cif: Path = typer.Argument(..., help="CIF of a cubic crystal, or a shipped crystal's name (Al, Fe, ...)."),
     plane: Optional[Tuple[int, int, int]] = typer.Option(None, "--plane", help="Twin plane H K L (default: 1 1 1 "
                                                          "for fcc, 1 1 2 for bcc)."),
     direction: Optional[Tuple[int, int, int]] = typer.Option(None, "--direction", help="Twin direction U V W in the "

@@ -7,12 +7,12 @@ from typing import Optional, Tuple
 
 import typer
 
-from sadpnet.cli.base import app
+from sadpnet.cli.base import app, cif_path
 
 
 @app.command("simulate")
 def simulate_command(
-    cif: Path = typer.Argument(..., help="CIF file (any crystal; P1 supercells written by `sadpnet defect` too)."),
+    cif: Path = typer.Argument(..., help="CIF file (any crystal; P1 supercells written by `sadpnet defect` too), or a shipped crystal's name (Al, Fe, ...)."),
     zone: Tuple[int, int, int] = typer.Option(..., "--zone", help="Zone axis [U V W] in the conventional direct lattice."),
     voltage_kv: float = typer.Option(200.0, "--voltage-kv", help="Acceleration voltage, kV."),
     camera_length_mm: float = typer.Option(300.0, "--camera-length-mm", help="Camera length, mm."),
@@ -49,6 +49,7 @@ def simulate_command(
         raise InputError(f"must be 8 or 16, got {bits}", "--bits")
     if mapping not in ("log", "gamma"):
         raise InputError(f"must be log or gamma, got {mapping!r}", "--mapping")
+    cif = cif_path(cif)
     if not cif.is_file():
         raise InputError("no such file", str(cif))
     pattern = simulate(cif, zone, voltage_kv=voltage_kv, camera_length_mm=camera_length_mm, size_px=size,

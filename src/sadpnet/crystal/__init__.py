@@ -1,6 +1,7 @@
 """Crystals: read and write CIFs, standardise with spglib, reciprocal lattice, zone axes, orientation."""
 
 from sadpnet.crystal.cif import Crystal, crystal_from_atoms, crystal_system, read_cif, write_cif
+from sadpnet.crystal.shipped import resolve_cif, shipped_cifs
 from sadpnet.crystal.specimen import DEFAULT_CELLS, Specimen
 from sadpnet.crystal.lattice import (
     STANDARD_CUBIC_ZONE_AXES,
@@ -13,7 +14,7 @@ from sadpnet.crystal.lattice import (
 )
 
 __all__ = [
-    "Crystal", "read_cif", "write_cif", "crystal_from_atoms", "crystal_system",
+    "Crystal", "read_cif", "write_cif", "crystal_from_atoms", "crystal_system", "resolve_cif", "shipped_cifs",
     "STANDARD_CUBIC_ZONE_AXES", "check_zone_axis", "d_spacing_a", "lowest_index_zone_axes",
     "orientation_matrix", "reciprocal_basis", "reference_reflection", "Specimen", "DEFAULT_CELLS",
 ]

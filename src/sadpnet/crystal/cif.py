@@ -77,15 +77,48 @@ def crystal_system(space_group_number: int) -> str:
     raise AssertionError  # pragma: no cover
 
 
-def _first_structure_block(path: Path):
+_CELL_TAGS = ("_cell_length_a", "_cell_length_b", "_cell_length_c", "_cell_angle_alpha", "_cell_angle_beta",
+              "_cell_angle_gamma")
+_SITE_TAGS = (("_atom_site_fract_x", "_atom_site_fract_y", "_atom_site_fract_z"),
+              ("_atom_site_cartn_x", "_atom_site_cartn_y", "_atom_site_cartn_z"))
+
+
+def _missing_parts(blocks) -> str:
+    """What a CIF lacks to describe a structure, e.g. ``"no cell parameters (_cell_length_a ...)"``."""
+    tags = set().union(*(b._tags for b in blocks)) if blocks else set()
+    missing = []
+    if not all(t in tags for t in _CELL_TAGS):
+        absent = [t for t in _CELL_TAGS if t not in tags]
+        missing.append(f"no cell parameters ({', '.join(absent[:2])}{' ...' if len(absent) > 2 else ''})")
+    if not any(all(t in tags for t in group) for group in _SITE_TAGS):
+        missing.append("no atom sites (_atom_site_fract_x ...)")
+    elif not any(t in tags for t in ("_atom_site_type_symbol", "_atom_site_label")):
+        missing.append("no atom site element (_atom_site_type_symbol or _atom_site_label)")
+    return "; ".join(missing)
+
+
+def _parse_blocks(path: Path) -> list:
+    """ASE's CIF blocks of ``path``; `InputError` saying what is wrong where the file is not a CIF."""
     from ase.io.cif import parse_cif
 
+    text = path.read_bytes()
+    if not text.strip():
+        raise InputError("the file is empty", path)
+    if not any(line.strip().lower().startswith(b"data_") for line in text.splitlines()):
+        raise InputError("not a CIF: no data block (a CIF starts its structure with a 'data_NAME' line)", path)
     try:
-        blocks = [b for b in parse_cif(str(path)) if b.has_structure()]
+        return list(parse_cif(str(path)))
     except Exception as exc:  # ASE raises many kinds of errors on malformed files
-        raise InputError(f"not a readable CIF ({type(exc).__name__}: {exc})", path) from None
+        detail = str(exc).strip() or "the parser stopped on a line it could not read"
+        raise InputError(f"not a readable CIF ({type(exc).__name__}: {detail})", path) from None
+
+
+def _first_structure_block(path: Path):
+    all_blocks = _parse_blocks(path)
+    blocks = [b for b in all_blocks if b.has_structure()]
     if not blocks:
-        raise InputError("no crystal structure in the CIF (no cell and atom sites found)", path)
+        raise InputError(_missing_parts(all_blocks) or "no crystal structure (cell and atom sites) in any data "
+                         "block", path)
     notes = []
     if len(blocks) > 1:
         msg = f"{path}: {len(blocks)} data blocks hold structures; took the first ('{blocks[0].name}')"
@@ -238,7 +271,8 @@ def read_cif(path: str | Path, *, standardize_cell: bool = True, symprec_a: floa
     if len(atoms) == 0:
         raise InputError("the CIF lists no atoms", path)
     if atoms.cell.rank != 3 or atoms.cell.volume < 1.0:
-        raise InputError("the CIF's cell is missing or degenerate", path)
+        raise InputError(_missing_parts([block]) or f"the cell is degenerate (volume {atoms.cell.volume:.3g} A^3)",
+                         path)
     atoms = _expand_occupancies(atoms)
     if len(atoms) > LARGE_P1_ATOMS:  # a defect block written by `sadpnet defect`: spglib's search would not end
         notes.append(f"{len(atoms)} atoms: symmetry not searched, taken as P1 in the file's own cell")

@@ -198,11 +198,12 @@ def interstitial(crystal, size, element: str, site: str = "tetrahedral") -> Poin
 
 
 def relax_defect(result: PointDefectResult, potential: str | None = None, fmax_ev_a: float = 0.01,
-                 max_steps: int = 300) -> PointDefectResult:
-    """Relax the positions of ``result.atoms`` (see `sadpnet.defects.relax.relax_positions`) in place."""
+                 max_steps: int = 300, observer=None) -> PointDefectResult:
+    """Relax the positions of ``result.atoms`` (see `sadpnet.defects.relax.relax_positions`, which also
+    explains ``observer``, a progress callback) in place."""
     from sadpnet.defects.relax import relax_positions
 
-    r = relax_positions(result.atoms, potential, fmax_ev_a=fmax_ev_a, max_steps=max_steps)
+    r = relax_positions(result.atoms, potential, fmax_ev_a=fmax_ev_a, max_steps=max_steps, observer=observer)
     result.atoms = r.atoms
     result.relax = r
     return result

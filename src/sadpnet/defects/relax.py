@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -38,13 +39,33 @@ class RelaxResult:
         return float(np.linalg.norm(self.displacements_a, axis=1).max())
 
 
-def relax_positions(atoms, potential: str | None = None, fmax_ev_a: float = 0.01, max_steps: int = 300) -> RelaxResult:
+#: A progress observer: ``observer(step, total_steps, value)``; for relaxations the value is the largest force
+#: (eV/A) and the total the most steps allowed, for MD the instantaneous temperature (K) and the steps to run.
+Observer = Callable[[int, int, float], None]
+
+
+def largest_force_ev_a(atoms) -> float:
+    """Largest force on any atom of ``atoms`` (with a calculator), eV/A."""
+    return float(np.linalg.norm(atoms.get_forces(), axis=1).max())
+
+
+def relax_positions(atoms, potential: str | None = None, fmax_ev_a: float = 0.01, max_steps: int = 300,
+                    observer: Observer | None = None) -> RelaxResult:
     """Minimise the energy of ``atoms`` over the positions (cell fixed) with ASE's BFGS (deterministic).
 
     Args:
         potential: name (see `sadpnet.defects.potentials.POTENTIALS`); default `default_potential`.
         fmax_ev_a: convergence threshold on the largest force, eV/A.
         max_steps: most optimiser steps.
+        observer: called after every step as ``observer(step, max_steps, largest_force_ev_a)`` (ASE's
+            ``opt.attach``), e.g. to draw a progress bar; None (default): quiet.
+
+    Examples
+    --------
+    >>> seen = []
+    >>> r = relax_positions(atoms, "emt", observer=lambda step, total, f: seen.append((step, f)))  # doctest: +SKIP
+    >>> seen[-1] == (r.steps, r.max_force_ev_a)  # doctest: +SKIP
+    True
     """
     from ase.geometry import find_mic
     from ase.optimize import BFGS
@@ -57,9 +78,11 @@ def relax_positions(atoms, potential: str | None = None, fmax_ev_a: float = 0.01
     work = attach(atoms.copy(), potential)
     e0 = float(work.get_potential_energy())
     opt = BFGS(work, logfile=None, maxstep=0.1)
+    if observer is not None:
+        opt.attach(lambda: observer(int(opt.nsteps), max_steps, largest_force_ev_a(work)), interval=1)
     converged = bool(opt.run(fmax=fmax_ev_a, steps=max_steps))
     e1 = float(work.get_potential_energy())
-    fmax = float(np.linalg.norm(work.get_forces(), axis=1).max())
+    fmax = largest_force_ev_a(work)
     d = work.positions - atoms.positions
     if any(atoms.pbc):
         d, _ = find_mic(d, atoms.cell, atoms.pbc)

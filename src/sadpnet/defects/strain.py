@@ -13,9 +13,7 @@ import numpy as np
 
 from sadpnet.defects.elastic import cubic_constants_gpa, cubic_stiffness_gpa, strain_from_stress, voigt_to_tensor
 from sadpnet.errors import InputError
-
-#: Largest |strain component| accepted; 50 % or more is refused (not a small-strain crystal any more).
-MAX_STRAIN = 0.5
+from sadpnet.ranges import STRAIN
 
 #: spglib tolerance used to name the symmetry of the strained cell, A (the cell is exact; keep it tight).
 STRAIN_SYMPREC_A = 1e-5
@@ -39,7 +37,7 @@ class StrainResult:
 
 
 def check_strain(strain_voigt) -> np.ndarray:
-    """The strain as a (6,) float array; InputError unless six finite values with |e| < 0.5."""
+    """The strain as a (6,) float array; InputError unless six finite values inside `sadpnet.ranges.STRAIN`."""
     try:
         e = np.asarray(strain_voigt, dtype=float).reshape(6)
     except (TypeError, ValueError):
@@ -47,9 +45,7 @@ def check_strain(strain_voigt) -> np.ndarray:
                          "strain") from None
     if not np.all(np.isfinite(e)):
         raise InputError(f"strain components must be finite, got {e.tolist()}", "strain")
-    if np.max(np.abs(e)) >= MAX_STRAIN:
-        raise InputError(f"strain of {np.max(np.abs(e)) * 100:.0f} % is too large (must stay below "
-                         f"{MAX_STRAIN * 100:.0f} %; a uniform strain is a small deformation)", "strain")
+    STRAIN.check(e[np.argmax(np.abs(e))])
     return e
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sadpnet.errors import InputError
+from sadpnet.ranges import TEMPERATURE_K
 
 #: Debye temperatures theta_D (K) from low-temperature heat capacity, C. Kittel, *Introduction to Solid
 #: State Physics*, 8th ed., Wiley 2005, chapter 5, table 1.
@@ -51,7 +52,7 @@ def debye_phi(x: float) -> float:
 def debye_u2_a2(mass_amu: float, debye_temperature_k: float, temperature_k: float) -> float:
     """Mean-square displacement along one axis <u_x^2> (A^2) of the Debye model (zero-point motion included)."""
     if temperature_k < 0:
-        raise InputError(f"temperature must be >= 0 K, got {temperature_k}", "temperature-k")
+        raise InputError(f"temperature must be >= 0 K, got {temperature_k}", "temperature_k")
     theta = float(debye_temperature_k)
     if temperature_k == 0:  # limit T -> 0: 3 hbar^2 / (4 m k_B theta)
         u2 = 3 * _HBAR_J_S**2 / (4 * mass_amu * _AMU_KG * _KB_J_K * theta)
@@ -155,13 +156,19 @@ def debye_snapshots(supercell, temperature_k: float, n_snapshots: int = 1, seed:
     return _summarise(supercell, snaps, "debye", temperature_k, {"seed": seed})
 
 
+#: MD steps between two calls of a progress observer.
+MD_OBSERVE_STEPS = 10
+
+
 def md_snapshots(supercell, temperature_k: float, n_snapshots: int = 1, seed: int = 0, *, potential: str | None = None,
                  timestep_fs: float = 2.0, equilibration_steps: int = 500, interval_steps: int = 100,
-                 friction_per_fs: float = 0.01) -> ThermalResult:
+                 friction_per_fs: float = 0.01, observer=None) -> ThermalResult:
     """Langevin NVT molecular dynamics of ``supercell`` on ``potential``; ``n_snapshots`` frozen snapshots.
 
     Velocities start from a Maxwell-Boltzmann distribution at 2 T (half the kinetic energy flows into the
-    potential energy of a harmonic crystal, which shortens the equilibration).
+    potential energy of a harmonic crystal, which shortens the equilibration). ``observer``, if given, is
+    called every `MD_OBSERVE_STEPS` steps and at the end as ``observer(step, total_steps, temperature_k)``
+    (see `sadpnet.defects.relax.Observer`); total_steps = equilibration + snapshots x interval.
     """
     from ase import units
     from ase.constraints import FixCom
@@ -171,8 +178,11 @@ def md_snapshots(supercell, temperature_k: float, n_snapshots: int = 1, seed: in
     from sadpnet.defects.potentials import attach, default_potential
 
     _check(temperature_k, n_snapshots)
-    if timestep_fs <= 0 or equilibration_steps < 0 or interval_steps < 1:
-        raise InputError("MD needs timestep > 0, equilibration steps >= 0 and interval steps >= 1", "md")
+    for name, value, ok, need in (("timestep_fs", timestep_fs, timestep_fs > 0, "> 0 fs"),
+                                  ("equilibration_steps", equilibration_steps, equilibration_steps >= 0, ">= 0"),
+                                  ("interval_steps", interval_steps, interval_steps >= 1, ">= 1")):
+        if not ok:
+            raise InputError(f"MD needs {need}, got {value}", name)
     potential = potential or default_potential(set(supercell.get_chemical_symbols()), purpose="md")
     atoms = attach(supercell.copy(), potential)
     rng = np.random.default_rng(seed)
@@ -184,6 +194,9 @@ def md_snapshots(supercell, temperature_k: float, n_snapshots: int = 1, seed: in
     atoms.set_constraint(FixCom())
     dyn = Langevin(atoms, timestep_fs * units.fs, temperature_K=temperature_k, friction=friction_per_fs / units.fs,
                    rng=rng, fixcm=False)
+    total = equilibration_steps + n_snapshots * interval_steps
+    if observer is not None:
+        dyn.attach(lambda: observer(int(dyn.nsteps), total, float(atoms.get_temperature())), interval=MD_OBSERVE_STEPS)
     dyn.run(equilibration_steps)
     snaps, temps = [], []
     for _ in range(n_snapshots):
@@ -192,6 +205,8 @@ def md_snapshots(supercell, temperature_k: float, n_snapshots: int = 1, seed: in
         s.positions = atoms.positions.copy()
         snaps.append(s)
         temps.append(atoms.get_temperature())
+    if observer is not None:
+        observer(int(dyn.nsteps), total, float(atoms.get_temperature()))
     info = {"potential": potential, "seed": seed, "timestep_fs": timestep_fs, "equilibration_steps": equilibration_steps,
             "interval_steps": interval_steps, "friction_per_fs": friction_per_fs,
             "snapshot_temperatures_k": [round(float(t), 1) for t in temps]}
@@ -199,7 +214,6 @@ def md_snapshots(supercell, temperature_k: float, n_snapshots: int = 1, seed: in
 
 
 def _check(temperature_k: float, n_snapshots: int) -> None:
-    if not np.isfinite(temperature_k) or temperature_k < 0:
-        raise InputError(f"temperature must be a finite number >= 0 K, got {temperature_k}", "temperature-k")
+    TEMPERATURE_K.check(temperature_k)
     if int(n_snapshots) < 1:
         raise InputError(f"need at least one snapshot, got {n_snapshots}", "snapshots")

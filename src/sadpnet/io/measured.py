@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from sadpnet.errors import InputError
+from sadpnet.ranges import CALIBRATION_INV_A_PER_PX
 
 #: ITU-R BT.601 luma weights (as Pillow's "L" conversion) for RGB -> grey
 _LUMA = np.array([0.299, 0.587, 0.114])
@@ -60,11 +60,8 @@ def load_pattern(path: str | Path, *, calibration_inv_a_per_px: float | None = N
     from sadpnet.io.readers import read_raw, reciprocal_to_inv_a
 
     path = Path(path)
-    if calibration_inv_a_per_px is not None and not (
-            isinstance(calibration_inv_a_per_px, (int, float)) and math.isfinite(calibration_inv_a_per_px)
-            and calibration_inv_a_per_px > 0):
-        raise InputError(f"must be a positive number of 1/A per pixel, got {calibration_inv_a_per_px!r}",
-                         "calibration_inv_a_per_px")
+    if calibration_inv_a_per_px is not None:
+        calibration_inv_a_per_px = CALIBRATION_INV_A_PER_PX.check(calibration_inv_a_per_px)
     if not path.exists():
         raise InputError("no such file", path)
     if not path.is_file():

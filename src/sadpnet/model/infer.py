@@ -45,6 +45,7 @@ import numpy as np
 
 from sadpnet.errors import InputError
 from sadpnet.model import DEFAULT_TOP_K
+from sadpnet.ranges import CALIBRATION_INV_A_PER_PX
 
 RESULT_VERSION = 1
 ENSEMBLE_FLOOR = 1e-4  # per-image probability floor in the product rule: one image cannot veto a class alone
@@ -239,11 +240,9 @@ class Classifier:
                         top_k: int = DEFAULT_TOP_K, ensemble: bool = False) -> dict:
         """Classify loaded patterns (``sadpnet.io.MeasuredPattern``); returns the documented result dict."""
         if top_k < 1:
-            raise InputError(f"top-k must be at least 1, got {top_k}", "--top-k")
-        if calibration_inv_a_per_px is not None and not (np.isfinite(calibration_inv_a_per_px)
-                                                         and calibration_inv_a_per_px > 0):
-            raise InputError(f"calibration must be a positive number of 1/A per pixel, got {calibration_inv_a_per_px}",
-                             "--calibration-inv-a-per-px")
+            raise InputError(f"top-k must be at least 1, got {top_k}", "top_k")
+        if calibration_inv_a_per_px is not None:
+            calibration_inv_a_per_px = CALIBRATION_INV_A_PER_PX.check(calibration_inv_a_per_px)
         patterns = list(patterns)
         if not patterns:
             raise InputError("no images given", "IMAGE")

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from sadpnet.errors import InputError
+from sadpnet.ranges import THICKNESS_A
 from sadpnet.simulate.io import save_pattern  # noqa: F401  (re-exported)
 from sadpnet.simulate.microscope import DEFAULT_DETECTOR_PIXEL_SIZE_MM, Microscope
 from sadpnet.crystal.specimen import DEFAULT_CELLS, Specimen
@@ -229,6 +230,8 @@ def simulate(source, zone_axis, *, voltage_kv: float = 200.0, camera_length_mm: 
                             detector_pixel_size_mm=detector_pixel_size_mm)
     uvw = check_zone_axis(zone_axis)
     crystal, specimen = load_source(source, cells, engine)
+    for extent_a in specimen.size_a:
+        THICKNESS_A.check(extent_a, "cells")
     if debye_waller is True and specimen.metadata.get("defect") == "thermal":
         debye_waller = False  # a thermal snapshot's displaced atoms already carry the vibration
     tilt = tuple(float(t) for t in tilt_mrad)

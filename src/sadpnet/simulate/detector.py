@@ -91,16 +91,16 @@ def render(pattern, *, direct_beam: bool = True, direct_beam_ratio: float = 5.0,
     if mapping not in ("log", "gamma"):
         raise InputError(f"mapping must be 'log' or 'gamma', got {mapping!r}", "mapping")
     if not psf_sigma_px >= 0:
-        raise InputError(f"psf_sigma_px must be >= 0, got {psf_sigma_px!r}", "psf_sigma_px")
+        raise InputError(f"the point-spread sigma (pixels) must be >= 0, got {psf_sigma_px!r}", "psf_sigma_px")
     if mapping == "gamma" and not gamma > 0:
         raise InputError(f"gamma must be > 0, got {gamma!r}", "gamma")
     if mapping == "log" and not dynamic_range > 1:
-        raise InputError(f"dynamic_range must be > 1, got {dynamic_range!r}", "dynamic_range")
+        raise InputError(f"the dynamic range must be > 1, got {dynamic_range!r}", "dynamic_range")
     n = img.shape[0]
     peak = img.max()
     if direct_beam:
         if not direct_beam_ratio > 0:
-            raise InputError(f"direct_beam_ratio must be > 0, got {direct_beam_ratio!r}", "direct_beam_ratio")
+            raise InputError(f"the direct-beam ratio must be > 0, got {direct_beam_ratio!r}", "direct_beam_ratio")
         img[n // 2, n // 2] += direct_beam_ratio * (peak if peak > 0 else 1.0)
     if psf_sigma_px > 0:
         from scipy.ndimage import gaussian_filter
@@ -111,8 +111,10 @@ def render(pattern, *, direct_beam: bool = True, direct_beam_ratio: float = 5.0,
         img[_beam_stop_mask(n, stop)] = 0.0
     if noise is not None:
         nz = noise if isinstance(noise, Noise) else Noise(dose_e=float(noise))
-        if not (nz.dose_e > 0 and nz.read_noise_e >= 0):
-            raise InputError(f"noise needs a dose > 0 and read noise >= 0, got {nz!r}", "noise")
+        if not nz.dose_e > 0:
+            raise InputError(f"the noise needs a dose > 0 electrons, got {nz.dose_e!r}", "dose_e")
+        if not nz.read_noise_e >= 0:
+            raise InputError(f"read noise must be >= 0 electrons, got {nz.read_noise_e!r}", "read_noise_e")
         rng = np.random.default_rng(seed)
         total = img.sum()
         expected = img * (nz.dose_e / total) if total > 0 else img
@@ -142,7 +144,7 @@ def mapping_tags(*, mapping: str = "log", gamma: float = 0.5, dynamic_range: flo
         raise InputError(f"bits must be 8 or 16, got {bits!r}", "bits")
     if mapping == "log":
         if not dynamic_range > 1:
-            raise InputError(f"dynamic_range must be > 1, got {dynamic_range!r}", "dynamic_range")
+            raise InputError(f"the dynamic range must be > 1, got {dynamic_range!r}", "dynamic_range")
         tags: dict = {"mapping": "log", "dynamic_range": float(dynamic_range)}
     elif mapping == "gamma":
         if not gamma > 0:

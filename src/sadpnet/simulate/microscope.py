@@ -14,6 +14,7 @@ import math
 from dataclasses import asdict, dataclass, field
 
 from sadpnet.errors import InputError
+from sadpnet.ranges import CAMERA_LENGTH_MM, VOLTAGE_KV
 
 # CODATA 2018 (exact SI values where defined), as in scipy.constants; written out to keep imports light.
 _H = 6.62607015e-34  # Planck constant, J s
@@ -67,9 +68,8 @@ class Microscope:
     extra: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        wavelength_a(self.voltage_kv)  # validates the voltage
-        if not (math.isfinite(self.camera_length_mm) and self.camera_length_mm > 0):
-            raise InputError(f"camera length must be a positive number of mm, got {self.camera_length_mm!r}", "camera_length_mm")
+        VOLTAGE_KV.check(self.voltage_kv)
+        CAMERA_LENGTH_MM.check(self.camera_length_mm)
         if int(self.detector_pixels) != self.detector_pixels or self.detector_pixels < 8:
             raise InputError(f"detector size must be an integer of at least 8 pixels, got {self.detector_pixels!r}", "size")
         if not (math.isfinite(self.detector_pixel_size_mm) and self.detector_pixel_size_mm > 0):

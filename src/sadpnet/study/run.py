@@ -291,6 +291,24 @@ def _add_model_views(examples: list[dict], entries: list[ModelEntry]) -> None:
                                                               ex["pixel_size_inv_a"])])
 
 
+def counted(items: list, stage: str, step, label):
+    """Yield ``items``, reporting ``step(stage, done, total, label(item))`` before each and
+    ``step(stage, total, total, "done")`` after the last, so that a progress bar ends at its total.
+
+    Examples
+    --------
+    >>> calls = []
+    >>> list(counted(["a", "b"], "classify", lambda *a: calls.append(a), str))
+    ['a', 'b']
+    >>> calls[-1]
+    ('classify', 2, 2, 'done')
+    """
+    for i, item in enumerate(items):
+        step(stage, i, len(items), label(item))
+        yield item
+    step(stage, len(items), len(items), "done")
+
+
 def run_study(out_dir: str | Path, *, quick: bool = True, models: list[ModelEntry] | None = None, seed: int = 0,
               sets: list[TestSetSpec] | None = None, grid: Grid | None = None, progress=None,
               command: str = "sadpnet study", cache_dir: str | Path | None = None,
@@ -328,10 +346,8 @@ def run_study(out_dir: str | Path, *, quick: bool = True, models: list[ModelEntr
     step = progress or (lambda *a: None)
 
     simulated: list[SetPatterns] = []
-    for i, spec in enumerate(sets):
-        step("simulate", i, len(sets), spec.label)
+    for spec in counted(sets, "simulate", step, lambda spec: spec.label):
         simulated.append(simulate_set(spec, grid, seed, cache_dir, rebuild_specimens))
-    step("simulate", len(sets), len(sets), "done")
     t_sim = time.perf_counter()
 
     visible = {s.spec.key: visible_labels(s, grid) for s in simulated}
@@ -344,8 +360,7 @@ def run_study(out_dir: str | Path, *, quick: bool = True, models: list[ModelEntr
             continue
         t0 = time.perf_counter()
         per_pattern[e.name], ensemble[e.name] = {}, {}
-        for i, s in enumerate(simulated):
-            step(f"classify ({e.name})", i, len(simulated), s.spec.label)
+        for s in counted(simulated, f"classify ({e.name})", step, lambda s: s.spec.label):
             if s.status != "ok" or len(s.images) == 0:
                 continue
             verdicts, ens = predict(e.model, s.images, s.pixel_size_inv_a)
