@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sadpnet.model.lattice_fit import Fit, fit_classes
+from sadpnet.model.lattice_fit import Fit, fit_classes, net_explained
 from sadpnet.model.spots import find_spots
 
 #: The five cubic classes of the paper, in output order.
@@ -38,10 +38,15 @@ class Evidence:
     Attributes:
         n_spots: detected spots.
         fits: {space group: best `Fit` s, best first, distinct lattice parameters}.
+        net: share of the spot weight that the best 2-D net explains (`lattice_fit.net_explained`; 0 when too
+            few spots): a crystal's pattern is a net, noise and rings are not.
+        g_first_inv_a: |g| of the shortest strong spot, 1/A (0 when none).
     """
 
     n_spots: int
     fits: dict
+    net: float = 0.0
+    g_first_inv_a: float = 0.0
 
     def scores(self, classes=CLASSES) -> np.ndarray:
         """(C,) best score per class; UNEXPLAINED_SCORE where a class has no hypothesis."""
@@ -58,10 +63,14 @@ def pattern_evidence(image: np.ndarray, pixel_size_inv_a: float, centre_xy, mask
     spots = find_spots(image, pixel_size_inv_a, centre_xy, mask)
     if len(spots) < MIN_SPOTS:
         return Evidence(len(spots), {int(c): [] for c in classes})
-    return Evidence(len(spots), fit_classes(spots, classes, pixel_size_inv_a=pixel_size_inv_a))
+    r = np.hypot(spots.g_inv_a[:, 0], spots.g_inv_a[:, 1])
+    strong = spots.intensity >= 0.05
+    return Evidence(len(spots), fit_classes(spots, classes, pixel_size_inv_a=pixel_size_inv_a),
+                    net_explained(spots, pixel_size_inv_a=pixel_size_inv_a),
+                    float(r[strong].min()) if strong.any() else float(r.min()))
 
 
-def joint_scores(evidence: list[Evidence], classes=CLASSES, tol: float = 0.015) -> tuple[np.ndarray, np.ndarray]:
+def joint_scores(evidence: list[Evidence], classes=CLASSES, tol: float = 0.03) -> tuple[np.ndarray, np.ndarray]:
     """Lattice-parameter-consistent score of each class over several patterns of one crystal.
 
     Returns:
@@ -86,3 +95,26 @@ def joint_scores(evidence: list[Evidence], classes=CLASSES, tol: float = 0.015) 
 def independent_scores(evidence: list[Evidence], classes=CLASSES) -> np.ndarray:
     """(C,) sum over patterns of each pattern's best score per class (no shared lattice parameter)."""
     return np.sum([ev.scores(classes) for ev in evidence], axis=0)
+
+
+#: Per-class features of a pattern (`evidence_features`), then the pattern-wide ones.
+CLASS_FEATURES = ("score", "explained", "missing", "missing_low", "unexplained_strong", "log_a", "margin")
+GLOBAL_FEATURES = ("log_n_spots", "net", "g_first_inv_a")
+
+
+def evidence_features(ev: Evidence, classes=CLASSES) -> np.ndarray:
+    """(len(classes) * 7 + 3,) float32 features of one pattern: per class the best fit's score, explained,
+    missing, missing_low, unexplained_strong, log10(a / A) and its margin over the next distinct lattice
+    parameter; then log(1 + spots), the 2-D net share and the first strong |g| (1/A). Rotation-invariant by
+    construction: only lengths, angles and shares enter."""
+    out = []
+    for c in classes:
+        fits = ev.fits.get(c) or []
+        if not fits:
+            out += [UNEXPLAINED_SCORE, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0]
+            continue
+        f = fits[0]
+        second = fits[1].score if len(fits) > 1 else UNEXPLAINED_SCORE
+        out += [f.score, f.explained, f.missing, f.missing_low, f.unexplained_strong, np.log10(f.a_a), f.score - second]
+    out += [np.log1p(ev.n_spots), ev.net, ev.g_first_inv_a]
+    return np.asarray(out, dtype=np.float32)

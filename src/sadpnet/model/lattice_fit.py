@@ -33,7 +33,7 @@ A_RANGE_A = (2.0, 25.0)
 TOL_RELATIVE = 0.025
 TOL_PIXELS = 1.5
 #: Weight of the missing-reflection share in a hypothesis' score.
-MISSING_WEIGHT = 0.5
+MISSING_WEIGHT = 1.0
 
 
 def candidate_zones(max_index: int = 4) -> tuple[tuple[int, int, int], ...]:
@@ -120,6 +120,8 @@ class Fit:
         explained: share of the observed spot weight within tolerance of an allowed reflection.
         missing: share of the allowed reflections inside the observed radius with no spot.
         n_predicted: allowed reflections inside the observed radius.
+        missing_low: share of the allowed reflections inside half the observed radius with no spot.
+        unexplained_strong: share of the strong spots (>= 5 % of the strongest) that no reflection explains.
     """
 
     space_group: int
@@ -129,6 +131,8 @@ class Fit:
     explained: float
     missing: float
     n_predicted: int
+    missing_low: float = 1.0
+    unexplained_strong: float = 1.0
 
 
 def spot_weights(intensity: np.ndarray) -> np.ndarray:
@@ -184,19 +188,45 @@ def hypotheses(template: Template, g1: np.ndarray, g2: np.ndarray, *, tol_ratio:
 
 
 def score_hypothesis(template: Template, a_a: float, m: np.ndarray, g: np.ndarray, w: np.ndarray, g_tree,
-                     r_min: float, r_max: float, tol_abs: float) -> Fit:
+                     r_min: float, r_max: float, tol_abs: float, refine: bool = True) -> Fit:
     """Score the map ``m`` (template -> lab, 1/A) against observed spots ``g`` (weights ``w``, KD-tree
-    ``g_tree``); predicted reflections count between ``r_min`` and ``r_max`` (1/A)."""
+    ``g_tree``); predicted reflections count between ``r_min`` and ``r_max`` (1/A). With ``refine``, the
+    scale and rotation are first refined by least squares over the matched spots (`refined_map`)."""
+    if refine:
+        a_a, m = refined_map(template, a_a, m, g, tol_abs)
     lo, hi = np.searchsorted(template.lengths, [r_min * a_a, r_max * 1.02 * a_a])
     if hi <= lo:
         return Fit(template.space_group, template.zone, a_a, -1.0, 0.0, 1.0, 0)
     rg = np.hypot(g[:, 0], g[:, 1])
     d_obs = template.tree.query(g @ np.linalg.inv(m))[0] / a_a
-    explained = float(w[d_obs <= TOL_RELATIVE * rg + tol_abs].sum() / w.sum())
-    d_pred = g_tree.query(template.points[lo:hi] @ m)[0]
-    missing = float(np.mean(d_pred > TOL_RELATIVE * template.lengths[lo:hi] / a_a + tol_abs))
+    hit = d_obs <= TOL_RELATIVE * rg + tol_abs
+    explained = float(w[hit].sum() / w.sum())
+    strong = w >= math.sqrt(0.05)
+    unexplained_strong = float(np.mean(~hit[strong])) if strong.any() else 0.0
+    lengths = template.lengths[lo:hi] / a_a
+    absent = g_tree.query(template.points[lo:hi] @ m)[0] > TOL_RELATIVE * lengths + tol_abs
+    missing = float(np.mean(absent))
+    low = lengths <= 0.5 * r_max
+    missing_low = float(np.mean(absent[low])) if low.any() else missing
     return Fit(template.space_group, template.zone, a_a, explained - MISSING_WEIGHT * missing, explained, missing,
-               int(hi - lo))
+               int(hi - lo), missing_low, unexplained_strong)
+
+
+def refined_map(template: Template, a_a: float, m: np.ndarray, g: np.ndarray, tol_abs: float):
+    """(a, map) refined by a 2-D similarity fit (complex least squares g = z t) over the spots within
+    tolerance of a reflection; unchanged when fewer than 3 spots match."""
+    rg = np.hypot(g[:, 0], g[:, 1])
+    d, idx = template.tree.query(g @ np.linalg.inv(m))
+    ok = d / a_a <= TOL_RELATIVE * rg + tol_abs
+    if ok.sum() < 3:
+        return a_a, m
+    u = template.points[idx[ok]] @ (m * a_a)  # matched reflections, rotated and mirrored, a = 1
+    uc, gc = u[:, 0] + 1j * u[:, 1], g[ok, 0] + 1j * g[ok, 1]
+    z = complex(np.sum(gc * np.conj(uc)) / np.sum(np.abs(uc) ** 2))
+    if not (A_RANGE_A[0] <= 1 / abs(z) <= A_RANGE_A[1]):
+        return a_a, m
+    zmat = np.array([[z.real, z.imag], [-z.imag, z.real]])
+    return 1 / abs(z), (m * a_a) @ zmat
 
 
 def fit_classes(spots, classes=(213, 221, 225, 227, 229), *, zones=None, pixel_size_inv_a: float = 0.0133,
@@ -244,3 +274,25 @@ def _best_distinct(fits: list[Fit], keep: int, rel: float = 0.01) -> list[Fit]:
             if len(chosen) == keep:
                 break
     return chosen
+
+
+def net_explained(spots, *, pixel_size_inv_a: float = 0.0133) -> float:
+    """Share of the spot weight that the best 2-D net through two anchor spots explains (0..1).
+
+    A crystal's zone-axis pattern is a net: every spot an integer combination of two short ones. Noise,
+    amorphous rings and blank frames are not, whatever the crystal system; this is what tells "unknown"
+    input from a crystal of another class.
+    """
+    g = np.asarray(spots.g_inv_a, dtype=float)
+    if len(g) < 3:
+        return 0.0
+    w = spot_weights(np.asarray(spots.intensity))
+    tol_abs = TOL_PIXELS * pixel_size_inv_a
+    rg = np.hypot(g[:, 0], g[:, 1])
+    best = 0.0
+    for i, j in anchors(g, spots.intensity):
+        basis = g[[i, j]]
+        coeff = g @ np.linalg.inv(basis)
+        err = np.hypot(*((coeff - np.round(coeff)) @ basis).T)
+        best = max(best, float(w[err <= TOL_RELATIVE * rg + tol_abs].sum() / w.sum()))
+    return best
