@@ -382,6 +382,30 @@ def load_crystal_from_row(row: dict):
     return _read_source(row["source"], row["material_id"], read_cif)
 
 
+def real_crystals(exclude=()):
+    """Every real material of the corpus (no variants), one per material (its representative row), read
+    lazily as `sadpnet.crystal.Crystal` named by its ``material_id``.
+
+    ``exclude`` lists material ids to keep out; the whole material (group) of a listed id is kept out, so
+    ``dans/Aluminium`` also keeps out ``cod/Al``. Files that do not read are skipped.
+
+    Example:
+        >>> next(real_crystals()).name
+        'aflow/000_AB_hP6_154_a_b'
+    """
+    df = load_index()
+    df = df[~df.material_id.str.startswith("var/")]
+    unknown = sorted(set(map(str, exclude)) - set(df.material_id))
+    if unknown:
+        raise InputError(f"unknown corpus material {unknown[0]!r}", "exclude")
+    held_out = set(df[df.material_id.isin(set(map(str, exclude)))].group_id)
+    for row in df[df.representative & ~df.group_id.isin(held_out)].to_dict("records"):
+        try:
+            yield load_crystal_from_row(row)
+        except InputError:
+            continue
+
+
 def build_corpus_index(seed: int = 0) -> Path:
     """Regenerate ``resources/corpus/corpus.csv`` and the variant CIFs (deterministic for a seed)."""
     import shutil
