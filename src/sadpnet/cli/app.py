@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "defect",
     "dataset",
     "train",
+    "indexing",
     "classify",
     "evaluate",
     "detector",

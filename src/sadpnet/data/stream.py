@@ -121,7 +121,33 @@ def render_drawn(crystal, zone_axis, cond: Conditions, *, size_px: int = 256) ->
 
 def linear_image(shot: Shot) -> np.ndarray:
     """The shot's image decoded to linear intensity (float32, brightest pixel 1)."""
+    return linear_image_array(shot.image)
+
+
+def map_workers(fn, items, workers: int = 1, progress=None) -> list:
+    """[fn(x) for x in items], in ``workers`` forked processes when > 1 (order kept); ``progress(done,
+    total)`` is called as results arrive. ``fn`` must be a module-level function."""
+    items = list(items)
+    out: list = []
+    if workers <= 1:
+        for x in items:
+            out.append(fn(x))
+            if progress:
+                progress(len(out), len(items))
+        return out
+    from multiprocessing import get_context
+
+    with get_context("fork").Pool(workers) as pool:
+        for row in pool.imap(fn, items, chunksize=4):
+            out.append(row)
+            if progress:
+                progress(len(out), len(items))
+    return out
+
+
+def linear_image_array(image: np.ndarray) -> np.ndarray:
+    """A `MAPPING`-rendered image (uint8) decoded to linear intensity (float32, brightest pixel 1)."""
     from sadpnet.simulate.detector import linear_intensity
 
-    return linear_intensity(shot.image, mapping=MAPPING["mapping"], dynamic_range=MAPPING["dynamic_range"],
+    return linear_intensity(image, mapping=MAPPING["mapping"], dynamic_range=MAPPING["dynamic_range"],
                             full_scale=float((1 << MAPPING["bits"]) - 1))

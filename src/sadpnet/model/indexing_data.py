@@ -19,21 +19,43 @@ from functools import lru_cache
 
 import numpy as np
 
+from sadpnet.data.stream import map_workers
 from sadpnet.model.indexing import CLASSES, evidence_features, pattern_evidence
 
 #: Output labels of the spot-indexing classifier: the five cubic classes, then "other".
 LABELS = tuple(str(c) for c in CLASSES) + ("other",)
 
 
-@lru_cache(maxsize=1)
-def _pools() -> dict:
-    """{label index: [material ids]} of the training corpus."""
+#: Which split each label's corpus crystals are drawn for ("train" or "val"; see `is_validation`).
+_SPLIT = {"name": "train"}
+
+
+def is_validation(material_id: str) -> bool:
+    """One training-corpus material in seven (by a stable hash of its family) is kept for validation."""
+    import zlib
+
+    return zlib.crc32(material_id.encode()) % 7 == 0
+
+
+@lru_cache(maxsize=2)
+def _pools_of(split: str) -> dict:
     from sadpnet.data.holdout import training_index
 
     idx = training_index()
+    idx = idx[idx.family_id.map(is_validation) == (split == "val")]
     pools = {k: sorted(idx.material_id[idx.space_group == c]) for k, c in enumerate(CLASSES)}
     pools[len(CLASSES)] = sorted(idx.material_id[idx.crystal_system != "cubic"])
     return pools
+
+
+def _pools() -> dict:
+    """{label index: [material ids]} of the training corpus, for the current split."""
+    return _pools_of(_SPLIT["name"])
+
+
+def use_split(name: str) -> None:
+    """Draw corpus crystals of the "train" or the "val" split (validation families never train)."""
+    _SPLIT["name"] = name
 
 
 @lru_cache(maxsize=512)
@@ -54,14 +76,56 @@ def _random_cubic_zone(rng: np.random.Generator) -> tuple[int, int, int]:
             return z
 
 
-def draw_example(seed: int, extra_crystals: dict | None = None) -> tuple[np.ndarray, int, str]:
-    """One example: (features, label index into `LABELS`, material id). Deterministic for a seed."""
+#: Generated crystals by label index, set by `use_generated` before drawing (shared with worker processes).
+_GENERATED: dict = {}
+
+
+def use_generated(pool: dict) -> None:
+    """Draw half of each label's crystals from ``pool`` ({label index: [Crystal]}; e.g. `generated_pool`)."""
+    _GENERATED.clear()
+    _GENERATED.update(pool)
+
+
+def generated_pool(n_cubic: int, n_other: int, *, seed: int = 7, workers: int = 1) -> dict:
+    """{label index: [Crystal]}: ``n_cubic`` pyxtal crystals per cubic class and ``n_other`` of non-cubic
+    groups drawn by their frequency in the shipped collections (`sadpnet.crystal.synthetic`)."""
+    from sadpnet.crystal.synthetic import non_cubic_groups
+
+    rng = np.random.default_rng(seed)
+    other = non_cubic_groups()
+    groups, weights = np.array(list(other)), np.array(list(other.values()), dtype=float)
+    jobs = [(k, c, seed * 10**6 + 10_000 * k + i) for k, c in enumerate(CLASSES) for i in range(n_cubic)]
+    jobs += [(len(CLASSES), int(rng.choice(groups, p=weights / weights.sum())), seed * 10**6 + 90_000 + i)
+             for i in range(n_other)]
+    rows = map_workers(_generate, jobs, workers)
+    pool: dict = {}
+    for label, crystal in rows:
+        if crystal is not None:
+            pool.setdefault(label, []).append(crystal)
+    return pool
+
+
+def _generate(job):
+    from sadpnet.crystal.synthetic import random_crystal
+    from sadpnet.errors import SadpnetError
+
+    label, group, seed = job
+    try:
+        return label, random_crystal(int(group), np.random.default_rng(seed))
+    except SadpnetError:  # no crystal of that group within the prior's limits: skip this draw
+        return label, None
+
+
+def draw_example(seed: int) -> tuple[np.ndarray, int, str]:
+    """One example: (features, label index into `LABELS`, material id or generated crystal's name).
+    Deterministic for a seed (and the generated pool)."""
     from sadpnet.crystal.lattice import lowest_index_zone_axes
     from sadpnet.data.stream import draw_conditions, linear_image, render_drawn
 
     rng = np.random.default_rng(seed)
     label = int(rng.integers(len(LABELS)))
-    pool = list(_pools()[label]) + list((extra_crystals or {}).get(label, []))
+    real, generated = _pools()[label], _GENERATED.get(label, [])
+    pool = generated if generated and (not real or rng.random() < 0.5) else real
     pick = pool[int(rng.integers(len(pool)))]
     crystal = _crystal(pick) if isinstance(pick, str) else pick
     if label < len(CLASSES):
@@ -80,21 +144,30 @@ def draw_examples(n: int, *, seed: int = 0, workers: int = 1, progress=None):
     ``workers`` > 1 draws in that many processes (each simulates and indexes on its own core);
     ``progress(done, total)`` is called as examples arrive.
     """
-    seeds = [seed * 10**6 + i for i in range(n)]
-    if workers > 1:
-        from multiprocessing import get_context
-
-        with get_context("fork").Pool(workers) as pool:
-            rows = []
-            for row in pool.imap(draw_example, seeds, chunksize=8):
-                rows.append(row)
-                if progress:
-                    progress(len(rows), n)
-    else:
-        rows = []
-        for s in seeds:
-            rows.append(draw_example(s))
-            if progress:
-                progress(len(rows), n)
+    rows = map_workers(draw_example, [seed * 10**6 + i for i in range(n)], workers, progress)
     X = np.stack([r[0] for r in rows]).astype(np.float32)
     return X, np.array([r[1] for r in rows], dtype=int), np.array([r[2] for r in rows])
+
+
+def draw_sets(n: int, *, seed: int = 0, workers: int = 1) -> list[tuple[list, int]]:
+    """``n`` validation zone-axis sets: (evidence of [001], [011], [111] at 200 kV / 300 mm, label index);
+    non-cubic crystals use their three lowest-index axes. Crystals come from the current split."""
+    return map_workers(_draw_set, [seed * 10**6 + i for i in range(n)], workers)
+
+
+def _draw_set(seed: int):
+    from sadpnet.crystal.lattice import lowest_index_zone_axes
+    from sadpnet.data.stream import draw_conditions, linear_image, render_drawn
+
+    rng = np.random.default_rng(seed)
+    label = int(rng.integers(len(LABELS)))
+    real, generated = _pools()[label], _GENERATED.get(label, [])
+    pool = generated if generated and (not real or rng.random() < 0.5) else real
+    pick = pool[int(rng.integers(len(pool)))]
+    crystal = _crystal(pick) if isinstance(pick, str) else pick
+    zones = ((0, 0, 1), (0, 1, 1), (1, 1, 1)) if label < len(CLASSES) else lowest_index_zone_axes(crystal.atoms.cell, 3)
+    evidence = []
+    for z in zones:
+        shot = render_drawn(crystal, z, draw_conditions(rng, voltage_kv=200.0, camera_length_mm=300.0))
+        evidence.append(pattern_evidence(linear_image(shot), shot.pixel_size_inv_a, shot.centre_xy, shot.mask))
+    return evidence, label

@@ -1,0 +1,175 @@
+"""The spot-indexing classifier: a small network on the indexing evidence of each pattern, and the joint answer.
+
+Per pattern: `sadpnet.model.indexing.evidence_features` (how well each cubic class explains the detected
+spots, at which lattice parameter, with what is missing) -> a 2-layer perceptron -> probabilities over the
+five cubic classes and "other" (`LABELS`), temperature-calibrated on validation crystals. Patterns with too
+few spots or spots that form no 2-D net are "unknown" (noise, amorphous rings, blank frames) before any class
+is considered.
+
+Several patterns of one specimen: the per-pattern posteriors multiply (divided by the prior, uniform here),
+and each cubic class is further weighted by how well one lattice parameter explains all patterns:
+exp(kappa x (joint score - independent score)) (`sadpnet.model.indexing.joint_scores`), kappa fitted on
+validation crystals' zone-axis sets. "other" takes no such weight.
+
+Files: ``model.safetensors`` (weights, feature mean and scale) and ``card.json`` (architecture
+``spot-index-mlp``, labels, features, temperature, kappa, unknown rule, training data and versions).
+
+Example:
+    >>> model = load_spot_model("src/sadpnet/resources/models/spot-index")
+    >>> p = model.predict_proba(X)            # (N, 6)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from sadpnet.errors import InputError
+from sadpnet.model.indexing import CLASSES, CLASS_FEATURES, GLOBAL_FEATURES, MIN_SPOTS, Evidence, \
+    evidence_features, independent_scores, joint_scores
+
+ARCHITECTURE = "spot-index-mlp"
+LABELS = tuple(str(c) for c in CLASSES) + ("other",)
+FEATURES = tuple(f"{c}:{f}" for c in CLASSES for f in CLASS_FEATURES) + GLOBAL_FEATURES
+#: A pattern whose best 2-D net explains less than this share of its spot weight is "unknown".
+NET_MIN = 0.6
+
+
+def _network(n_in: int, n_out: int, hidden: int = 64):
+    import torch
+
+    return torch.nn.Sequential(torch.nn.Linear(n_in, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, hidden),
+                               torch.nn.ReLU(), torch.nn.Linear(hidden, n_out))
+
+
+@dataclass
+class SpotModel:
+    """A trained spot-indexing classifier (see module docstring)."""
+
+    state: dict
+    mean: np.ndarray
+    scale: np.ndarray
+    temperature: float = 1.0
+    kappa: float = 0.0
+    card: dict = field(default_factory=dict)
+
+    def logits(self, X: np.ndarray) -> np.ndarray:
+        import torch
+
+        net = _network(self.mean.size, len(LABELS), self.state["0.weight"].shape[0])
+        net.load_state_dict({k: torch.as_tensor(v) for k, v in self.state.items()})
+        with torch.no_grad():
+            z = net(torch.as_tensor((np.asarray(X, np.float32) - self.mean) / self.scale))
+        return z.numpy().astype(np.float64)
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """(N, 6) calibrated probabilities over `LABELS` for features ``X`` (N, F)."""
+        z = self.logits(X) / self.temperature
+        z -= z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        return p / p.sum(axis=1, keepdims=True)
+
+
+def is_unknown(ev: Evidence) -> bool:
+    """True for input that shows no crystal: fewer than MIN_SPOTS spots, or spots that form no 2-D net."""
+    return ev.n_spots < MIN_SPOTS or ev.net < NET_MIN
+
+
+def joint_posterior(model: SpotModel, evidence: list[Evidence], probs: np.ndarray | None = None) -> np.ndarray:
+    """(6,) posterior over `LABELS` of several patterns of one specimen (product rule and lattice check)."""
+    if probs is None:
+        probs = model.predict_proba(np.stack([evidence_features(e) for e in evidence]))
+    logp = np.sum(np.log(np.clip(probs, 1e-6, None)), axis=0)
+    js, _ = joint_scores(evidence)
+    logp[: len(CLASSES)] += model.kappa * (js - independent_scores(evidence))
+    logp -= logp.max()
+    p = np.exp(logp)
+    return p / p.sum()
+
+
+def fit_spot_model(X: np.ndarray, y: np.ndarray, *, seed: int = 0, epochs: int = 300, lr: float = 3e-3,
+                   weight_decay: float = 1e-4, hidden: int = 64) -> SpotModel:
+    """Train the perceptron on features ``X`` (N, F) and labels ``y`` (N,) (full batch, AdamW)."""
+    import torch
+
+    if len(X) == 0:
+        raise InputError("no training examples", "examples")
+    torch.manual_seed(seed)
+    mean, scale = X.mean(0), X.std(0) + 1e-6
+    net = _network(X.shape[1], len(LABELS), hidden)
+    xt = torch.as_tensor((X - mean) / scale, dtype=torch.float32)
+    yt = torch.as_tensor(y, dtype=torch.long)
+    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=weight_decay)
+    for _ in range(epochs):
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(net(xt), yt)
+        loss.backward()
+        opt.step()
+    state = {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
+    return SpotModel(state, mean.astype(np.float32), scale.astype(np.float32))
+
+
+def calibrate(model: SpotModel, X_val: np.ndarray, y_val: np.ndarray) -> SpotModel:
+    """Set the temperature that minimises the validation negative log-likelihood."""
+    from sadpnet.model.calibrate import fit_temperature
+
+    model.temperature = float(fit_temperature(model.logits(X_val), y_val))
+    return model
+
+
+def fit_kappa(model: SpotModel, sets: list[tuple[list[Evidence], int]], grid=np.linspace(0, 10, 21)) -> SpotModel:
+    """Choose kappa on validation zone-axis sets ((evidence list, label index)) by joint log-likelihood."""
+    best, best_ll = 0.0, -np.inf
+    cache = [(ev, model.predict_proba(np.stack([evidence_features(e) for e in ev])), y) for ev, y in sets]
+    for k in grid:
+        model.kappa = float(k)
+        ll = sum(np.log(max(joint_posterior(model, ev, p)[y], 1e-12)) for ev, p, y in cache)
+        if ll > best_ll:
+            best, best_ll = float(k), ll
+    model.kappa = best
+    return model
+
+
+def save_spot_model(model: SpotModel, out_dir: str | Path, card: dict) -> Path:
+    """Write ``model.safetensors`` and ``card.json`` (atomically) into ``out_dir``."""
+    from safetensors.numpy import save_file
+
+    from sadpnet.atomic_write import atomic_path
+    from sadpnet.model.card import library_versions, sha256_file
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tensors = {f"net.{k}": np.ascontiguousarray(v) for k, v in model.state.items()}
+    tensors["mean"], tensors["scale"] = model.mean, model.scale
+    with atomic_path(out / "model.safetensors") as tmp:
+        save_file(tensors, str(tmp))
+    full = {"architecture": ARCHITECTURE, "labels": list(LABELS), "features": list(FEATURES),
+            "temperature": model.temperature, "kappa": model.kappa,
+            "unknown_rule": {"min_spots": MIN_SPOTS, "net_min": NET_MIN},
+            "weights_sha256": sha256_file(out / "model.safetensors"), "versions": library_versions(), **card}
+    with atomic_path(out / "card.json") as tmp:
+        Path(tmp).write_text(json.dumps(full, indent=1, default=float) + "\n")
+    return out
+
+
+def load_spot_model(model_dir: str | Path) -> SpotModel:
+    """Read a folder written by `save_spot_model` (the weights' SHA-256 is checked; no pickle)."""
+    from safetensors.numpy import load_file
+
+    from sadpnet.model.card import sha256_file
+
+    d = Path(model_dir)
+    try:
+        card = json.loads((d / "card.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise InputError(f"not a spot-indexing model folder ({exc.__class__.__name__})", model_dir) from None
+    if card.get("architecture") != ARCHITECTURE or card.get("features") != list(FEATURES):
+        raise InputError("the model card is not a spot-indexing model of this version's features", model_dir)
+    if sha256_file(d / "model.safetensors") != card.get("weights_sha256"):
+        raise InputError("model.safetensors does not match its card (SHA-256)", model_dir)
+    t = load_file(str(d / "model.safetensors"))
+    state = {k[4:]: v for k, v in t.items() if k.startswith("net.")}
+    return SpotModel(state, t["mean"], t["scale"], float(card["temperature"]), float(card["kappa"]), card)
