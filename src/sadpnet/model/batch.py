@@ -34,6 +34,7 @@ from sadpnet.errors import InputError
 TABLE_COLUMNS = ("file", "answer", "space_group", "symbol", "probability", "top_k", "top_k_json", "unknown",
                  "unknown_score", "unknown_threshold", "calibration_inv_a_per_px", "calibration_source", "model",
                  "warning", "error")
+DEFAULT_TOP_K = 3
 TABLE_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 _NOTE_KEYS = ("note", "note_calibration", "file_calibration_ignored")
 
@@ -75,7 +76,7 @@ def expand_inputs(paths, recursive: bool = False) -> list[Path]:
 
 
 def classify_table(paths, *, model=None, model_dir=None, calibration_inv_a_per_px: float | None = None,
-                   top_k: int = 3, recursive: bool = False, names=None,
+                   top_k: int = DEFAULT_TOP_K, recursive: bool = False, names=None,
                    on_file: Callable[[int, int, str], None] | None = None):
     """One row per pattern file (see the module docstring for the columns), in the order of
     `expand_inputs` (``paths``: files and folders).
@@ -120,7 +121,7 @@ def classify_table(paths, *, model=None, model_dir=None, calibration_inv_a_per_p
                 raise  # an option, not this file, is wrong
             rows.append(_error_row(name, model_name, _problem(exc, path, name)))
         except (OSError, ValueError, RuntimeError, MemoryError) as exc:  # a reader or library failing on a file
-            rows.append(_error_row(name, model_name, f"{type(exc).__name__}: {exc}".replace(str(path), name)))
+            rows.append(_error_row(name, model_name, _problem(InputError(f"{type(exc).__name__}: {exc}"), path, name)))
         if on_file is not None:
             on_file(i + 1, len(files), name)
     return _frame(pd, rows)
@@ -129,7 +130,8 @@ def classify_table(paths, *, model=None, model_dir=None, calibration_inv_a_per_p
 def _problem(exc: InputError, path: Path, name: str) -> str:
     """The message of a file's error, naming the file as ``name`` (never a temporary path)."""
     text = exc.problem if exc.where in (str(path), name, None) else f"{exc.where}: {exc.problem}"
-    return text.replace(str(path), name)
+    text = text.replace(str(path), name)
+    return text if name == str(path) else text.replace(path.name, name)
 
 
 def _answer(t: dict) -> str:

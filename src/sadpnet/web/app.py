@@ -14,6 +14,7 @@ and serves:
   crystal of that space group on the zone axis and in-plane rotation that best fit the spots
   (`sadpnet.web.match`).
 * ``GET /api/health``, ``GET /api/model`` (the model card); ``/docs`` and ``/openapi.json`` (OpenAPI).
+* ``POST /api/classify-batch``: many files, one table row each (`sadpnet.web.batch`).
 
 Errors: request body over ``max_upload_mb`` -> 413 (Content-Length checked, bytes counted while streaming);
 a file type the readers do not know -> 415; a file that cannot be read, or bad parameters -> 422; each with
@@ -39,6 +40,7 @@ from pydantic import BaseModel, Field
 
 from sadpnet import __version__
 from sadpnet.errors import InputError
+from sadpnet.web.batch import add_batch_route
 from sadpnet.web.uploads import ACCEPTED_SUFFIXES, UnsupportedType, UploadLimitMiddleware, check_suffix, saved_uploads
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -217,6 +219,7 @@ def create_app(model_dir: str | Path | None = None, max_upload_mb: float = 64, *
         return best_match(req.space_group, req.spots_g_inv_a, voltage_kv=req.voltage_kv, size_px=req.size_px,
                           field_radius_inv_a=req.field_radius_inv_a, measured_pixel_size_inv_a=req.pixel_size_inv_a)
 
+    add_batch_route(app, model, model_lock)
     return app
 
 
