@@ -3,22 +3,13 @@ species and the parent's information that block CIFs carry; ``sadpnet simulate``
 
 import numpy as np
 import pytest
+from test_defect_cli import run_inprocess as _run
 
 from sadpnet.cli.app import main
 from sadpnet.resources import example_cif
 
 AL = str(example_cif("Al"))
 TWIN = ["defect", "twin", AL, "--plane", "1", "1", "1", "--direction", "1", "1", "-2", "--cells", "6", "4", "4"]
-
-
-def _run(capsys, *args):
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.fixture(scope="module")

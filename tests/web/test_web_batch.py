@@ -8,6 +8,7 @@ import io
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
+from test_web_api import post_files
 from web_helpers import FakeModel, spot_pattern, write_formats
 
 from sadpnet.model.batch import TABLE_COLUMNS
@@ -26,13 +27,7 @@ def uploads(tmp_path_factory):
 
 
 def _post(client, paths, url="/api/classify-batch", **form):
-    handles = [open(p, "rb") for p in paths]
-    try:
-        return client.post(url, files=[("file", (p.name, h)) for p, h in zip(paths, handles)],
-                           data={k: str(v) for k, v in form.items()})
-    finally:
-        for h in handles:
-            h.close()
+    return post_files(client, paths, url, **form)
 
 
 def test_batch_rows_as_json_and_csv(uploads):
