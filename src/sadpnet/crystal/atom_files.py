@@ -284,8 +284,10 @@ def _read_lammps(lines: list[str]):
     if "Atoms" not in sections:
         raise InputError("no Atoms section")
     style, body = sections["Atoms"]
-    n_cols = len(body[0].split("#")[0].split()) if body else 5
-    table = _floats(_columns([b.split("#")[0] for b in body], n, n_cols, "Atoms section"))
+    if any("#" in b for b in body):  # trailing comments (image flags are columns, kept)
+        body = [b.split("#")[0] for b in body]
+    n_cols = len(body[0].split()) if body else 5
+    table = _floats(_columns(body, n, n_cols, "Atoms section"))
     ti, xi = {"atomic": (1, 2), "charge": (1, 3), "full": (2, 4)}.get(style or "atomic", (1, 2))
     table = table[np.argsort(table[:, 0], kind="stable")]
     symbol_of = _lammps_type_symbols(sections.get("Masses", (None, []))[1])
@@ -298,16 +300,17 @@ def _read_lammps(lines: list[str]):
 
 
 def _lammps_sections(lines: list[str]) -> dict[str, tuple[str | None, list[str]]]:
-    """section name -> (style from its '# style' comment or None, its non-blank lines)."""
+    """section name -> (style from its '# style' comment or None, its non-blank lines as written)."""
     out: dict = {}
     current = None
     for line in lines:
-        words = line.split("#")
-        name = words[0].strip()
-        if name in _LAMMPS_SECTIONS:
-            current = name
-            out[name] = ((words[1].strip() or None) if len(words) > 1 else None, [])
-        elif current is not None and name:
+        if line[:1].isalpha():  # a section name starts its line with a letter, a data line with a number
+            words = line.split("#")
+            if words[0].strip() in _LAMMPS_SECTIONS:
+                current = words[0].strip()
+                out[current] = ((words[1].strip() or None) if len(words) > 1 else None, [])
+                continue
+        if current is not None and not line.isspace() and line:
             out[current][1].append(line)
     return out
 
@@ -360,4 +363,7 @@ def read_structure(path: str | Path, *, standardize_cell: bool = True):
         atoms.set_array("occupancy", np.ones(len(atoms)))
         return Crystal(atoms=atoms, space_group_number=1, space_group_symbol="P1", name=path.stem, source=str(path),
                        notes=[f"{len(atoms)} atoms: symmetry not searched, taken as P1 in the file's own cell"])
-    return crystal_from_atoms(atoms, name=path.stem, source=str(path), standardize_cell=standardize_cell)
+    try:
+        return crystal_from_atoms(atoms, name=path.stem, source=str(path), standardize_cell=standardize_cell)
+    except InputError as exc:
+        raise InputError(exc.problem, path) from None
