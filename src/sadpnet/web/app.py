@@ -14,7 +14,6 @@ and serves:
   crystal of that space group on the zone axis and in-plane rotation that best fit the spots
   (`sadpnet.web.match`).
 * ``GET /api/health``, ``GET /api/model`` (the model card); ``/docs`` and ``/openapi.json`` (OpenAPI).
-* ``POST /api/classify-batch``: many files, one table row each (`sadpnet.web.batch`).
 
 Errors: request body over ``max_upload_mb`` -> 413 (Content-Length checked, bytes counted while streaming);
 a file type the readers do not know -> 415; a file that cannot be read, or bad parameters -> 422; each with
@@ -40,8 +39,8 @@ from pydantic import BaseModel, Field
 
 from sadpnet import __version__
 from sadpnet.errors import InputError
-from sadpnet.web.batch import add_batch_route
 from sadpnet.web.uploads import ACCEPTED_SUFFIXES, UnsupportedType, UploadLimitMiddleware, check_suffix, saved_uploads
+from sadpnet.web.batch import add_batch_route  # POST /api/classify-batch
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
