@@ -131,11 +131,12 @@ def phase_separation(c: float, tol: float) -> tuple[np.ndarray, np.ndarray]:
     grid = np.cos(np.linspace(0.0, np.pi, 257))
     tt = chebyshev_table(grid, coef.shape[0]).T @ (p * sv)  # (257, rank)
     ss = qh @ chebyshev_table(grid, coef.shape[1])  # (rank, 257)
-    exact = np.exp(1j * abs(c) * np.outer(grid, grid))
+    error = -np.exp(1j * abs(c) * np.outer(grid, grid))  # approximation - exact, one rank added at a time
     rank = len(sv)
-    for r in range(1, len(sv) + 1):
-        if np.abs(tt[:, :r] @ ss[:r] - exact).max() <= tol:
-            rank = r
+    for r in range(len(sv)):
+        error += np.outer(tt[:, r], ss[r])
+        if np.abs(error).max() <= tol:
+            rank = r + 1
             break
     return (p * sv)[:, :rank], qh[:rank]
 
