@@ -1,7 +1,8 @@
-"""``sadpnet defect``: build defected crystals from a CIF and write them as P1 CIFs.
+"""``sadpnet defect``: build defected crystals from a CIF and write them as P1 CIFs, extended XYZ or LAMMPS data.
 
-Thin layer over `sadpnet.defects`: each command reads a CIF, builds the defect, writes ``-o OUT.cif``
-(atomically; parameters, seed and version in the CIF's comments) and prints a one-paragraph summary.
+Thin layer over `sadpnet.defects`: each command reads a CIF, builds the defect, writes ``-o OUT`` (``.cif``
+for small cells, ``.extxyz`` or ``.lmp`` for large blocks, chosen by the suffix; atomically; parameters,
+seed and version in the file's comments, `sadpnet.defects.cif_out`) and prints a one-paragraph summary.
 """
 
 from __future__ import annotations
@@ -15,14 +16,15 @@ from sadpnet.cli.base import app, cif_path
 from sadpnet.cli.progress import observed_steps
 
 defect_app = typer.Typer(help="Build defected crystals (strain, thermal, point defects, dislocations, twins) "
-                         "from a CIF and write them as CIFs.", no_args_is_help=True,
+                         "from a CIF and write them as CIF, extended XYZ or LAMMPS data.", no_args_is_help=True,
                          context_settings={"help_option_names": ["-h", "--help"]})
 app.add_typer(defect_app, name="defect")
 
 _CIF_HELP = "CIF of the crystal, or a shipped crystal's name (Al, Fe, NaCl, ...)."
 _SUPERCELL = typer.Option(..., "--supercell", help="Supercell N1 N2 N3 (conventional cells).")
 _RELAX = typer.Option(False, "--relax", help="Relax the positions with an interatomic potential.")
-_OUT = typer.Option(..., "-o", "--output", help="CIF file to write.")
+_OUT = typer.Option(..., "-o", "--output", help="File to write, format by suffix: .cif (small cells), .extxyz/.xyz "
+                    "or .lmp/.data (LAMMPS data; large blocks).")
 _POT = typer.Option(None, "--potential", help="Interatomic potential: sevennet, eam or emt (default: sevennet when "
                     "installed for relaxations, eam/emt for MD).")
 
@@ -34,10 +36,10 @@ def _read(cif: Path):
 
 
 def _check_out(path: Path) -> None:
+    from sadpnet.crystal.atom_files import atom_file_format
     from sadpnet.errors import InputError
 
-    if path.suffix.lower() != ".cif":
-        raise InputError("output must be a .cif file", path)
+    atom_file_format(path, "--output")
     if path.exists() and path.is_dir():
         raise InputError("output is a folder", path)
 
@@ -59,7 +61,7 @@ def strain_command(
     output: Path = _OUT,
 ) -> None:
     """Uniform strain (or the strain of a uniform stress): new cell, new space group."""
-    from sadpnet.defects.cif_out import write_defect_cif
+    from sadpnet.defects.cif_out import write_defect_file
     from sadpnet.defects.strain import apply_strain
 
     _check_out(output)
@@ -69,7 +71,7 @@ def strain_command(
     if r.stress_gpa is not None:
         params.update(stress_gpa=r.stress_gpa.tolist(), elastic_gpa=[float(r.stiffness_gpa[0, 0]),
                       float(r.stiffness_gpa[0, 1]), float(r.stiffness_gpa[3, 3])])
-    write_defect_cif(r.crystal.atoms, output, "strain", params, crystal,
+    write_defect_file(r.crystal.atoms, output, "strain", params, crystal,
                      "the strained conventional cell (1 x 1 x 1 parent cells); zone axes index the strained lattice")
     e = " ".join(f"{x:.5g}" for x in r.strain_voigt)
     typer.echo(f"{crystal.name} strained by (EXX EYY EZZ GYZ GXZ GXY) = ({e}): cell {_fmt_cell(crystal)} became "
@@ -84,7 +86,8 @@ def thermal_command(
     temperature_k: float = typer.Option(..., "--temperature-k", help="Temperature, K."),
     supercell: Tuple[int, int, int] = typer.Option((3, 3, 3), "--supercell", help="Supercell N1 N2 N3 (conventional cells)."),
     method: str = typer.Option("debye", "--method", help="debye (Gaussian, Debye model) or md (Langevin NVT)."),
-    snapshots: int = typer.Option(1, "--snapshots", help="Number of snapshots K (files OUT_000.cif ... when K > 1)."),
+    snapshots: int = typer.Option(1, "--snapshots", help="Number of snapshots K (files OUT_000.cif ... when K > 1, "
+                                  "same suffix as OUT)."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     potential: Optional[str] = _POT,
     steps: int = typer.Option(500, "--equilibration-steps", help="MD equilibration steps."),
@@ -93,7 +96,7 @@ def thermal_command(
     output: Path = _OUT,
 ) -> None:
     """Frozen-phonon snapshots of a supercell at a temperature (Debye model or molecular dynamics)."""
-    from sadpnet.defects.cif_out import write_defect_cif
+    from sadpnet.defects.cif_out import write_defect_file
     from sadpnet.defects.point import make_supercell
     from sadpnet.defects.thermal import debye_snapshots, md_snapshots
     from sadpnet.errors import InputError
@@ -112,9 +115,9 @@ def thermal_command(
     n = "x".join(map(str, supercell))
     params = {"temperature_k": temperature_k, "method": method, "supercell": list(supercell), "snapshots": snapshots,
               **r.info, "u_rms_a": r.u_rms_a}
-    paths = [output] if snapshots == 1 else [output.with_name(f"{output.stem}_{i:03d}.cif") for i in range(snapshots)]
+    paths = [output] if snapshots == 1 else [output.with_name(f"{output.stem}_{i:03d}{output.suffix}") for i in range(snapshots)]
     for i, (p, s) in enumerate(zip(paths, r.snapshots)):
-        write_defect_cif(s, p, "thermal", {**params, "snapshot": i}, crystal,
+        write_defect_file(s, p, "thermal", {**params, "snapshot": i}, crystal,
                          f"{n} supercell of the parent (spans {n} parent conventional cells)", seed)
     debye = (f"the Debye model gives {r.debye_u_rms_a:.4f} A (difference {(r.u_rms_a / r.debye_u_rms_a - 1) * 100:+.1f} %)"
              if r.debye_u_rms_a == r.debye_u_rms_a else "no tabulated Debye temperature to compare with")
@@ -128,7 +131,7 @@ def thermal_command(
 
 def _point_finish(crystal, r, relax: bool, potential, output: Path) -> None:
     from sadpnet.defects.block import min_distance_a
-    from sadpnet.defects.cif_out import write_defect_cif
+    from sadpnet.defects.cif_out import write_defect_file
     from sadpnet.defects.point import relax_defect
 
     if relax:
@@ -144,7 +147,7 @@ def _point_finish(crystal, r, relax: bool, potential, output: Path) -> None:
         text = (f" Relaxed with {x.potential} in {x.steps} steps ({'converged' if x.converged else 'NOT converged'}, "
                 f"largest force {x.max_force_ev_a:.3f} eV/A): energy {x.energy_before_ev:.4f} -> {x.energy_after_ev:.4f}"
                 f" eV, largest displacement of a neighbour {x.max_displacement_a:.4f} A.")
-    write_defect_cif(r.atoms, output, r.kind, params, crystal,
+    write_defect_file(r.atoms, output, r.kind, params, crystal,
                      f"{n} supercell of the parent (spans {n} parent conventional cells)")
     typer.echo(f"{crystal.name} {n} supercell with {r.description}: {len(r.atoms)} atoms, closest pair "
                f"{min_distance_a(r.atoms):.3f} A.{text} Wrote {output}.")
@@ -220,7 +223,7 @@ def dislocation_command(
 ) -> None:
     """An array of edge dislocations in a specimen-sized block (anisotropic elastic displacement field)."""
     from sadpnet.defects.block import min_distance_a
-    from sadpnet.defects.cif_out import write_defect_cif
+    from sadpnet.defects.cif_out import write_defect_file
     from sadpnet.defects.dislocation import build_dislocation_array, burgers_circuit
     from sadpnet.errors import InputError
 
@@ -236,7 +239,7 @@ def dislocation_command(
     except InputError:
         circuit = "the block is too small for a Burgers circuit check"
     frame = "; ".join(f"e{i + 1}=({' '.join(f'{x:.6f}' for x in row)})" for i, row in enumerate(r.frame))
-    write_defect_cif(r.atoms, output, "dislocation", r.info, crystal,
+    write_defect_file(r.atoms, output, "dislocation", r.info, crystal,
                      f"block in the parent's Cartesian frame, axes {frame} (e1 along b, e2 glide-plane normal, e3 line); "
                      f"{r.box_a[0]:.3f} x {r.box_a[1]:.3f} x {r.box_a[2]:.3f} A of crystal plus {r.info['vacuum_a']} A "
                      "vacuum on each side along e1 and e2")
@@ -268,7 +271,7 @@ def twin_command(
     output: Path = _OUT,
 ) -> None:
     """A specimen-sized block with one coherent (mirror) twin boundary."""
-    from sadpnet.defects.cif_out import write_defect_cif
+    from sadpnet.defects.cif_out import write_defect_file
     from sadpnet.defects.twin import build_twin
 
     _check_out(output)
@@ -279,7 +282,7 @@ def twin_command(
     r = build_twin(crystal, plane or d_plane, direction or d_direction, fraction, cells)
     frame = "; ".join(f"e{i + 1}=({' '.join(f'{x:.6f}' for x in row)})" for i, row in enumerate(r.frame))
     L = r.info["block_a"]
-    write_defect_cif(r.atoms, output, "twin", r.info, crystal,
+    write_defect_file(r.atoms, output, "twin", r.info, crystal,
                      f"block in the parent's Cartesian frame, axes {frame} (e1 twin direction, e3 plane normal); "
                      f"{L[0]} x {L[1]} x {L[2]} A; boundary at e3 = {r.boundary_a:.4f} A")
     note = ""

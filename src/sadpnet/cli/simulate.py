@@ -1,4 +1,5 @@
-"""``sadpnet simulate``: one SADP from a CIF, written as an image plus a JSON sidecar of spots."""
+"""``sadpnet simulate``: one SADP from a CIF (or an extended XYZ / LAMMPS data file of atoms), written as an image
+plus a JSON sidecar of spots."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from sadpnet.cli.base import app, cif_path
 
 @app.command("simulate")
 def simulate_command(
-    cif: Path = typer.Argument(..., help="CIF file (any crystal; P1 supercells written by `sadpnet defect` too), or a shipped crystal's name (Al, Fe, ...)."),
+    cif: Path = typer.Argument(..., help="CIF file (any crystal; P1 supercells written by `sadpnet defect` too), a "
+                               "shipped crystal's name (Al, Fe, ...), or an extended XYZ (.extxyz/.xyz) or LAMMPS "
+                               "data (.lmp/.data) file of atoms."),
     zone: Tuple[int, int, int] = typer.Option(..., "--zone", help="Zone axis [U V W] in the conventional direct lattice."),
     voltage_kv: float = typer.Option(200.0, "--voltage-kv", help="Acceleration voltage, kV."),
     camera_length_mm: float = typer.Option(300.0, "--camera-length-mm", help="Camera length, mm."),

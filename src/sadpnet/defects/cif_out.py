@@ -1,4 +1,5 @@
-"""Write defected structures as P1 CIFs whose comments say how they were made.
+"""Write defected structures (P1 CIF, extended XYZ or LAMMPS data, by suffix) whose comments say how they
+were made.
 
 The comments record the sadpnet version, the defect and its parameters (JSON), the seed, the parent
 crystal (name, space group, conventional cell), how the written cell relates to it (a supercell of
@@ -12,6 +13,10 @@ Contract with the simulator (`sadpnet.simulate.api.load_source` parses these lin
 ``sadpnet VERSION defect KIND``; the ``cell:`` line of a supercell contains ``spans AxBxC parent
 conventional cells``, and that of a one-piece block (dislocations, twins) starts with ``block`` and names its
 axes ``e1=(x y z); e2=(x y z); e3=(x y z)``.
+
+`write_defect_file` writes the same comment lines into extended XYZ (``.extxyz``, ``.xyz``) and LAMMPS data
+(``.lmp``, ``.data``) files, chosen by the suffix (`sadpnet.crystal.atom_files`): the formats for blocks of
+10^5 atoms, which ASE, OVITO and LAMMPS read quickly. ``sadpnet simulate`` reads all of them alike.
 """
 
 from __future__ import annotations
@@ -46,9 +51,19 @@ def parent_site_lines(parent) -> list[str]:
             for sym, (x, y, z), o in zip(parent.atoms.get_chemical_symbols(), parent.atoms.get_scaled_positions(), occ)]
 
 
-def write_defect_cif(atoms, path: str | Path, kind: str, parameters: dict, parent, relation: str,
-                     seed: int | None = None) -> Path:
-    """Write ``atoms`` as a P1 CIF (atomically) with `defect_comments`."""
-    from sadpnet.crystal import write_cif
+def write_defect_file(atoms, path: str | Path, kind: str, parameters: dict, parent, relation: str,
+                      seed: int | None = None) -> Path:
+    """Write ``atoms`` (atomically) with `defect_comments`, as a P1 CIF, extended XYZ or LAMMPS data file by the
+    suffix of ``path`` (`sadpnet.crystal.atom_files.write_atom_file`).
 
-    return write_cif(atoms, path, defect_comments(kind, parameters, parent, relation, seed))
+    Example::
+
+        >>> write_defect_file(r.atoms, "twin.extxyz", "twin", r.info, crystal, relation)   # doctest: +SKIP
+    """
+    from sadpnet.crystal.atom_files import write_atom_file
+
+    return write_atom_file(atoms, path, defect_comments(kind, parameters, parent, relation, seed))
+
+
+#: the name it had when CIF was the only format
+write_defect_cif = write_defect_file

@@ -43,36 +43,30 @@ _SITE = re.compile(rf"parent site: ([A-Z][a-z]?) {_NUM} {_NUM} {_NUM} {_NUM}$")
 
 
 def _defect_header(path: Path) -> dict | None:
-    """What the leading comments of a CIF written by `sadpnet defect` say (`sadpnet.defects.cif_out`): kind,
+    """What the leading comments of a file written by `sadpnet defect` say (`sadpnet.defects.cif_out`; a CIF's
+    ``#`` lines, or the same lines in an extended XYZ or LAMMPS data file, `sadpnet.crystal.atom_files`): kind,
     cell relation, parent group ((number, symbol) or None), parent cell parameters (6 floats or None) and
     parent sites ([(symbol, x, y, z, occupancy)], empty in files written before they were recorded). None for
-    any other CIF."""
+    any other file."""
+    from sadpnet.crystal.atom_files import header_comments
+
     kind = None
     head: dict = {"relation": "", "group": None, "cellpar": None, "sites": []}
-    try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            for line in fh:
-                if not line.lstrip().startswith("#"):
-                    if kind is not None or line.strip():
-                        break  # the comments are over (blank lines before them are skipped)
-                    continue
-                text = line.strip().lstrip("#").strip()
-                m = re.match(r"sadpnet \S+ defect (\S+)", text)
-                if m:
-                    kind = m.group(1)
-                elif text.startswith("cell:"):
-                    head["relation"] = text[5:].strip()
-                elif text.startswith("parent site:"):
-                    s = _SITE.match(text)
-                    if s:
-                        head["sites"].append((s.group(1), *(float(s.group(i)) for i in range(2, 6))))
-                elif text.startswith("parent:"):
-                    g = re.search(r"space group (\d+) \(([^)]*)\)", text)
-                    head["group"] = (int(g.group(1)), g.group(2)) if g else None
-                    c = _CELLPAR.search(text)
-                    head["cellpar"] = tuple(float(x) for x in c.groups()) if c else None
-    except OSError:
-        return None
+    for text in header_comments(path):
+        m = re.match(r"sadpnet \S+ defect (\S+)", text)
+        if m:
+            kind = m.group(1)
+        elif text.startswith("cell:"):
+            head["relation"] = text[5:].strip()
+        elif text.startswith("parent site:"):
+            s = _SITE.match(text)
+            if s:
+                head["sites"].append((s.group(1), *(float(s.group(i)) for i in range(2, 6))))
+        elif text.startswith("parent:"):
+            g = re.search(r"space group (\d+) \(([^)]*)\)", text)
+            head["group"] = (int(g.group(1)), g.group(2)) if g else None
+            c = _CELLPAR.search(text)
+            head["cellpar"] = tuple(float(x) for x in c.groups()) if c else None
     return {"kind": kind, **head} if kind else None
 
 
@@ -154,9 +148,10 @@ def _average_parent(supercell, size, group=None, tol_a: float = 0.6):
 
 
 def load_source(source, cells=DEFAULT_CELLS, engine: str = "cell"):
-    """A CIF path (str or Path), a `Crystal` or a `Specimen` -> (Crystal or None, Specimen).
+    """An atom-file path (str or Path: CIF, extended XYZ or LAMMPS data, `sadpnet.crystal.atom_files`), a
+    `Crystal` or a `Specimen` -> (Crystal or None, Specimen).
 
-    CIFs written by ``sadpnet defect`` keep their own cell (not re-standardised, so zone axes and hkl refer
+    Files written by ``sadpnet defect`` (any of those formats) keep their own cell (not re-standardised, so zone axes and hkl refer
     to the file's axes, as the defects module documents): a supercell of AxBxC parent cells is repeated
     ``cells / (A, B, C)`` times (rounded up) so that the block keeps the size of ``cells`` parent cells, and
     its spots are indexed in the average parent cell (all atoms folded into one cell, see `_average_parent`); a
@@ -164,13 +159,14 @@ def load_source(source, cells=DEFAULT_CELLS, engine: str = "cell"):
     its zone axes and spots refer to the parent's conventional cell recorded in the header (`_block_parent`),
     or, for files without the parent's sites, to the file's own cell axes, with no spots.
     """
-    from sadpnet.crystal import Crystal, read_cif
+    from sadpnet.crystal import Crystal
+    from sadpnet.crystal.atom_files import read_structure
 
     if isinstance(source, (str, Path)):
         path = Path(source)
         header = _defect_header(path) if path.is_file() else None
         if header is not None:
-            crystal = read_cif(path, standardize_cell=False)
+            crystal = read_structure(path, standardize_cell=False)
             kind, relation, group = header["kind"], header["relation"], header["group"]
             m = _SUPERCELL.search(relation)
             if m:
@@ -183,19 +179,19 @@ def load_source(source, cells=DEFAULT_CELLS, engine: str = "cell"):
                                         name=crystal.name, metadata={"defect": kind, "cell": relation})
             if relation.startswith("block"):
                 if engine == "cell":
-                    raise InputError(f"this CIF is a one-piece {kind} block written by `sadpnet defect`: "
+                    raise InputError(f"this file is a one-piece {kind} block written by `sadpnet defect`: "
                                      "simulate it with the atoms engine (--engine atoms)", path)
                 parent = _block_parent(header, crystal.name, str(path))
                 return parent, Specimen(unit=crystal.atoms, repeats=(1, 1, 1), parent=parent, name=crystal.name,
                                         metadata={"defect": kind, "cell": relation})
             source = crystal  # e.g. a strained conventional cell: repeated like any crystal, in its own axes
         else:
-            source = read_cif(path)
+            source = read_structure(path)
     if isinstance(source, Crystal):
         return source, Specimen.from_crystal(source, cells=_check_cells(cells))
     if isinstance(source, Specimen):
         return source.parent, source
-    raise InputError(f"source must be a CIF path, a Crystal or a Specimen, got {type(source).__name__}", "source")
+    raise InputError(f"source must be an atom-file path (CIF, extended XYZ, LAMMPS data), a Crystal or a Specimen, got {type(source).__name__}", "source")
 
 
 def simulate(source, zone_axis, *, voltage_kv: float = 200.0, camera_length_mm: float = 300.0,

@@ -60,6 +60,31 @@ def _beam_stop_mask(n: int, stop: BeamStop) -> np.ndarray:
     return mask
 
 
+def gaussian_blur(img: np.ndarray, sigma_px: float, truncate: float = 3.0) -> np.ndarray:
+    """Gaussian blur of a 2-D float32 image, zeros outside (scipy.ndimage.gaussian_filter with
+    ``mode="constant"``: the same normalised kernel of radius int(truncate * sigma + 0.5) pixels, applied along
+    rows then columns, rounded to float32 after each pass), as two banded matrix products: keeps scipy's import
+    (about 0.3 s) off ``sadpnet simulate``. Shape (H, W) in, (H, W) float32 out.
+
+    Example::
+
+        >>> img = np.zeros((5, 5), np.float32); img[2, 2] = 1
+        >>> round(float(gaussian_blur(img, 0.7).sum()), 6)
+        1.0
+    """
+    radius = int(truncate * float(sigma_px) + 0.5)
+    x = np.arange(-radius, radius + 1)
+    w = np.exp(-0.5 / float(sigma_px) ** 2 * x * x)
+    w /= w.sum()
+
+    def band(n: int) -> np.ndarray:  # band[i, j] = w[j - i + radius] where |j - i| <= radius
+        d = np.arange(n)[None, :] - np.arange(n)[:, None]
+        return np.where(np.abs(d) <= radius, w[np.clip(d + radius, 0, 2 * radius)], 0.0)
+
+    rows = (band(img.shape[0]) @ np.asarray(img, dtype=np.float64)).astype(np.float32)
+    return (rows.astype(np.float64) @ band(img.shape[1]).T).astype(np.float32)
+
+
 def render(pattern, *, direct_beam: bool = True, direct_beam_ratio: float = 5.0, psf_sigma_px: float = 0.7,
            beam_stop: BeamStop | float | None = None, noise: Noise | float | None = None,
            mapping: str = "log", gamma: float = 0.5, dynamic_range: float = 1e4, bits: int = 8,
@@ -103,9 +128,7 @@ def render(pattern, *, direct_beam: bool = True, direct_beam_ratio: float = 5.0,
             raise InputError(f"the direct-beam ratio must be > 0, got {direct_beam_ratio!r}", "direct_beam_ratio")
         img[n // 2, n // 2] += direct_beam_ratio * (peak if peak > 0 else 1.0)
     if psf_sigma_px > 0:
-        from scipy.ndimage import gaussian_filter
-
-        img = gaussian_filter(img.astype(np.float32), psf_sigma_px, mode="constant", truncate=3.0)
+        img = gaussian_blur(img.astype(np.float32), psf_sigma_px)
     if beam_stop is not None:
         stop = beam_stop if isinstance(beam_stop, BeamStop) else BeamStop(radius_px=float(beam_stop), arm_width_px=0.0)
         img[_beam_stop_mask(n, stop)] = 0.0

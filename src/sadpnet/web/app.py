@@ -48,6 +48,7 @@ from sadpnet.model import DEFAULT_TOP_K
 from sadpnet.web.messages import named_as_uploaded, public_message, validation_message
 from sadpnet.web.models import MODEL_FIELD, ModelChoice, shipped_name_of
 from sadpnet.web.uploads import ACCEPTED_SUFFIXES, UnsupportedType, UploadLimitMiddleware, check_suffix, saved_uploads
+from sadpnet.web.batch import add_batch_route  # POST /api/classify-batch
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -236,6 +237,7 @@ def create_app(model_dir: str | Path | None = None, max_upload_mb: float = 64, *
         return best_match(req.space_group, req.spots_g_inv_a, voltage_kv=req.voltage_kv, size_px=req.size_px,
                           field_radius_inv_a=req.field_radius_inv_a, measured_pixel_size_inv_a=req.pixel_size_inv_a)
 
+    add_batch_route(app, model, model_lock)
     return app
 
 
