@@ -21,11 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
+from sadpnet.model.examples import encode_labels, model_input
+
 
 def inputs_of(source, cfg, positions=None) -> np.ndarray:
     """Clean (non-augmented) preprocessed inputs (N, S, S) float32 of a source's rows (batched, torch)."""
-    from sadpnet.model.train import model_input
-
     positions = range(len(source)) if positions is None else positions
     return np.stack([model_input(source, int(i), cfg, None) for i in positions]) if len(positions) else \
         np.zeros((0, cfg.image_size_px, cfg.image_size_px), np.float32)
@@ -40,7 +40,6 @@ def finalize_model(out_dir, cfg, scheme, train_source, val_source, summary: dict
     from sadpnet.model.card import library_versions, save_model_files
     from sadpnet.model.infer import Classifier, build_network
     from sadpnet.model.ood_sets import amorphous_rings, noise_only
-    from sadpnet.model.train import encode_labels
     from sadpnet.model.unknown import choose_score, fit_feature_stats
 
     out_dir = Path(out_dir)

@@ -43,6 +43,8 @@ from pathlib import Path
 import numpy as np
 
 from sadpnet.errors import InputError
+from sadpnet.model.parts import (CLEAN_SUBDIR, GATE_SUBDIR, check_mixture_parts, gated_probabilities, same_input,
+                                 signature_probability)
 
 RESULT_VERSION = 1
 ENSEMBLE_FLOOR = 1e-4  # per-image probability floor in the product rule: one image cannot veto a class alone
@@ -82,30 +84,11 @@ class Classifier:
     scheme: object
     model_dir: Path
     ood_stats: dict | None = None
-    _detector: object = None
-    _mixture: tuple | None = None
-
-    @property
-    def detector(self):
-        """The attached defect detector (`sadpnet.model.detector`), loaded on first use; None without one."""
-        cfg = (self.card.get("unknown") or {}).get("detector")
-        if cfg is None:
-            return None
-        if self._detector is None:
-            self._detector = load_sub_model(self.model_dir, cfg.get("dir"), cfg.get("weights_sha256"), "detector")
-        return self._detector
-
-    @property
-    def mixture(self) -> tuple | None:
-        """(clean classifier, gate classifier, gate classes) of a defect-gated mixture model
-        (`sadpnet.model.mixture`), loaded on first use; None for a plain model."""
-        if not self.card.get("mixture"):
-            return None
-        if self._mixture is None:
-            from sadpnet.model.mixture import load_parts
-
-            self._mixture = load_parts(self)
-        return self._mixture
+    #: the attached defect detector (`sadpnet.model.detector`), a `Classifier`; None without one
+    detector: "Classifier | None" = None
+    #: (clean classifier, gate classifier, gate classes) of a defect-gated mixture model
+    #: (`sadpnet.model.mixture`); None for a plain model
+    mixture: tuple | None = None
 
     def class_probabilities(self, inputs: np.ndarray, logits: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """(calibrated class probabilities (B, K), gate probability (B,) or None) of model inputs (B, S, S) and
@@ -114,8 +97,6 @@ class Classifier:
         probs = self.probabilities(logits)
         if self.mixture is None:
             return probs, None
-        from sadpnet.model.mixture import gated_probabilities
-
         clean, gate, classes = self.mixture
         return gated_probabilities(clean, gate, classes, inputs, probs)
 
@@ -170,8 +151,6 @@ class Classifier:
     def detector_shares_input(self, measured: bool = False) -> bool:
         """Whether the attached detector takes this model's inputs (True without a detector) of stored/simulated
         images, or with ``measured`` of measured files (`sadpnet.model.detector.same_input`)."""
-        from sadpnet.model.detector import same_input
-
         det = self.detector
         return det is None or same_input(self, det, measured=measured)
 
@@ -187,8 +166,6 @@ class Classifier:
         det = self.detector
         if det is None:
             return None, None
-        from sadpnet.model.detector import signature_probability
-
         if not self.detector_shares_input(measured):
             if detector_inputs is None or len(detector_inputs) != len(inputs):
                 raise InputError("the attached detector preprocesses patterns its own way: pass its inputs",
@@ -354,11 +331,12 @@ def _calibration_of(pattern, option: float | None) -> tuple[float, str]:
 
 def load_sub_model(model_dir: Path, name, sha256: str | None, what: str) -> "Classifier":
     """A model kept in a sub-folder ``name`` of ``model_dir`` (a detector, a mixture's parts), its weights
-    checked against the ``sha256`` its parent's card names."""
+    checked against the ``sha256`` its parent's card names; its own attached networks are not loaded (a part
+    is used for its probabilities only)."""
     name = str(name or "")
     if not name or name != Path(name).name or name in (".", ".."):
         raise InputError(f"the card's {what} folder {name!r} is not a sub-folder of the model", model_dir)
-    sub = load_model(model_dir / name)
+    sub = _load_network(model_dir / name)
     if sha256 is not None and sub.card["weights"]["sha256"] != sha256:
         raise InputError(f"the weights of the {what} differ from the ones the card names", model_dir / name)
     return sub
@@ -383,11 +361,47 @@ def build_network(card: dict, state: dict):
 
 def load_model(model_dir: str | Path | None = None) -> Classifier:
     """Load a model directory (safetensors + card.json, hashes verified) or a shipped model by name
-    (`resolve_model_dir`); default: the shipped default model."""
+    (`resolve_model_dir`), with its attached defect detector and mixture parts (`load_detector`,
+    `load_mixture`); default: the shipped default model.
+
+    Example::
+
+        >>> clf = load_model("default")            # doctest: +SKIP
+        >>> clf.detector.card["classes"]           # doctest: +SKIP
+    """
+    clf = _load_network(resolve_model_dir(model_dir))
+    clf.detector = load_detector(clf)
+    clf.mixture = load_mixture(clf)
+    return clf
+
+
+def load_detector(model: Classifier) -> "Classifier | None":
+    """The defect detector the card of a loaded model names (``unknown.detector``), None without one."""
+    cfg = (model.card.get("unknown") or {}).get("detector")
+    if cfg is None:
+        return None
+    return load_sub_model(model.model_dir, cfg.get("dir"), cfg.get("weights_sha256"), "detector")
+
+
+def load_mixture(model: Classifier) -> tuple | None:
+    """(clean classifier, gate classifier, gate classes) of a mixture model (a card with a ``mixture``
+    entry), weights checked against the card; None for a plain model."""
+    cfg = model.card.get("mixture")
+    if not cfg:
+        return None
+    parts = [load_sub_model(model.model_dir, (cfg.get(sub) or {}).get("dir"),
+                            (cfg.get(sub) or {}).get("weights_sha256") or "", f"mixture's {sub} network")
+             for sub in (CLEAN_SUBDIR, GATE_SUBDIR)]
+    classes = [str(c) for c in cfg.get("gate_classes") or ()]
+    check_mixture_parts(model, parts[0], parts[1], classes)
+    return parts[0], parts[1], classes
+
+
+def _load_network(model_dir: Path) -> Classifier:
+    """The classifier of one model folder, without its attached networks."""
     from sadpnet.model.card import load_model_files, split_tensors
     from sadpnet.model.labels import LabelScheme
 
-    model_dir = resolve_model_dir(model_dir)
     card, tensors = load_model_files(model_dir)
     state, ood = split_tensors(tensors)
     net = build_network(card, state)

@@ -36,7 +36,8 @@ from pathlib import Path
 import numpy as np
 
 from sadpnet.errors import InputError
-from sadpnet.model.augment import AugmentConfig, augment
+from sadpnet.model.augment import AugmentConfig
+from sadpnet.model.examples import encode_labels, model_input  # noqa: F401  (model_input: re-exported)
 
 from sadpnet.model.preprocess import DEFAULT_TARGET_PIXEL_SIZE_INV_A  # 1/A per model pixel (128 px: +-1.70 1/A)
 
@@ -88,20 +89,6 @@ class TrainConfig:
         return AugmentConfig(**d)
 
 
-def model_input(source, i: int, cfg: TrainConfig, rng: np.random.Generator | None) -> np.ndarray:
-    """Preprocessed (size, size) float32 input of pattern i (augmented when ``rng`` is given)."""
-    from sadpnet.model.preprocess import PreprocessSettings, linear_settings, stored_to_linear, to_model_input
-
-    settings = PreprocessSettings(**cfg.preprocess_settings())
-    img = stored_to_linear(source.image(i), settings)  # augmentation acts on what a detector records
-    cal = source.pixel_size(i)
-    if rng is not None:
-        img, cal, centre, mask = augment(img, cal, rng, cfg.augment_config())
-    else:
-        img, cal, centre, mask = np.asarray(img, np.float32), cal, (img.shape[1] / 2.0, img.shape[0] / 2.0), None
-    return to_model_input(img, cal, centre_xy=centre, mask=mask, **linear_settings(settings).to_dict())
-
-
 class _TorchView:
     """A torch map-style Dataset over (source, labels) with seeded per-(epoch, item) augmentation."""
 
@@ -123,15 +110,6 @@ def _worker_init(_):
     import torch
 
     torch.set_num_threads(1)
-
-
-def encode_labels(source, scheme) -> np.ndarray:
-    t = source.table
-    if scheme.column not in t.columns:
-        raise InputError(f"dataset has no column {scheme.column!r}", "--label")
-    if scheme.kind == "appearance":
-        return np.array([scheme.encode(v, z) for v, z in zip(t["space_group"], t["zone_axis"])], dtype=np.int64)
-    return np.array([scheme.encode(v) for v in t[scheme.column]], dtype=np.int64)
 
 
 def _lr_at(step: int, total: int, warmup: int, base: float) -> float:

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from sadpnet.errors import InputError
+from sadpnet.study.tables import summarize  # noqa: F401  (re-exported: its home was here)
 from sadpnet.study.testsets import (Grid, SetPatterns, TestSetSpec, build_source, paper_test_sets, simulate_points,
                                     simulate_set)
 
@@ -204,23 +205,6 @@ def periodic_specimen_group(s: SetPatterns, grid: Grid, seed: int = 0, cache_dir
 
     source, _ = build_source(s.spec, grid, seed, cache_dir)
     return int(crystal_from_atoms(source.unit).space_group_number)
-
-
-def summarize(records: list[dict]) -> dict:
-    """n, accuracy (%), accuracy under the paper's appearance labels (%, None for records made before it was
-    recorded), unknown rate (%) and the share of wrong patterns flagged unknown (%) of one set."""
-    n = len(records)
-    if n == 0:
-        return {"n": 0, "accuracy_pct": None, "appearance_accuracy_pct": None, "unknown_pct": None,
-                "wrong_flagged_pct": None, "n_wrong": 0}
-    correct = sum(r["correct"] for r in records)
-    appearance = (100.0 * sum(r["appearance_correct"] for r in records) / n
-                  if all("appearance_correct" in r for r in records) else None)
-    unknown = sum(r["unknown"] for r in records)
-    wrong = [r for r in records if not r["correct"]]
-    return {"n": n, "accuracy_pct": 100.0 * correct / n, "appearance_accuracy_pct": appearance,
-            "unknown_pct": 100.0 * unknown / n, "n_wrong": len(wrong),
-            "wrong_flagged_pct": (100.0 * sum(r["unknown"] for r in wrong) / len(wrong)) if wrong else None}
 
 
 def versions() -> dict:
