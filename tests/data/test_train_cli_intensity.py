@@ -1,5 +1,6 @@
-"""`sadpnet train --intensity`: linear decodes the dataset's stored log mapping (recorded in the card and used
-again at inference); stored keeps the values; anything else is a one-line error with exit code 2."""
+"""`sadpnet train --intensity`: linear decodes the dataset's stored log mapping (the card's input_mapping is
+linear, and inference converts every image into it); stored keeps the values (the card names the store's
+mapping); anything else is a one-line error with exit code 2."""
 
 from __future__ import annotations
 
@@ -40,23 +41,25 @@ def test_linear_intensity_is_recorded_and_applied(store_with_val, tmp_path, caps
     from sadpnet.model.infer import load_model
     from sadpnet.model.preprocess import to_model_input
     from sadpnet.model.source import open_store
-    from sadpnet.simulate.detector import linear_intensity
+    from sadpnet.simulate.detector import DEFAULT_MAPPING, MEASURED_MAPPING
 
     common = ["--epochs", "1", "--max-patterns", "24", "--image-size", "48", "--target-pixel-size-inv-a", "0.0266",
               "--batch-size", "8", "--seed", "1"]
     code, err = _run(["train", str(quick_store), "-o", str(tmp_path / "lin"), "--intensity", "linear", *common], capsys)
     assert code in (0, None), err
     card = json.loads((tmp_path / "lin" / "card.json").read_text())
-    assert card["preprocessing"]["stored_log_range"] == 1e4 and card["preprocessing"]["stored_full_scale"] == 255
+    assert card["input_mapping"] == MEASURED_MAPPING.to_tags() == {"mapping": "linear", "full_scale": 1.0}
     assert card["training"]["config"]["augment"]["read_noise_max"] == pytest.approx(0.001)
     code, err = _run(["train", str(quick_store), "-o", str(tmp_path / "sto"), *common], capsys)
     assert code in (0, None), err
-    assert json.loads((tmp_path / "sto" / "card.json").read_text())["preprocessing"]["stored_log_range"] is None
+    sto = json.loads((tmp_path / "sto" / "card.json").read_text())
+    assert sto["input_mapping"] == DEFAULT_MAPPING.to_tags() == {"mapping": "log", "dynamic_range": 1e4,
+                                                                 "full_scale": 255.0}
     # inference on stored images decodes them exactly as training did
     clf = load_model(tmp_path / "lin")
     src = open_store(quick_store, "val", max_patterns=2)
     img = src.image(0)
-    want = to_model_input(linear_intensity(img), src.pixel_size(0), size_px=48,
+    want = to_model_input(DEFAULT_MAPPING.decode(img), src.pixel_size(0), size_px=48,
                           target_pixel_size_inv_a=clf.target_pixel_size_inv_a)
     np.testing.assert_allclose(model_inputs(clf, src)[0], want, atol=1e-6)
 

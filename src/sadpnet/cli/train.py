@@ -43,8 +43,8 @@ def train_command(
                                    "log1p(gain x) / log1p(gain) of the normalised image (sadpnet.model.preprocess)."),
     intensity: str = typer.Option("stored", "--intensity", help="stored: take the dataset's stored (log-mapped) "
                                   "values as intensities (every shipped recipe); linear: decode them to linear "
-                                  "detector intensity first, as real files hold (sadpnet.model.preprocess, step 0; "
-                                  "robust to weak defect features, docs/classifier.md)."),
+                                  "detector intensity first, as real files hold (the card's input_mapping; robust to "
+                                  "weak defect features, docs/classifier.md)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT/checkpoint."),
     also: list[Path] = typer.Option([], "--also", help="A further dataset whose train and val splits are added "
                                     "(repeatable; e.g. clean patterns beside a defect dataset when fine-tuning)."),
@@ -64,6 +64,7 @@ def train_command(
     from sadpnet.model.preprocess import DEFAULT_SIZE_PX, DEFAULT_TARGET_PIXEL_SIZE_INV_A
     from sadpnet.model.source import dataset_id, open_store, stored_mapping
     from sadpnet.model.train import TrainConfig, train
+    from sadpnet.simulate.detector import MEASURED_MAPPING
 
     if precision not in ("bf16", "fp32"):
         raise InputError(f"must be bf16 or fp32, got {precision!r}", "--precision")
@@ -87,8 +88,10 @@ def train_command(
             va = va.subset(np.sort(np.random.default_rng(seed).permutation(len(va))[:n_val]))
     preprocess = {} if log_gain == 100.0 else {"log_gain": log_gain}
     if intensity == "linear":
-        preprocess.update(stored_mapping(paths))
-    elif intensity != "stored":
+        input_mapping = MEASURED_MAPPING
+    elif intensity == "stored":
+        input_mapping = stored_mapping(paths)
+    else:
         raise InputError(f"must be linear or stored, got {intensity!r}", "--intensity")
     scheme = None
     if label == "appearance":
@@ -104,7 +107,7 @@ def train_command(
                       balance=balance, augment=(NO_AUGMENT if no_augment else
                                                 AugmentConfig(**(LINEAR_NOISE if intensity == "linear" else {}))
                                                 ).to_dict(),
-                      preprocess=preprocess)
+                      preprocess=preprocess, input_mapping=input_mapping.to_tags())
     if scheme is None:
         if label not in tr.table.columns:
             raise InputError(f"dataset has no column {label!r}", "--label")

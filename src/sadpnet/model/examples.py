@@ -20,17 +20,19 @@ from sadpnet.model.augment import augment
 
 def model_input(source, i: int, cfg, rng: np.random.Generator | None) -> np.ndarray:
     """Preprocessed (size, size) float32 input of pattern i (augmented when ``rng`` is given); ``cfg``: a
-    `sadpnet.model.train.TrainConfig` (its ``preprocess_settings()`` and ``augment_config()``)."""
-    from sadpnet.model.preprocess import PreprocessSettings, linear_settings, stored_to_linear, to_model_input
+    `sadpnet.model.train.TrainConfig` (its ``input_mapping``, ``preprocess_settings()`` and
+    ``augment_config()``). The image is converted once from its mapping (``source.mapping_of(i)``) into the
+    model's; augmentation acts on the converted values."""
+    from sadpnet.model.preprocess import PreprocessSettings, to_model_input
 
-    settings = PreprocessSettings(**cfg.preprocess_settings())
-    img = stored_to_linear(source.image(i), settings)  # augmentation acts on what a detector records
+    img = source.mapping_of(i).convert(source.image(i), cfg.intensity_mapping(source))
     cal = source.pixel_size(i)
     if rng is not None:
         img, cal, centre, mask = augment(img, cal, rng, cfg.augment_config())
     else:
         img, cal, centre, mask = np.asarray(img, np.float32), cal, (img.shape[1] / 2.0, img.shape[0] / 2.0), None
-    return to_model_input(img, cal, centre_xy=centre, mask=mask, **linear_settings(settings).to_dict())
+    settings = PreprocessSettings.from_dict(cfg.preprocess_settings())
+    return to_model_input(img, cal, centre_xy=centre, mask=mask, **settings.to_dict())
 
 
 def encode_labels(source, scheme) -> np.ndarray:

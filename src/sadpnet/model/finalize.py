@@ -92,6 +92,7 @@ def base_card(cfg, scheme, summary: dict, dataset_id: str | None = None) -> dict
         "target_pixel_size_inv_a": float(cfg.target_pixel_size_inv_a),
         "preprocessing_function": "sadpnet.model.preprocess.to_model_input",
         "preprocessing": cfg.preprocess_settings(),
+        "input_mapping": cfg.intensity_mapping().to_tags(),
         "classes": list(scheme.classes), "labels": scheme.to_dict(),
         "input": "one 2-D diffraction pattern with a reciprocal-space calibration (1/A per pixel)",
         "training": {"dataset_id": dataset_id or summary.get("dataset_id"), "config": asdict(cfg),

@@ -148,25 +148,23 @@ class Classifier:
         verdict = self.unknown_scores(logits, features) > self._unknown_threshold()
         return (verdict, *self.defect_flags(inputs, detector_inputs))
 
-    def detector_shares_input(self, measured: bool = False) -> bool:
-        """Whether the attached detector takes this model's inputs (True without a detector) of stored/simulated
-        images, or with ``measured`` of measured files (`sadpnet.model.detector.same_input`)."""
+    def detector_shares_input(self) -> bool:
+        """Whether the attached detector takes this model's inputs (True without a detector;
+        `sadpnet.model.parts.same_input`)."""
         det = self.detector
-        return det is None or same_input(self, det, measured=measured)
+        return det is None or same_input(self, det)
 
     def _unknown_threshold(self) -> float:
         return float((self.card.get("unknown") or {}).get("threshold", np.inf))
 
-    def defect_flags(self, inputs: np.ndarray, detector_inputs: np.ndarray | None = None, *,
-                     measured: bool = False):
+    def defect_flags(self, inputs: np.ndarray, detector_inputs: np.ndarray | None = None):
         """(flag (B,) bool, defect-signature probability (B,)) of model inputs from the attached detector, or
         (None, None) without one. A detector with its own preprocessing (`detector_shares_input()` False) needs
-        ``detector_inputs``, the same patterns preprocessed with the detector's settings. ``measured``: the
-        inputs come from measured files (`preprocess_measured`), where stored-image decoding does not apply."""
+        ``detector_inputs``, the same patterns preprocessed with the detector's settings."""
         det = self.detector
         if det is None:
             return None, None
-        if not self.detector_shares_input(measured):
+        if not self.detector_shares_input():
             if detector_inputs is None or len(detector_inputs) != len(inputs):
                 raise InputError("the attached detector preprocesses patterns its own way: pass its inputs",
                                  self.model_dir)
@@ -188,26 +186,38 @@ class Classifier:
         settings.update(target_pixel_size_inv_a=self.target_pixel_size_inv_a, size_px=self.image_size_px)
         return PreprocessSettings.from_dict(settings)
 
-    def preprocess(self, image, pixel_size_inv_a: float, centre_xy=None, mask=None) -> np.ndarray:
-        """Model input (S, S) float32 of a stored/simulated image (``to_model_input`` with the card's settings)."""
-        from sadpnet.model.preprocess import to_model_input
+    @property
+    def input_mapping(self):
+        """The `sadpnet.simulate.detector.IntensityMapping` the network takes, or None for a card made before
+        the intensity contract, which takes images as they are given (`sadpnet.model.card.input_mapping`)."""
+        from sadpnet.model.card import input_mapping
 
+        return input_mapping(self.card)
+
+    def preprocess(self, image, pixel_size_inv_a: float, centre_xy=None, mask=None, *, mapping=None) -> np.ndarray:
+        """Model input (S, S) float32 of an image whose values hold the `IntensityMapping` ``mapping`` (None:
+        already the model's `input_mapping`): converted into the model's mapping once (`to_input_mapping`),
+        then ``to_model_input`` with the card's settings."""
+        from sadpnet.model.preprocess import to_input_mapping, to_model_input
+
+        image = to_input_mapping(image, mapping, self.input_mapping)
         return to_model_input(image, pixel_size_inv_a, centre_xy=centre_xy, mask=mask,
                               **self.preprocess_settings().to_dict())
 
     def preprocess_measured(self, pattern, pixel_size_inv_a: float) -> np.ndarray:
-        """Model input of a `sadpnet.io.MeasuredPattern` (io's own mapping of its mask/saturation to the input)."""
+        """Model input of a `sadpnet.io.MeasuredPattern` (or any object with image / centre_xy / mask /
+        metadata): its image converted from its own mapping (`sadpnet.io.pattern_mapping`) into the model's."""
         import dataclasses
 
-        from sadpnet.io import MeasuredPattern
+        from sadpnet.io import MeasuredPattern, pattern_mapping
         from sadpnet.model.preprocess import measured_to_model_input
 
-        if not isinstance(pattern, MeasuredPattern):  # any object with image / centre_xy / mask attributes
+        if not isinstance(pattern, MeasuredPattern):
             return self.preprocess(pattern.image, pixel_size_inv_a, getattr(pattern, "centre_xy", None),
-                                   getattr(pattern, "mask", None))
+                                   getattr(pattern, "mask", None), mapping=pattern_mapping(pattern))
         if pattern.pixel_size_inv_a != pixel_size_inv_a:
             pattern = dataclasses.replace(pattern, pixel_size_inv_a=pixel_size_inv_a)
-        return measured_to_model_input(pattern, self.preprocess_settings())
+        return measured_to_model_input(pattern, self.preprocess_settings(), self.input_mapping)
 
     # ---- the documented API --------------------------------------------------------------------------------
     def classify_images(self, patterns, *, calibration_inv_a_per_px: float | None = None, top_k: int = 5,
@@ -238,12 +248,9 @@ class Classifier:
         scores = self.unknown_scores(logits, feats)
         thr = self._unknown_threshold()
         verdicts = scores > thr
-        # every pattern went through preprocess_measured: linear intensity, unless a rendered file carries its
-        # own mapping (which a linear-intensity model decodes and a stored-value model does not)
-        measured = not any("render_mapping" in (getattr(p, "metadata", None) or {}) for p in patterns)
-        dx = None if self.detector_shares_input(measured) else np.stack(
+        dx = None if self.detector_shares_input() else np.stack(
             [self.detector.preprocess_measured(p, info["pixel_size_inv_a"]) for p, info in zip(patterns, cal_info)])
-        flags, signature = self.defect_flags(x, dx, measured=measured)
+        flags, signature = self.defect_flags(x, dx)
         score_name = (self.card.get("unknown") or {}).get("score", "energy")
         det_cfg = (self.card.get("unknown") or {}).get("detector")
         k = min(int(top_k), len(self.scheme.classes))
@@ -399,10 +406,14 @@ def load_mixture(model: Classifier) -> tuple | None:
 
 def _load_network(model_dir: Path) -> Classifier:
     """The classifier of one model folder, without its attached networks."""
-    from sadpnet.model.card import load_model_files, split_tensors
+    from sadpnet.model.card import input_mapping, load_model_files, split_tensors
     from sadpnet.model.labels import LabelScheme
 
     card, tensors = load_model_files(model_dir)
+    try:
+        input_mapping(card)  # a card naming an input no image can be converted into is refused on load
+    except InputError as e:
+        raise InputError(e.problem, model_dir / e.where if e.where else model_dir) from None
     state, ood = split_tensors(tensors)
     net = build_network(card, state)
     scheme = LabelScheme.from_dict(card["labels"]) if "labels" in card else LabelScheme.from_column(card["classes"])

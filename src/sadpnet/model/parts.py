@@ -15,7 +15,6 @@ from __future__ import annotations
 import numpy as np
 
 from sadpnet.errors import InputError
-from sadpnet.model.preprocess import linear_settings
 
 #: Sub-folder of a model directory holding its detector.
 DETECTOR_SUBDIR = "detector"
@@ -23,16 +22,13 @@ DETECTOR_SUBDIR = "detector"
 CLEAN_SUBDIR, GATE_SUBDIR = "clean", "gate"
 
 
-def same_input(model, detector, measured: bool = False) -> bool:
-    """Whether the detector sees exactly the model's input (image size, calibration, preprocessing), so the
-    model's inputs can be handed on; otherwise it preprocesses the patterns itself. ``measured``: for
-    measured files, whose preprocessing ignores the decoding of stored images (`preprocess.linear_settings`)."""
-    a, b = model.preprocess_settings(), detector.preprocess_settings()
-    if measured:
-        a, b = linear_settings(a), linear_settings(b)
+def same_input(model, detector) -> bool:
+    """Whether the detector sees exactly the model's input (image size, calibration, intensity mapping,
+    preprocessing), so the model's inputs can be handed on; otherwise it preprocesses the patterns itself."""
     return (model.image_size_px == detector.image_size_px
             and abs(model.target_pixel_size_inv_a - detector.target_pixel_size_inv_a) <= 1e-12
-            and a.to_dict() == b.to_dict())
+            and model.input_mapping == detector.input_mapping
+            and model.preprocess_settings().to_dict() == detector.preprocess_settings().to_dict())
 
 
 def require_classes(detector, classes) -> None:

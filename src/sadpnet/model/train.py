@@ -72,13 +72,28 @@ class TrainConfig:
     init_from: str | None = None  # a model folder whose weights start the training (fine-tuning); None = random
     init_any_scale: bool = False  # init_from may have another image size and pixel scale (convolutions carry over)
     balance: str | None = None  # a table column: each epoch draws its values equally often (e.g. defect_type)
+    input_mapping: dict | None = None  # IntensityMapping tags of the network's input; None: the training store's
+
+    def intensity_mapping(self, source=None):
+        """The `sadpnet.simulate.detector.IntensityMapping` the network takes: ``input_mapping``, or (None)
+        the one mapping of every image of ``source`` (`InputError` when its images differ in it)."""
+        from sadpnet.simulate.detector import IntensityMapping
+
+        if self.input_mapping is not None:
+            return IntensityMapping.from_tags(self.input_mapping, "input_mapping")
+        from sadpnet.model.source import MAPPING_COLUMN
+
+        if source is None or MAPPING_COLUMN in source.table.columns:
+            raise InputError("the training images differ in their intensity mapping: the network needs one "
+                             "(use --intensity linear)", "--intensity")
+        return source.mapping
 
     def preprocess_settings(self) -> dict:
         """All `sadpnet.model.preprocess.PreprocessSettings` fields, as stored in the model card."""
         from sadpnet.model.preprocess import PreprocessSettings
 
-        return PreprocessSettings(target_pixel_size_inv_a=self.target_pixel_size_inv_a, size_px=self.image_size_px,
-                                  **self.preprocess).to_dict()
+        return PreprocessSettings.from_dict({**self.preprocess, "target_pixel_size_inv_a": self.target_pixel_size_inv_a,
+                                             "size_px": self.image_size_px}).to_dict()
 
     def augment_config(self) -> AugmentConfig:
         d = dict(self.augment)
@@ -234,6 +249,7 @@ def train(train_source, val_source, cfg: TrainConfig, out_dir: str | Path, *, sc
     if cfg.balance and cfg.balance not in train_source.table.columns:  # refused before anything is written
         raise InputError(f"dataset has no column {cfg.balance!r}", "--balance")
     cfg.preprocess_settings()  # every preprocessing field checked before anything is written
+    cfg.input_mapping = cfg.intensity_mapping(train_source).to_tags()  # recorded in the card
     y_train = encode_labels(train_source, scheme)
     y_val = encode_labels(val_source, scheme)
 

@@ -101,18 +101,23 @@ def load_models(entries: list[ModelEntry]) -> list[ModelEntry]:
     return entries
 
 
-def predict(model, images: np.ndarray, pixel_size_inv_a: np.ndarray) -> tuple[list[dict], dict]:
+def predict(model, images: np.ndarray, pixel_size_inv_a: np.ndarray, mapping=None) -> tuple[list[dict], dict]:
     """Top-1 verdicts of ``model``: one per image, and the ensemble verdict of all images together.
 
     Each verdict is ``{"label", "space_group", "probability", "unknown"}``; the ensemble is the classifier's
     product rule over the images (different zone axes, voltages and camera lengths of one specimen: the
     paper's material-level assignment). ``model``: a `sadpnet.model.infer.Classifier`; ``images``: (N, H, W)
-    uint8 detector images with the direct beam at (W/2, H/2); ``pixel_size_inv_a``: (N,) 1/A per pixel.
+    uint8 detector images with the direct beam at (W/2, H/2); ``pixel_size_inv_a``: (N,) 1/A per pixel;
+    ``mapping``: the images' `sadpnet.simulate.detector.IntensityMapping` (None: `DEFAULT_MAPPING`, what
+    `simulate_points` renders), which the classifier converts into its model's.
     """
     from types import SimpleNamespace
 
+    from sadpnet.simulate.detector import DEFAULT_MAPPING
+
+    tags = (mapping or DEFAULT_MAPPING).to_tags()
     patterns = [SimpleNamespace(image=img, pixel_size_inv_a=float(cal), source=f"simulated {i}", centre_xy=None,
-                                mask=None, metadata={"calibration_source": "simulation"})
+                                mask=None, metadata={"calibration_source": "simulation", "render_mapping": tags})
                 for i, (img, cal) in enumerate(zip(images, pixel_size_inv_a))]
     result = model.classify_images(patterns, top_k=1, ensemble=True)
     return [_verdict(r) for r in result["images"]], _verdict(result["ensemble"])
