@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from sadpnet.cli.app import main
+from sadpnet.errors import InputError
 
 
 def _run(argv, capsys):
@@ -81,3 +82,26 @@ def test_init_any_scale_without_init_from_is_one_line_exit_2(quick_store, tmp_pa
     code, err = _run(["train", str(quick_store), "-o", str(tmp_path / "m"), "--init-any-scale"], capsys)
     assert code == 2 and "--init-any-scale" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "m").exists()
+
+
+def test_recipe_pools_stores_and_checks_options_before_reading(store_with_val, tmp_path):
+    """`sadpnet.model.recipe` (what `sadpnet train` calls): --also pools the splits of several stores (a seeded
+    subset of the pooled validation patterns), the appearance label builds the paper's groups, and bad options
+    are refused before any store is opened."""
+    from sadpnet.model.augment import LINEAR_NOISE, AugmentConfig
+    from sadpnet.model.recipe import _config, _scheme, _splits, train_on_stores
+
+    tr, va = _splits([store_with_val, store_with_val], None, 5, seed=0)
+    one_tr, one_va = _splits([store_with_val], None, None, seed=0)
+    assert len(tr) == 2 * len(one_tr) and len(va) == 5
+    assert _scheme(tr, "appearance").kind == "appearance"
+    with pytest.raises(InputError, match="no column"):
+        _scheme(tr, "nope")
+    cfg = _config({"image_size_px": 64}, "space_group", "linear", 100.0, None, False)
+    assert cfg.target_pixel_size_inv_a == pytest.approx(0.0266 * 2) and cfg.preprocess == {}
+    assert cfg.augment == AugmentConfig(**LINEAR_NOISE).to_dict()
+    for kw, where in (({"precision": "fp16"}, "--precision"), ({"intensity": "sqrt"}, "--intensity"),
+                      ({"init_any_scale": True}, "--init-any-scale")):
+        with pytest.raises(InputError) as e:
+            train_on_stores(tmp_path / "missing-store", tmp_path / "m", **kw)
+        assert e.value.where == where
