@@ -216,3 +216,18 @@ def test_card_mapping_errors_are_one_line_exit_2(al_crystal, tmp_path, capsys):
     code, out = _classify([str(good), "--model", str(m), "--json"], capsys)
     assert code in (0, None), out.err
     assert json.loads(out.out)["images"][0]["prediction"]["space_group"] in (213, 221, 225, 227, 229)
+
+
+def test_simulate_cli_help_states_the_default_mapping():
+    """`sadpnet simulate` leaves its mapping options unset (the defaults live in DEFAULT_MAPPING only, and the
+    CLI must not import numpy to show them); its help text names the same values."""
+    import inspect
+
+    from sadpnet.cli.simulate import simulate_command
+
+    opts = {p.name: p.default for p in inspect.signature(simulate_command).parameters.values()}
+    d = DEFAULT_MAPPING
+    for name, text in (("mapping", f"default {d.kind}"), ("gamma", f"default {d.gamma:g}"),
+                       ("dynamic_range", f"default {d.dynamic_range:.0e}".replace("e+0", "e")),
+                       ("bits", f"default {d.bits}")):
+        assert opts[name].default is None and text in opts[name].help, (name, opts[name].help)

@@ -8,7 +8,6 @@ from typing import Optional, Tuple
 import typer
 
 from sadpnet.cli.base import app
-from sadpnet.simulate.detector import DEFAULT_MAPPING
 
 
 @app.command("simulate")
@@ -33,24 +32,25 @@ def simulate_command(
     beam_stop_arm_px: float = typer.Option(0.0, "--beam-stop-arm-px", help="Width of the beam-stop arm, pixels (0: disc only)."),
     dose_e: float = typer.Option(0.0, "--dose-e", help="Electrons over the image for Poisson noise (0: no noise)."),
     read_noise_e: float = typer.Option(0.0, "--read-noise-e", help="Gaussian read noise per pixel, electrons (needs --dose-e)."),
-    mapping: str = typer.Option(DEFAULT_MAPPING.kind, "--mapping", help="Intensity mapping: log, gamma or linear."),
-    gamma: float = typer.Option(DEFAULT_MAPPING.gamma, "--gamma", help="Exponent of the gamma mapping."),
-    dynamic_range: float = typer.Option(DEFAULT_MAPPING.dynamic_range, "--dynamic-range",
-                                        help="Dynamic range R of the log mapping."),
-    bits: int = typer.Option(DEFAULT_MAPPING.bits, "--bits", help="Output bit depth: 8 or 16."),
+    mapping: Optional[str] = typer.Option(None, "--mapping", help="Intensity mapping: log, gamma or linear "
+                                          "(default log; all defaults: sadpnet.simulate.detector.DEFAULT_MAPPING)."),
+    gamma: Optional[float] = typer.Option(None, "--gamma", help="Exponent of the gamma mapping (default 0.5)."),
+    dynamic_range: Optional[float] = typer.Option(None, "--dynamic-range",
+                                                  help="Dynamic range R of the log mapping (default 1e4)."),
+    bits: Optional[int] = typer.Option(None, "--bits", help="Output bit depth: 8 or 16 (default 8)."),
     seed: int = typer.Option(0, "--seed", help="Random seed of the noise."),
 ) -> None:
     """Simulate the SADP of a crystal on a zone axis and write the image and its spots JSON."""
     from sadpnet.errors import InputError
     from sadpnet.simulate.api import simulate
-    from sadpnet.simulate.detector import BeamStop, IntensityMapping, Noise, render
+    from sadpnet.simulate.detector import BeamStop, Noise, intensity_mapping, render
     from sadpnet.simulate.io import check_output_path, save_pattern
 
     check_output_path(output, "--output")
-    if bits not in (8, 16):
+    if bits not in (None, 8, 16):
         raise InputError(f"must be 8 or 16, got {bits}", "--bits")
     try:
-        intensity = IntensityMapping(mapping, dynamic_range=dynamic_range, gamma=gamma, bits=bits)
+        intensity = intensity_mapping(mapping, dynamic_range=dynamic_range, gamma=gamma, bits=bits)
     except InputError as e:
         raise InputError(e.problem, "--" + str(e.where).replace("_", "-")) from None
     if not cif.is_file():

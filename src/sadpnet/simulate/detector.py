@@ -88,7 +88,7 @@ class IntensityMapping:
             raise InputError(f"bits must be 8, 16 or 32, got {self.bits!r}", "bits")
         if self.kind == "log" and not (isinstance(self.dynamic_range, (int, float)) and math.isfinite(self.dynamic_range)
                                        and self.dynamic_range > 1):
-            raise InputError(f"dynamic_range must be > 1, got {self.dynamic_range!r}", "dynamic_range")
+            raise InputError(f"the dynamic range must be > 1, got {self.dynamic_range!r}", "dynamic_range")
         if self.kind == "gamma" and not (isinstance(self.gamma, (int, float)) and math.isfinite(self.gamma)
                                          and self.gamma > 0):
             raise InputError(f"gamma must be > 0, got {self.gamma!r}", "gamma")
@@ -272,7 +272,7 @@ def render(pattern, *, direct_beam: bool = True, direct_beam_ratio: float = 5.0,
         raise InputError(f"render needs a square 2-D intensity, got shape {img.shape}", "pattern")
     m = intensity_mapping(mapping, gamma=gamma, dynamic_range=dynamic_range, bits=bits)
     if not psf_sigma_px >= 0:
-        raise InputError(f"psf_sigma_px must be >= 0, got {psf_sigma_px!r}", "psf_sigma_px")
+        raise InputError(f"the point-spread sigma (pixels) must be >= 0, got {psf_sigma_px!r}", "psf_sigma_px")
     n = img.shape[0]
     peak = img.max()
     if direct_beam:
