@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from sadpnet.model.examples import encode_labels, model_input
+from sadpnet.simulate.detector import DEFAULT_MAPPING
 
 
 def inputs_of(source, cfg, positions=None) -> np.ndarray:
@@ -68,7 +69,7 @@ def finalize_model(out_dir, cfg, scheme, train_source, val_source, summary: dict
     ood = {}
     for name, imgs in (("amorphous_rings", amorphous_rings(n_ood, size_px=size, pixel_size_inv_a=cal, seed=cfg.seed)),
                        ("noise_only", noise_only(n_ood, size_px=size, pixel_size_inv_a=cal, seed=cfg.seed + 1))):
-        x = np.stack([clf.preprocess(im.astype(np.float32), cal) for im in imgs])
+        x = np.stack([clf.preprocess(im, cal, mapping=DEFAULT_MAPPING) for im in imgs])  # as stored images
         lo, fe = clf.forward_inputs(x)
         ood[name] = {"logits": lo, "features": fe}
     choice = choose_score({"logits": val_logits, "features": val_feats}, ood, temperature=temperature, stats=stats)

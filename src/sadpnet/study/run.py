@@ -270,12 +270,15 @@ def _examples(sets: list[SetPatterns], grid: Grid, seed: int) -> list[dict]:
 
 def _add_model_views(examples: list[dict], entries: list[ModelEntry]) -> None:
     """Each example gets ``model_view``: (name, pristine input, defected input) of the first available model,
-    its preprocessed inputs (what the network sees, `Classifier.preprocess`)."""
+    its preprocessed inputs (what the network sees, `Classifier.preprocess`; the stored images hold
+    `DEFAULT_MAPPING`, what `simulate_points` renders)."""
+    from sadpnet.simulate.detector import DEFAULT_MAPPING
+
     model = next((e for e in entries if e.available), None)
     if model is None:
         return
     for ex in examples:
-        ex["model_view"] = (model.name, *[model.model.preprocess(np.asarray(img, np.float32), cal)
+        ex["model_view"] = (model.name, *[model.model.preprocess(np.asarray(img), cal, mapping=DEFAULT_MAPPING)
                                           for img, cal in zip((ex["pristine"], ex["defected"]),
                                                               ex["pixel_size_inv_a"])])
 
