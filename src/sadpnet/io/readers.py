@@ -9,7 +9,6 @@ calibration and intensity mapping; they are read back (``metadata["render_mappin
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
