@@ -14,10 +14,10 @@ from PIL.PngImagePlugin import PngInfo
 
 from sadpnet.errors import InputError
 from sadpnet.io import load_pattern
-from sadpnet.model.preprocess import PreprocessSettings, measured_to_model_input, to_model_input
+from sadpnet.model.preprocess import PreprocessSettings, measured_to_model_input, to_input_mapping, to_model_input
 from sadpnet.resources import example_cif
 from sadpnet.simulate import render, save_pattern, simulate
-from sadpnet.simulate.detector import mapping_tags
+from sadpnet.simulate.detector import DEFAULT_MAPPING, MEASURED_MAPPING, mapping_tags
 
 
 @pytest.fixture(scope="module")
@@ -52,21 +52,21 @@ def test_round_trip_and_default_mapping(tmp_path, al_pattern, suffix, bits):
 
 
 def test_linear_model_decodes_a_simulated_file_as_its_store(tmp_path, al_pattern):
-    """The same rendered image, once from a store (step 0 of preprocessing) and once from a file: identical
-    model inputs for a linear-intensity model and for a stored-value model."""
+    """The same rendered image, once from a store (converted from its mapping) and once from a file: identical
+    model inputs for a linear-intensity model, a stored-value model and a card without a mapping."""
     img = render(al_pattern)
     path, _ = save_pattern(al_pattern, img, tmp_path / "al.png")
     p = load_pattern(path, find_beam_centre=False)
     cal = al_pattern.pixel_size_inv_a
-    for s in (PreprocessSettings(stored_log_range=1e4), PreprocessSettings()):
-        from_store = to_model_input(img, cal, **s.to_dict())
-        np.testing.assert_allclose(measured_to_model_input(p, s), from_store, atol=1e-5)
+    s = PreprocessSettings()
+    for model_mapping in (MEASURED_MAPPING, DEFAULT_MAPPING, None):
+        from_store = to_model_input(to_input_mapping(img, DEFAULT_MAPPING, model_mapping), cal, **s.to_dict())
+        np.testing.assert_allclose(measured_to_model_input(p, s, model_mapping), from_store, atol=1e-5)
     # a plain PNG of the same values (no mapping tag) is taken as linear intensity: a different input,
     # with the weak reflections much stronger
     Image.fromarray(img).save(tmp_path / "plain.png")
     plain = load_pattern(tmp_path / "plain.png", calibration_inv_a_per_px=cal, find_beam_centre=False)
-    lin = PreprocessSettings(stored_log_range=1e4)
-    a, b = measured_to_model_input(plain, lin), measured_to_model_input(p, lin)
+    a, b = measured_to_model_input(plain, s, MEASURED_MAPPING), measured_to_model_input(p, s, MEASURED_MAPPING)
     assert (a > 0.05).sum() > 2 * (b > 0.05).sum()
 
 

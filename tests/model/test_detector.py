@@ -80,12 +80,11 @@ def test_detector_must_match_and_be_intact(five_source, tmp_path):
         attach_detector(m, _model(tmp_path / "det2", ["dislocation", "none"], 2), five_source)
     assert "detector" not in json.loads((m / "card.json").read_text())["unknown"]  # nothing half-written
     attach_detector(m, _model(tmp_path / "det", ["dislocation", "none", "twin"], 2), five_source)
-    # a detector swapped for another one is refused when the model is used
+    # a detector swapped for another one is refused when the model is loaded
     shutil.copy2(tmp_path / "det2" / "model.safetensors", m / "detector" / "model.safetensors")
     shutil.copy2(tmp_path / "det2" / "card.json", m / "detector" / "card.json")
-    clf = load_model(m)
     with pytest.raises(InputError, match="differ from the ones the card names"):
-        clf.detector
+        load_model(m)
 
 
 def test_detector_folder_must_be_inside_the_model(five_source, tmp_path):
@@ -97,7 +96,7 @@ def test_detector_folder_must_be_inside_the_model(five_source, tmp_path):
     card["unknown"]["detector"]["dir"] = "../det"
     (m / "card.json").write_text(json.dumps(card))
     with pytest.raises(InputError, match="not a sub-folder"):
-        load_model(m).detector
+        load_model(m)
 
 
 def test_detector_with_its_own_preprocessing(five_source, tmp_path):
@@ -139,9 +138,9 @@ def test_detector_with_its_own_preprocessing(five_source, tmp_path):
     assert [im["unknown"]["defect_signature"]["flagged"] for im in res["images"]] == flags.tolist()
 
 
-def test_measured_files_share_the_input_when_only_stored_decoding_differs(five_source, tmp_path):
-    """A model that decodes stored images and a detector that does not see the same input of a measured
-    (linear) file: the detector reuses the model's inputs there, and its flags equal those from its own."""
+def test_a_detector_of_another_input_mapping_preprocesses_files_itself(five_source, tmp_path):
+    """A linear-intensity model and a detector that takes images as given (a card made before input_mapping)
+    never share inputs; a measured (linear) file reaches both unchanged, a rendered file only the detector."""
     from sadpnet.io import MeasuredPattern
     from sadpnet.model.detector import attach_detector, same_input
 
@@ -152,7 +151,7 @@ def test_measured_files_share_the_input_when_only_stored_decoding_differs(five_s
     attach_detector(m, _model(tmp_path / "det", ["dislocation", "none", "twin"], 2), five_source,
                     max_clean_flag_rate=0.2)
     clf = load_model(m)
-    assert not same_input(clf, clf.detector) and same_input(clf, clf.detector, measured=True)
+    assert not same_input(clf, clf.detector) and not clf.detector_shares_input()
     img = five_source.image(0).astype(np.float32)
     pat = MeasuredPattern(image=img, pixel_size_inv_a=five_source.pixel_size(0), centre_xy=(128.0, 128.0),
                           mask=np.ones(img.shape, bool), source="m.png", metadata={})
@@ -160,7 +159,7 @@ def test_measured_files_share_the_input_when_only_stored_decoding_differs(five_s
     x = clf.preprocess_measured(pat, pat.pixel_size_inv_a)
     own = clf.detector.preprocess_measured(pat, pat.pixel_size_inv_a)
     np.testing.assert_array_equal(x, own)
-    _, sig = clf.defect_flags(x[None], measured=True)
+    _, sig = clf.defect_flags(x[None], own[None])
     assert res["images"][0]["unknown"]["defect_signature"]["probability"] == pytest.approx(float(sig[0]), rel=1e-6)
     # a rendered (simulated) file carries its mapping: the linear-intensity model decodes it, the detector
     # (stored values) does not, so the detector preprocesses the file itself

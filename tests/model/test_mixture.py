@@ -91,19 +91,19 @@ def test_mixture_parts_must_fit_and_stay_intact(five_source, tmp_path):
     attach_mixture(m, tmp_path / "clean", g, classes=["thermal"])
     with pytest.raises(InputError, match="already a mixture"):
         attach_mixture(m, tmp_path / "clean", g, classes=["thermal"])
-    # a part swapped for another network is refused when the model is used
+    # a part swapped for another network is refused when the model is loaded
     other = _model(tmp_path / "other", FIVE, 7)
     shutil.copy2(other / "model.safetensors", m / "clean" / "model.safetensors")
     shutil.copy2(other / "card.json", m / "clean" / "card.json")
     with pytest.raises(InputError, match="differ from the ones the card names"):
-        load_model(m).mixture
+        load_model(m)
     shutil.copy2(tmp_path / "clean" / "model.safetensors", m / "clean" / "model.safetensors")
     shutil.copy2(tmp_path / "clean" / "card.json", m / "clean" / "card.json")
     card = json.loads((m / "card.json").read_text())
     card["mixture"]["gate"]["dir"] = "../gate"
     (m / "card.json").write_text(json.dumps(card))
     with pytest.raises(InputError, match="not a sub-folder"):
-        load_model(m).mixture
+        load_model(m)
 
 
 def test_attach_mixture_cli(five_source, tmp_path):

@@ -175,12 +175,13 @@ def test_non_finite_pixels_are_unusable():
 
 
 def test_stored_log_images_are_decoded_measured_files_are_not():
-    """With ``stored_log_range`` a rendered (log-mapped) image gives the model input of its linear intensity;
-    a superlattice-like spot at 1e-3 of the main spots nearly vanishes, where the stored values showed it
-    at about half the range; `measured_to_model_input` never decodes (real files are linear)."""
+    """Converted into a linear-intensity model's mapping, a rendered (log-mapped) image gives the model input of
+    its linear intensity; a superlattice-like spot at 1e-3 of the main spots nearly vanishes, where the stored
+    values showed it at about half the range; a measured file (linear) is not converted at all."""
     from types import SimpleNamespace
 
-    from sadpnet.simulate.detector import render
+    from sadpnet.model.preprocess import to_input_mapping
+    from sadpnet.simulate.detector import DEFAULT_MAPPING, MEASURED_MAPPING, render
 
     size, cal = 256, 0.0133
     main = [(40, 0), (-40, 0), (0, 40), (0, -40)]
@@ -188,8 +189,7 @@ def test_stored_log_images_are_decoded_measured_files_are_not():
     linear = spots_image((size, size), (128, 128), main, sigma_px=1.0)
     linear += 1e-3 * spots_image((size, size), (128, 128), weak, sigma_px=1.0)
     stored = render(linear, direct_beam=False, psf_sigma_px=0.0)  # uint8, log R = 1e4
-    s = PreprocessSettings(stored_log_range=1e4)
-    decoded = to_model_input(stored, cal, **s.to_dict())
+    decoded = to_model_input(to_input_mapping(stored, DEFAULT_MAPPING, MEASURED_MAPPING), cal)
     as_linear = to_model_input(linear, cal)
     as_stored = to_model_input(stored, cal)
     c = N // 2
@@ -198,6 +198,8 @@ def test_stored_log_images_are_decoded_measured_files_are_not():
     assert decoded[weak_px] < 0.1 and as_stored[weak_px] > 0.4, (decoded[weak_px], as_stored[weak_px])
     meas = SimpleNamespace(image=linear, pixel_size_inv_a=cal, centre_xy=None, mask=np.ones_like(linear, bool),
                            saturated=None, source="x")
-    np.testing.assert_array_equal(measured_to_model_input(meas, s), as_linear)
-    with pytest.raises(InputError, match="stored_log_range"):
-        PreprocessSettings(stored_log_range=0.5)
+    np.testing.assert_array_equal(measured_to_model_input(meas, PreprocessSettings(), MEASURED_MAPPING), as_linear)
+    # the preprocessing settings hold no intensity mapping (old cards' keys are read past by from_dict)
+    with pytest.raises(TypeError):
+        PreprocessSettings(stored_log_range=1e4)
+    assert PreprocessSettings.from_dict({"stored_log_range": None, "stored_full_scale": 255.0}) == PreprocessSettings()

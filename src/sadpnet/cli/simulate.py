@@ -35,23 +35,27 @@ def simulate_command(
     beam_stop_arm_px: float = typer.Option(0.0, "--beam-stop-arm-px", help="Width of the beam-stop arm, pixels (0: disc only)."),
     dose_e: float = typer.Option(0.0, "--dose-e", help="Electrons over the image for Poisson noise (0: no noise)."),
     read_noise_e: float = typer.Option(0.0, "--read-noise-e", help="Gaussian read noise per pixel, electrons (needs --dose-e)."),
-    mapping: str = typer.Option("log", "--mapping", help="Intensity mapping: log or gamma."),
-    gamma: float = typer.Option(0.5, "--gamma", help="Exponent of the gamma mapping."),
-    dynamic_range: float = typer.Option(1e4, "--dynamic-range", help="Dynamic range R of the log mapping."),
-    bits: int = typer.Option(8, "--bits", help="Output bit depth: 8 or 16."),
+    mapping: Optional[str] = typer.Option(None, "--mapping", help="Intensity mapping: log, gamma or linear "
+                                          "(default log; all defaults: sadpnet.simulate.detector.DEFAULT_MAPPING)."),
+    gamma: Optional[float] = typer.Option(None, "--gamma", help="Exponent of the gamma mapping (default 0.5)."),
+    dynamic_range: Optional[float] = typer.Option(None, "--dynamic-range",
+                                                  help="Dynamic range R of the log mapping (default 1e4)."),
+    bits: Optional[int] = typer.Option(None, "--bits", help="Output bit depth: 8 or 16 (default 8)."),
     seed: int = typer.Option(0, "--seed", help="Random seed of the noise."),
 ) -> None:
     """Simulate the SADP of a crystal on a zone axis and write the image and its spots JSON."""
     from sadpnet.errors import InputError
     from sadpnet.simulate.api import simulate
-    from sadpnet.simulate.detector import BeamStop, Noise, mapping_tags, render
+    from sadpnet.simulate.detector import BeamStop, Noise, intensity_mapping, render
     from sadpnet.simulate.io import check_output_path, save_pattern
 
     check_output_path(output, "--output")
-    if bits not in (8, 16):
+    if bits not in (None, 8, 16):
         raise InputError(f"must be 8 or 16, got {bits}", "--bits")
-    if mapping not in ("log", "gamma"):
-        raise InputError(f"must be log or gamma, got {mapping!r}", "--mapping")
+    try:
+        intensity = intensity_mapping(mapping, dynamic_range=dynamic_range, gamma=gamma, bits=bits)
+    except InputError as e:
+        raise InputError(e.problem, "--" + str(e.where).replace("_", "-")) from None
     cif = cif_path(cif)
     if not cif.is_file():
         raise InputError("no such file", str(cif))
@@ -61,8 +65,6 @@ def simulate_command(
     stop = BeamStop(beam_stop_px, beam_stop_arm_px) if beam_stop_px > 0 else None
     noise = Noise(dose_e, read_noise_e) if dose_e > 0 else None
     image = render(pattern, direct_beam=direct_beam, direct_beam_ratio=direct_beam_ratio, psf_sigma_px=psf_sigma_px,
-                   beam_stop=stop, noise=noise, mapping=mapping, gamma=gamma, dynamic_range=dynamic_range,
-                   bits=bits, seed=seed)
-    tags = mapping_tags(mapping=mapping, gamma=gamma, dynamic_range=dynamic_range, bits=bits)
-    img_path, json_path = save_pattern(pattern, image, output, spots, mapping=tags)
+                   beam_stop=stop, noise=noise, mapping=intensity, seed=seed)
+    img_path, json_path = save_pattern(pattern, image, output, spots, mapping=intensity)
     typer.echo(f"{img_path} ({len(pattern.spots)} spots, {pattern.pixel_size_inv_a:.6f} 1/A per pixel); spots: {json_path}")

@@ -43,8 +43,8 @@ def train_command(
                                    "log1p(gain x) / log1p(gain) of the normalised image (sadpnet.model.preprocess)."),
     intensity: str = typer.Option("stored", "--intensity", help="stored: take the dataset's stored (log-mapped) "
                                   "values as intensities (every shipped recipe); linear: decode them to linear "
-                                  "detector intensity first, as real files hold (sadpnet.model.preprocess, step 0; "
-                                  "robust to weak defect features, docs/classifier.md)."),
+                                  "detector intensity first, as real files hold (the card's input_mapping; robust to "
+                                  "weak defect features, docs/classifier.md)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT/checkpoint."),
     also: list[Path] = typer.Option([], "--also", help="A further dataset whose train and val splits are added "
                                     "(repeatable; e.g. clean patterns beside a defect dataset when fine-tuning)."),
@@ -58,59 +58,15 @@ def train_command(
                                         "256-px model started from the 128-px default)."),
 ) -> None:
     """Train a classifier: per-epoch validation, checkpoint/resume, early stopping, metrics.csv, calibrated card."""
-    from sadpnet.errors import InputError
-    from sadpnet.model.augment import LINEAR_NOISE, NO_AUGMENT, AugmentConfig
-    from sadpnet.model.labels import LabelScheme
-    from sadpnet.model.preprocess import DEFAULT_SIZE_PX, DEFAULT_TARGET_PIXEL_SIZE_INV_A
-    from sadpnet.model.source import dataset_id, open_store, stored_mapping
-    from sadpnet.model.train import TrainConfig, train
+    from sadpnet.model.recipe import train_on_stores
 
-    if precision not in ("bf16", "fp32"):
-        raise InputError(f"must be bf16 or fp32, got {precision!r}", "--precision")
-    if threads < 1 or workers < 0 or batch_size < 1:
-        raise InputError("threads and batch size must be >= 1, workers >= 0", "--threads/--workers/--batch-size")
-    if init_any_scale and init_from is None:
-        raise InputError("only means something with --init-from MODEL_DIR", "--init-any-scale")
-    target = target_pixel_size_inv_a or DEFAULT_TARGET_PIXEL_SIZE_INV_A * DEFAULT_SIZE_PX / image_size
-    from sadpnet.model.source import concat_sources
-
-    paths = [dataset, *also]
-    tr = concat_sources([open_store(p, "train", max_patterns=max_patterns, seed=seed) for p in paths])
-    n_val = max_val_patterns or max_patterns
-    if len(paths) == 1:
-        va = open_store(dataset, "val", max_patterns=n_val, seed=seed)
-    else:  # a seeded subset of the pooled validation patterns
-        import numpy as np
-
-        va = concat_sources([open_store(p, "val") for p in paths])
-        if n_val and len(va) > n_val:
-            va = va.subset(np.sort(np.random.default_rng(seed).permutation(len(va))[:n_val]))
-    preprocess = {} if log_gain == 100.0 else {"log_gain": log_gain}
-    if intensity == "linear":
-        preprocess.update(stored_mapping(paths))
-    elif intensity != "stored":
-        raise InputError(f"must be linear or stored, got {intensity!r}", "--intensity")
-    scheme = None
-    if label == "appearance":
-        from sadpnet.model.appearance import appearance_scheme
-
-        scheme = appearance_scheme(tr.table)
-        label = "space_group"
-    cfg = TrainConfig(arch=arch, image_size_px=image_size, target_pixel_size_inv_a=target, label=label, epochs=epochs,
-                      batch_size=batch_size, lr=lr, patience=patience, seed=seed, threads=threads, workers=workers,
-                      precision=precision, device=device, samples_per_epoch=samples_per_epoch, max_hours=max_hours,
-                      half_weights=half, init_from=str(init_from) if init_from else None,
-                      init_any_scale=init_any_scale,
-                      balance=balance, augment=(NO_AUGMENT if no_augment else
-                                                AugmentConfig(**(LINEAR_NOISE if intensity == "linear" else {}))
-                                                ).to_dict(),
-                      preprocess=preprocess)
-    if scheme is None:
-        if label not in tr.table.columns:
-            raise InputError(f"dataset has no column {label!r}", "--label")
-        scheme = LabelScheme.from_column(tr.table[label], label)
-    typer.echo(f"training {arch} on {len(tr)} patterns (val {len(va)}), {scheme.num_classes} classes, "
-               f"{image_size} px at {target:.5g} 1/A per pixel -> {out}")
-    summary = train(tr, va, cfg, out, scheme=scheme, resume=resume, dataset_id="+".join(dataset_id(p) for p in paths))
+    summary = train_on_stores(
+        dataset, out, also=also, label=label, intensity=intensity, log_gain=log_gain,
+        target_pixel_size_inv_a=target_pixel_size_inv_a, max_patterns=max_patterns,
+        max_val_patterns=max_val_patterns, no_augment=no_augment, resume=resume, on_start=typer.echo,
+        arch=arch, image_size_px=image_size, epochs=epochs, batch_size=batch_size, lr=lr, patience=patience,
+        seed=seed, threads=threads, workers=workers, precision=precision, device=device,
+        samples_per_epoch=samples_per_epoch, max_hours=max_hours, half_weights=half, init_from=init_from,
+        init_any_scale=init_any_scale, balance=balance)
     typer.echo(f"best epoch {summary['best_epoch']}: val accuracy {summary['best_val_acc']:.4f} "
                f"({summary['stopped']}); model written to {out}")

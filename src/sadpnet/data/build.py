@@ -57,6 +57,7 @@ def _render_kwargs(render: dict) -> dict:
 def make_pattern_image(row: dict, spec: dict) -> np.ndarray:
     """The stored image (uint8/uint16, (S, S)) of one table row."""
     from sadpnet.simulate.api import simulate
+    from sadpnet.data.store import MAPPING_KEYS, pattern_mapping
     from sadpnet.simulate.detector import render
 
     m, sim = spec["microscope"], spec["simulation"]
@@ -73,9 +74,8 @@ def make_pattern_image(row: dict, spec: dict) -> np.ndarray:
                        inplane_rotation_deg=float(row["inplane_rotation_deg"]),
                        tilt_mrad=(float(row["tilt_x_mrad"]), float(row["tilt_y_mrad"])),
                        debye_waller=sim["debye_waller"], oversample=sim["oversample"])
-    kwargs = _render_kwargs({**spec["render"], **aug.get("render", {})})
-    bits = 16 if spec["storage"]["dtype"] == "uint16" else 8
-    return render(pattern, bits=bits, seed=int(row["seed"]), **kwargs)
+    options = {k: v for k, v in {**spec["render"], **aug.get("render", {})}.items() if k not in MAPPING_KEYS}
+    return render(pattern, mapping=pattern_mapping(spec, aug), seed=int(row["seed"]), **_render_kwargs(options))
 
 
 def _reset_simulator_caches() -> None:

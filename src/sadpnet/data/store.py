@@ -3,7 +3,9 @@
 Layout of a store folder ``DIR``::
 
     DIR/store.json        store version, spec hash, shape, dtype, chunking, state (building | complete),
-                          simulator digest (the simulation code's hash; a resume with other code is refused)
+                          simulator digest (the simulation code's hash; a resume with other code is refused),
+                          intensity_mapping (the tags of the images' `IntensityMapping`; null when the spec
+                          draws it per pattern: `pattern_mapping` of the row's augment column)
     DIR/spec.json         the normalised spec it was built from
     DIR/table.parquet     one row per pattern (`sadpnet.data.plan.TABLE_COLUMNS`), row i <-> images[i]
     DIR/images.zarr/      Zarr v3 array "images", (N, S, S) uint8 or uint16, one chunk = `chunk_patterns`
@@ -29,6 +31,7 @@ import numpy as np
 
 from sadpnet.atomic_write import atomic_path, write_text_atomic
 from sadpnet.errors import InputError
+from sadpnet.simulate.detector import IntensityMapping, intensity_mapping
 
 #: Version of the store layout. A store written by a newer version is refused.
 STORE_VERSION = 1
@@ -86,11 +89,48 @@ def create_store(root: Path, spec: dict, spec_hash: str, table, n_chunk: int, si
     zarr.create_array(store=str(root / IMAGES), shape=(n, size_px, size_px), chunks=(n_chunk, size_px, size_px),
                       dtype=dtype, fill_value=0, overwrite=True,
                       compressors=BloscCodec(cname="zstd", clevel=3, shuffle="bitshuffle"))
+    one = spec_mapping(spec)
     meta = {"store_version": STORE_VERSION, "sadpnet_version": __version__, "spec_hash": spec_hash,
             "n_patterns": n, "image_size_px": size_px, "dtype": dtype, "chunk_patterns": n_chunk,
-            "n_chunks": -(-n // n_chunk), "state": "building", **(extra or {})}
+            "n_chunks": -(-n // n_chunk), "state": "building",
+            "intensity_mapping": None if one is None else one.to_tags(), **(extra or {})}
     write_meta(root, meta)
     return meta
+
+
+#: Render options that set the intensity mapping (in a spec's ``render`` or its drawn ``render_choices``).
+MAPPING_KEYS = ("mapping", "gamma", "dynamic_range")
+
+
+def pattern_mapping(spec: dict, augment: dict | None = None) -> IntensityMapping:
+    """The `IntensityMapping` of one pattern of a store: the spec's ``render`` options, overridden by the
+    render choices drawn for the pattern (``augment["render"]``, its table row's augment column), at the
+    bit depth of ``storage.dtype``.
+
+    Example:
+        >>> pattern_mapping({"render": {}, "storage": {"dtype": "uint16"}}).to_tags()
+        {'mapping': 'log', 'dynamic_range': 10000.0, 'full_scale': 65535.0}
+    """
+    render = {**(spec.get("render") or {}), **((augment or {}).get("render") or {})}
+    bits = 16 if (spec.get("storage") or {}).get("dtype") == "uint16" else 8
+    return intensity_mapping(render.get("mapping"), gamma=render.get("gamma"),
+                             dynamic_range=render.get("dynamic_range"), bits=bits)
+
+
+def spec_mapping(spec: dict) -> IntensityMapping | None:
+    """The one `IntensityMapping` of every image of a spec's store, or None when it is drawn per pattern."""
+    choices = (spec.get("augment") or {}).get("render_choices") or {}
+    return None if set(MAPPING_KEYS) & set(choices) else pattern_mapping(spec)
+
+
+def store_mapping(root: str | Path) -> IntensityMapping | None:
+    """The `IntensityMapping` a store records (``store.json``; stores built before it was recorded: from
+    their spec), or None when it is drawn per pattern (`pattern_mapping` of each row)."""
+    meta = read_meta(root)
+    if "intensity_mapping" not in meta:
+        return spec_mapping(read_spec(root))
+    tags = meta["intensity_mapping"]
+    return None if tags is None else IntensityMapping.from_tags(tags, _meta_path(Path(root)))
 
 
 def open_images(root: str | Path, mode: str = "r"):

@@ -8,7 +8,8 @@ The model's preprocessing of the result is `sadpnet.model.preprocess.measured_to
 
 from sadpnet.io.centre import find_centre
 from sadpnet.io.masks import beam_stop_mask, saturation_mask
-from sadpnet.io.measured import MeasuredPattern, load_pattern
+from sadpnet.io.measured import MeasuredPattern, load_pattern, pattern_mapping
 from sadpnet.io.readers import FORMATS
 
-__all__ = ["FORMATS", "MeasuredPattern", "beam_stop_mask", "find_centre", "load_pattern", "saturation_mask"]
+__all__ = ["FORMATS", "MeasuredPattern", "beam_stop_mask", "find_centre", "load_pattern", "pattern_mapping",
+           "saturation_mask"]

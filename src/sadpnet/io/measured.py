@@ -9,6 +9,7 @@ import numpy as np
 
 from sadpnet.errors import InputError
 from sadpnet.ranges import CALIBRATION_INV_A_PER_PX
+from sadpnet.simulate.detector import MEASURED_MAPPING, IntensityMapping
 
 #: ITU-R BT.601 luma weights (as Pillow's "L" conversion) for RGB -> grey
 _LUMA = np.array([0.299, 0.587, 0.114])
@@ -39,6 +40,27 @@ class MeasuredPattern:
     source: Path
     metadata: dict = field(default_factory=dict)
     saturated: np.ndarray | None = None
+
+    @property
+    def intensity_mapping(self) -> IntensityMapping:
+        """What ``image`` holds (`pattern_mapping`): linear intensity, or a sadpnet file's tagged mapping."""
+        return pattern_mapping(self)
+
+
+def pattern_mapping(pattern) -> IntensityMapping:
+    """The `IntensityMapping` of any pattern object's ``image``: the tags in ``metadata["render_mapping"]``
+    (PNG/TIFF files written by sadpnet, simulated images handed over in memory), else `MEASURED_MAPPING`
+    (a measured file holds linear intensity).
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> pattern_mapping(SimpleNamespace(image=None, metadata={})).kind
+        'linear'
+    """
+    tags = (getattr(pattern, "metadata", None) or {}).get("render_mapping")
+    if tags is None:
+        return MEASURED_MAPPING
+    return IntensityMapping.from_tags(tags, str(getattr(pattern, "source", "render_mapping")))
 
 
 def load_pattern(path: str | Path, *, calibration_inv_a_per_px: float | None = None,

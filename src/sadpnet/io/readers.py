@@ -5,12 +5,11 @@ Pillow; NumPy .npy through ``np.load(allow_pickle=False)`` (nothing is ever unpi
 an `InputError` naming the file. An image larger than `MAX_IMAGE_PIXELS` is refused from its header,
 before its pixels are decoded (a 100 kB PNG may claim 100000 x 100000 pixels). PNG and TIFF files written
 by `sadpnet.simulate.io.save_pattern` carry their calibration and intensity mapping; they are read back
-(``metadata["render_mapping"]``).
+(``metadata["render_mapping"]``: the tags of the file's `sadpnet.simulate.detector.IntensityMapping`).
 """
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from sadpnet.errors import InputError
+from sadpnet.simulate.detector import IntensityMapping
 from sadpnet.simulate.io import PNG_CALIBRATION_KEY, PNG_RENDER_KEY, TIFF_CALIBRATION_KEY, TIFF_RENDER_KEY
 
 #: extension -> format name
@@ -210,18 +210,11 @@ def _sadpnet_calibration(value, path: Path) -> tuple[float, str]:
 
 
 def _render_mapping(text, path: Path) -> dict:
-    """The render mapping sadpnet wrote into a PNG/TIFF file, checked (`mapping_tags` keys)."""
-    from sadpnet.simulate.detector import mapping_tags
-
+    """The intensity-mapping tags sadpnet wrote into a PNG/TIFF file, checked (`IntensityMapping.to_tags`)."""
     try:
-        d = json.loads(text) if isinstance(text, str) else dict(text)
-        m = d["mapping"]
-        bits = {255.0: 8, 65535.0: 16}[float(d["full_scale"])]  # KeyError: not an 8- or 16-bit full scale
-        tags = mapping_tags(mapping=m, gamma=d.get("gamma", 0.5), dynamic_range=d.get("dynamic_range", 1e4),
-                            bits=bits)
-    except (ValueError, TypeError, KeyError, InputError) as e:
-        raise InputError(f"its sadpnet intensity-mapping tag is not valid ({e})", path) from None
-    return tags
+        return IntensityMapping.from_tags(text, str(path)).to_tags()
+    except InputError as e:
+        raise InputError(f"its sadpnet intensity-mapping tag is not valid ({e.problem})", path) from None
 
 
 def _read_pillow(path: Path, fmt: str) -> RawImage:

@@ -3,8 +3,8 @@
 A model directory holds exactly two files that matter:
 
 * ``card.json``: what the model is and how to feed it (see `CARD_FORMAT`): architecture, classes,
-  image size, the reciprocal-space calibration (``target_pixel_size_inv_a``, 1/A per pixel) and the
-  preprocessing the model expects, temperature, unknown-detection score and threshold, training data id,
+  image size, the reciprocal-space calibration (``target_pixel_size_inv_a``, 1/A per pixel), the intensity
+  mapping of the images it takes (``input_mapping``: `input_mapping`) and the preprocessing the model expects, temperature, unknown-detection score and threshold, training data id,
   metrics, library versions, and the SHA-256 and size of the weights file.
 * ``model.safetensors``: tensors ``net.<name>`` (the network's state dict, float32 or float16) and
   ``ood.<name>`` (statistics for feature-distance unknown scores, optional).
@@ -22,12 +22,35 @@ from pathlib import Path
 
 from sadpnet.atomic_write import atomic_path, write_text_atomic
 from sadpnet.errors import InputError
+from sadpnet.simulate.detector import MEASURED_MAPPING, IntensityMapping
 
 CARD_NAME = "card.json"
 WEIGHTS_NAME = "model.safetensors"
 CARD_FORMAT = "sadpnet-model"
 CARD_VERSION = 1
 PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin", ".joblib")
+
+
+def input_mapping(card: dict) -> IntensityMapping | None:
+    """The `IntensityMapping` of the images a model takes (the card's ``input_mapping`` tags), or None for a
+    card made before the intensity contract that takes every image's values as they are given.
+
+    Cards without ``input_mapping``: ``preprocessing.stored_log_range`` set means the network took linear
+    intensity (`MEASURED_MAPPING`: stores and tagged files decoded, measured files as they are); unset (the
+    shipped models), it took the values of stores (`render`'s `DEFAULT_MAPPING`) and of measured files (linear)
+    as they were, and still does (None), so that its predictions stay what they were.
+
+    Example:
+        >>> input_mapping({"input_mapping": {"mapping": "linear", "full_scale": 1.0}}).kind
+        'linear'
+        >>> input_mapping({"preprocessing": {}}) is None
+        True
+    """
+    if "input_mapping" in card:
+        return IntensityMapping.from_tags(card["input_mapping"], f"{CARD_NAME} input_mapping")
+    if (card.get("preprocessing") or {}).get("stored_log_range") is not None:
+        return MEASURED_MAPPING
+    return None
 
 
 def sha256_file(path: Path) -> str:

@@ -25,41 +25,14 @@ from pathlib import Path
 import numpy as np
 
 from sadpnet.errors import InputError
+from sadpnet.model.card import CARD_NAME, WEIGHTS_NAME
+from sadpnet.model.evaluate import model_inputs
+from sadpnet.model.infer import load_model
+# re-exported: these lived here before `sadpnet.model.parts`
+from sadpnet.model.parts import DETECTOR_SUBDIR, require_classes, same_input, signature_probability  # noqa: F401
 
-#: Sub-folder of a model directory holding its detector.
-DETECTOR_SUBDIR = "detector"
 #: Defect classes that make a pattern "unknown" by default.
 DEFAULT_UNKNOWN_DEFECTS = ("dislocation", "twin")
-
-
-def same_input(model, detector, measured: bool = False) -> bool:
-    """Whether the detector sees exactly the model's input (image size, calibration, preprocessing), so the
-    model's inputs can be handed on; otherwise it preprocesses the patterns itself. ``measured``: for
-    measured files, whose preprocessing ignores the decoding of stored images (`preprocess.linear_settings`)."""
-    from sadpnet.model.preprocess import linear_settings
-
-    a, b = model.preprocess_settings(), detector.preprocess_settings()
-    if measured:
-        a, b = linear_settings(a), linear_settings(b)
-    return (model.image_size_px == detector.image_size_px
-            and abs(model.target_pixel_size_inv_a - detector.target_pixel_size_inv_a) <= 1e-12
-            and a.to_dict() == b.to_dict())
-
-
-def require_classes(detector, classes) -> None:
-    """Refuse (`InputError` naming the detector's folder) ``classes`` the detector does not have."""
-    missing = [c for c in classes if c not in detector.scheme.classes]
-    if missing:
-        raise InputError(f"the detector has no class {missing[0]!r} (classes: {detector.scheme.classes})",
-                         detector.model_dir)
-
-
-def signature_probability(detector, inputs: np.ndarray, classes) -> np.ndarray:
-    """(B,) summed calibrated probability of ``classes`` given by ``detector`` for model inputs (B, S, S)."""
-    require_classes(detector, classes)
-    logits, _ = detector.forward_inputs(inputs)
-    p = detector.probabilities(logits)
-    return p[:, [detector.scheme.classes.index(c) for c in classes]].sum(axis=1)
 
 
 def attach_detector(model_dir, detector_dir, dataset, *, classes=DEFAULT_UNKNOWN_DEFECTS,
@@ -71,9 +44,6 @@ def attach_detector(model_dir, detector_dir, dataset, *, classes=DEFAULT_UNKNOWN
     model's classes (its training data's validation split), or a pattern source (`sadpnet.model.source`).
     """
     from sadpnet.atomic_write import write_text_atomic
-    from sadpnet.model.card import CARD_NAME, WEIGHTS_NAME
-    from sadpnet.model.evaluate import model_inputs
-    from sadpnet.model.infer import load_model
     from sadpnet.model.source import open_store
     from sadpnet.model.unknown import threshold_at
 

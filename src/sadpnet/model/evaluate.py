@@ -28,11 +28,12 @@ from sadpnet.errors import InputError
 
 def model_inputs(clf, source, start: int = 0, stop: int | None = None) -> np.ndarray:
     """Preprocessed model inputs (N, S, S) float32 of a source's patterns ``start:stop`` (direct beam at the
-    image centre)."""
+    image centre), each converted from its own intensity mapping (``source.mapping_of(i)``) into the model's."""
     xs = []
     for i in range(start, len(source) if stop is None else min(stop, len(source))):
-        img = np.asarray(source.image(i), dtype=np.float32)
-        xs.append(clf.preprocess(img, source.pixel_size(i), (img.shape[1] / 2.0, img.shape[0] / 2.0)))
+        img = np.asarray(source.image(i))
+        xs.append(clf.preprocess(img, source.pixel_size(i), (img.shape[1] / 2.0, img.shape[0] / 2.0),
+                                 mapping=source.mapping_of(i)))
     s = clf.image_size_px
     return np.stack(xs) if xs else np.zeros((0, s, s), np.float32)
 

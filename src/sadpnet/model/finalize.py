@@ -21,11 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
+from sadpnet.model.examples import encode_labels, model_input
+from sadpnet.simulate.detector import DEFAULT_MAPPING
+
 
 def inputs_of(source, cfg, positions=None) -> np.ndarray:
     """Clean (non-augmented) preprocessed inputs (N, S, S) float32 of a source's rows (batched, torch)."""
-    from sadpnet.model.train import model_input
-
     positions = range(len(source)) if positions is None else positions
     return np.stack([model_input(source, int(i), cfg, None) for i in positions]) if len(positions) else \
         np.zeros((0, cfg.image_size_px, cfg.image_size_px), np.float32)
@@ -40,7 +41,6 @@ def finalize_model(out_dir, cfg, scheme, train_source, val_source, summary: dict
     from sadpnet.model.card import library_versions, save_model_files
     from sadpnet.model.infer import Classifier, build_network
     from sadpnet.model.ood_sets import amorphous_rings, noise_only
-    from sadpnet.model.train import encode_labels
     from sadpnet.model.unknown import choose_score, fit_feature_stats
 
     out_dir = Path(out_dir)
@@ -69,7 +69,7 @@ def finalize_model(out_dir, cfg, scheme, train_source, val_source, summary: dict
     ood = {}
     for name, imgs in (("amorphous_rings", amorphous_rings(n_ood, size_px=size, pixel_size_inv_a=cal, seed=cfg.seed)),
                        ("noise_only", noise_only(n_ood, size_px=size, pixel_size_inv_a=cal, seed=cfg.seed + 1))):
-        x = np.stack([clf.preprocess(im.astype(np.float32), cal) for im in imgs])
+        x = np.stack([clf.preprocess(im, cal, mapping=DEFAULT_MAPPING) for im in imgs])  # as stored images
         lo, fe = clf.forward_inputs(x)
         ood[name] = {"logits": lo, "features": fe}
     choice = choose_score({"logits": val_logits, "features": val_feats}, ood, temperature=temperature, stats=stats)
@@ -93,6 +93,7 @@ def base_card(cfg, scheme, summary: dict, dataset_id: str | None = None) -> dict
         "target_pixel_size_inv_a": float(cfg.target_pixel_size_inv_a),
         "preprocessing_function": "sadpnet.model.preprocess.to_model_input",
         "preprocessing": cfg.preprocess_settings(),
+        "input_mapping": cfg.intensity_mapping().to_tags(),
         "classes": list(scheme.classes), "labels": scheme.to_dict(),
         "input": "one 2-D diffraction pattern with a reciprocal-space calibration (1/A per pixel)",
         "training": {"dataset_id": dataset_id or summary.get("dataset_id"), "config": asdict(cfg),

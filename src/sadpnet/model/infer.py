@@ -45,6 +45,8 @@ import numpy as np
 
 from sadpnet.errors import InputError
 from sadpnet.model import DEFAULT_TOP_K
+from sadpnet.model.parts import (CLEAN_SUBDIR, GATE_SUBDIR, check_mixture_parts, gated_probabilities, same_input,
+                                 signature_probability)
 from sadpnet.ranges import CALIBRATION_INV_A_PER_PX
 
 RESULT_VERSION = 1
@@ -85,30 +87,11 @@ class Classifier:
     scheme: object
     model_dir: Path
     ood_stats: dict | None = None
-    _detector: object = None
-    _mixture: tuple | None = None
-
-    @property
-    def detector(self):
-        """The attached defect detector (`sadpnet.model.detector`), loaded on first use; None without one."""
-        cfg = (self.card.get("unknown") or {}).get("detector")
-        if cfg is None:
-            return None
-        if self._detector is None:
-            self._detector = load_sub_model(self.model_dir, cfg.get("dir"), cfg.get("weights_sha256"), "detector")
-        return self._detector
-
-    @property
-    def mixture(self) -> tuple | None:
-        """(clean classifier, gate classifier, gate classes) of a defect-gated mixture model
-        (`sadpnet.model.mixture`), loaded on first use; None for a plain model."""
-        if not self.card.get("mixture"):
-            return None
-        if self._mixture is None:
-            from sadpnet.model.mixture import load_parts
-
-            self._mixture = load_parts(self)
-        return self._mixture
+    #: the attached defect detector (`sadpnet.model.detector`), a `Classifier`; None without one
+    detector: "Classifier | None" = None
+    #: (clean classifier, gate classifier, gate classes) of a defect-gated mixture model
+    #: (`sadpnet.model.mixture`); None for a plain model
+    mixture: tuple | None = None
 
     def class_probabilities(self, inputs: np.ndarray, logits: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """(calibrated class probabilities (B, K), gate probability (B,) or None) of model inputs (B, S, S) and
@@ -117,8 +100,6 @@ class Classifier:
         probs = self.probabilities(logits)
         if self.mixture is None:
             return probs, None
-        from sadpnet.model.mixture import gated_probabilities
-
         clean, gate, classes = self.mixture
         return gated_probabilities(clean, gate, classes, inputs, probs)
 
@@ -170,29 +151,23 @@ class Classifier:
         verdict = self.unknown_scores(logits, features) > self._unknown_threshold()
         return (verdict, *self.defect_flags(inputs, detector_inputs))
 
-    def detector_shares_input(self, measured: bool = False) -> bool:
-        """Whether the attached detector takes this model's inputs (True without a detector) of stored/simulated
-        images, or with ``measured`` of measured files (`sadpnet.model.detector.same_input`)."""
-        from sadpnet.model.detector import same_input
-
+    def detector_shares_input(self) -> bool:
+        """Whether the attached detector takes this model's inputs (True without a detector;
+        `sadpnet.model.parts.same_input`)."""
         det = self.detector
-        return det is None or same_input(self, det, measured=measured)
+        return det is None or same_input(self, det)
 
     def _unknown_threshold(self) -> float:
         return float((self.card.get("unknown") or {}).get("threshold", np.inf))
 
-    def defect_flags(self, inputs: np.ndarray, detector_inputs: np.ndarray | None = None, *,
-                     measured: bool = False):
+    def defect_flags(self, inputs: np.ndarray, detector_inputs: np.ndarray | None = None):
         """(flag (B,) bool, defect-signature probability (B,)) of model inputs from the attached detector, or
         (None, None) without one. A detector with its own preprocessing (`detector_shares_input()` False) needs
-        ``detector_inputs``, the same patterns preprocessed with the detector's settings. ``measured``: the
-        inputs come from measured files (`preprocess_measured`), where stored-image decoding does not apply."""
+        ``detector_inputs``, the same patterns preprocessed with the detector's settings."""
         det = self.detector
         if det is None:
             return None, None
-        from sadpnet.model.detector import signature_probability
-
-        if not self.detector_shares_input(measured):
+        if not self.detector_shares_input():
             if detector_inputs is None or len(detector_inputs) != len(inputs):
                 raise InputError("the attached detector preprocesses patterns its own way: pass its inputs",
                                  self.model_dir)
@@ -214,26 +189,38 @@ class Classifier:
         settings.update(target_pixel_size_inv_a=self.target_pixel_size_inv_a, size_px=self.image_size_px)
         return PreprocessSettings.from_dict(settings)
 
-    def preprocess(self, image, pixel_size_inv_a: float, centre_xy=None, mask=None) -> np.ndarray:
-        """Model input (S, S) float32 of a stored/simulated image (``to_model_input`` with the card's settings)."""
-        from sadpnet.model.preprocess import to_model_input
+    @property
+    def input_mapping(self):
+        """The `sadpnet.simulate.detector.IntensityMapping` the network takes, or None for a card made before
+        the intensity contract, which takes images as they are given (`sadpnet.model.card.input_mapping`)."""
+        from sadpnet.model.card import input_mapping
 
+        return input_mapping(self.card)
+
+    def preprocess(self, image, pixel_size_inv_a: float, centre_xy=None, mask=None, *, mapping=None) -> np.ndarray:
+        """Model input (S, S) float32 of an image whose values hold the `IntensityMapping` ``mapping`` (None:
+        already the model's `input_mapping`): converted into the model's mapping once (`to_input_mapping`),
+        then ``to_model_input`` with the card's settings."""
+        from sadpnet.model.preprocess import to_input_mapping, to_model_input
+
+        image = to_input_mapping(image, mapping, self.input_mapping)
         return to_model_input(image, pixel_size_inv_a, centre_xy=centre_xy, mask=mask,
                               **self.preprocess_settings().to_dict())
 
     def preprocess_measured(self, pattern, pixel_size_inv_a: float) -> np.ndarray:
-        """Model input of a `sadpnet.io.MeasuredPattern` (io's own mapping of its mask/saturation to the input)."""
+        """Model input of a `sadpnet.io.MeasuredPattern` (or any object with image / centre_xy / mask /
+        metadata): its image converted from its own mapping (`sadpnet.io.pattern_mapping`) into the model's."""
         import dataclasses
 
-        from sadpnet.io import MeasuredPattern
+        from sadpnet.io import MeasuredPattern, pattern_mapping
         from sadpnet.model.preprocess import measured_to_model_input
 
-        if not isinstance(pattern, MeasuredPattern):  # any object with image / centre_xy / mask attributes
+        if not isinstance(pattern, MeasuredPattern):
             return self.preprocess(pattern.image, pixel_size_inv_a, getattr(pattern, "centre_xy", None),
-                                   getattr(pattern, "mask", None))
+                                   getattr(pattern, "mask", None), mapping=pattern_mapping(pattern))
         if pattern.pixel_size_inv_a != pixel_size_inv_a:
             pattern = dataclasses.replace(pattern, pixel_size_inv_a=pixel_size_inv_a)
-        return measured_to_model_input(pattern, self.preprocess_settings())
+        return measured_to_model_input(pattern, self.preprocess_settings(), self.input_mapping)
 
     # ---- the documented API --------------------------------------------------------------------------------
     def classify_images(self, patterns, *, calibration_inv_a_per_px: float | None = None,
@@ -262,12 +249,9 @@ class Classifier:
         scores = self.unknown_scores(logits, feats)
         thr = self._unknown_threshold()
         verdicts = scores > thr
-        # every pattern went through preprocess_measured: linear intensity, unless a rendered file carries its
-        # own mapping (which a linear-intensity model decodes and a stored-value model does not)
-        measured = not any("render_mapping" in (getattr(p, "metadata", None) or {}) for p in patterns)
-        dx = None if self.detector_shares_input(measured) else np.stack(
+        dx = None if self.detector_shares_input() else np.stack(
             [self.detector.preprocess_measured(p, info["pixel_size_inv_a"]) for p, info in zip(patterns, cal_info)])
-        flags, signature = self.defect_flags(x, dx, measured=measured)
+        flags, signature = self.defect_flags(x, dx)
         score_name = (self.card.get("unknown") or {}).get("score", "energy")
         det_cfg = (self.card.get("unknown") or {}).get("detector")
         k = min(int(top_k), len(self.scheme.classes))
@@ -355,11 +339,12 @@ def _calibration_of(pattern, option: float | None) -> tuple[float, str]:
 
 def load_sub_model(model_dir: Path, name, sha256: str | None, what: str) -> "Classifier":
     """A model kept in a sub-folder ``name`` of ``model_dir`` (a detector, a mixture's parts), its weights
-    checked against the ``sha256`` its parent's card names."""
+    checked against the ``sha256`` its parent's card names; its own attached networks are not loaded (a part
+    is used for its probabilities only)."""
     name = str(name or "")
     if not name or name != Path(name).name or name in (".", ".."):
         raise InputError(f"the card's {what} folder {name!r} is not a sub-folder of the model", model_dir)
-    sub = load_model(model_dir / name)
+    sub = _load_network(model_dir / name)
     if sha256 is not None and sub.card["weights"]["sha256"] != sha256:
         raise InputError(f"the weights of the {what} differ from the ones the card names", model_dir / name)
     return sub
@@ -384,12 +369,52 @@ def build_network(card: dict, state: dict):
 
 def load_model(model_dir: str | Path | None = None) -> Classifier:
     """Load a model directory (safetensors + card.json, hashes verified) or a shipped model by name
-    (`resolve_model_dir`); default: the shipped default model."""
-    from sadpnet.model.card import load_model_files, split_tensors
+    (`resolve_model_dir`), with its attached defect detector and mixture parts (`load_detector`,
+    `load_mixture`); default: the shipped default model.
+
+    Example::
+
+        >>> clf = load_model("default")            # doctest: +SKIP
+        >>> clf.detector.card["classes"]           # doctest: +SKIP
+    """
+    clf = _load_network(resolve_model_dir(model_dir))
+    clf.detector = load_detector(clf)
+    clf.mixture = load_mixture(clf)
+    return clf
+
+
+def load_detector(model: Classifier) -> "Classifier | None":
+    """The defect detector the card of a loaded model names (``unknown.detector``), None without one."""
+    cfg = (model.card.get("unknown") or {}).get("detector")
+    if cfg is None:
+        return None
+    return load_sub_model(model.model_dir, cfg.get("dir"), cfg.get("weights_sha256"), "detector")
+
+
+def load_mixture(model: Classifier) -> tuple | None:
+    """(clean classifier, gate classifier, gate classes) of a mixture model (a card with a ``mixture``
+    entry), weights checked against the card; None for a plain model."""
+    cfg = model.card.get("mixture")
+    if not cfg:
+        return None
+    parts = [load_sub_model(model.model_dir, (cfg.get(sub) or {}).get("dir"),
+                            (cfg.get(sub) or {}).get("weights_sha256") or "", f"mixture's {sub} network")
+             for sub in (CLEAN_SUBDIR, GATE_SUBDIR)]
+    classes = [str(c) for c in cfg.get("gate_classes") or ()]
+    check_mixture_parts(model, parts[0], parts[1], classes)
+    return parts[0], parts[1], classes
+
+
+def _load_network(model_dir: Path) -> Classifier:
+    """The classifier of one model folder, without its attached networks."""
+    from sadpnet.model.card import input_mapping, load_model_files, split_tensors
     from sadpnet.model.labels import LabelScheme
 
-    model_dir = resolve_model_dir(model_dir)
     card, tensors = load_model_files(model_dir)
+    try:
+        input_mapping(card)  # a card naming an input no image can be converted into is refused on load
+    except InputError as e:
+        raise InputError(e.problem, model_dir / e.where if e.where else model_dir) from None
     state, ood = split_tensors(tensors)
     net = build_network(card, state)
     scheme = LabelScheme.from_dict(card["labels"]) if "labels" in card else LabelScheme.from_column(card["classes"])

@@ -27,53 +27,20 @@ from pathlib import Path
 import numpy as np
 
 from sadpnet.errors import InputError
+from sadpnet.model.card import CARD_NAME, WEIGHTS_NAME
+from sadpnet.model.infer import load_model
+# re-exported: these lived here before `sadpnet.model.parts`
+from sadpnet.model.parts import CLEAN_SUBDIR, GATE_SUBDIR, check_mixture_parts, gated_probabilities, mix  # noqa: F401
 
-#: Sub-folders of a mixture model holding its clean-trained network and its gate.
-CLEAN_SUBDIR, GATE_SUBDIR = "clean", "gate"
 #: Gate classes whose summed probability is the weight of the defect-trained network by default.
 DEFAULT_GATE_CLASSES = ("dislocation", "interstitial", "substitute", "thermal", "twin", "vacancy")
 RULE = "p = g * p_model + (1 - g) * p_clean; g = sum of the gate's probabilities of gate_classes"
-
-
-def mix(p_model: np.ndarray, p_clean: np.ndarray, gate: np.ndarray) -> np.ndarray:
-    """(B, K) mixture of two (B, K) probability arrays weighted by the gate probability (B,) in [0, 1]."""
-    g = np.clip(np.asarray(gate, dtype=np.float64), 0.0, 1.0)[:, None]
-    return g * np.asarray(p_model, dtype=np.float64) + (1.0 - g) * np.asarray(p_clean, dtype=np.float64)
-
-
-def gated_probabilities(clean, gate, classes, inputs: np.ndarray, p_model: np.ndarray
-                        ) -> tuple[np.ndarray, np.ndarray]:
-    """(mixed probabilities (B, K), gate probability (B,)) of model inputs (B, S, S) and the model's own
-    calibrated probabilities ``p_model`` (B, K); ``clean`` and ``gate`` are loaded classifiers."""
-    from sadpnet.model.detector import signature_probability
-
-    if len(inputs) == 0:
-        return np.asarray(p_model, dtype=np.float64), np.zeros(0)
-    g = signature_probability(gate, inputs, classes)
-    p_clean = clean.probabilities(clean.forward_inputs(inputs)[0])
-    return mix(p_model, p_clean, g), g
-
-
-def _check_parts(model, clean, gate, classes) -> None:
-    from sadpnet.model.detector import require_classes, same_input
-
-    if list(model.scheme.classes) != list(clean.scheme.classes) or (
-            model.scheme.to_dict().get("class_space_groups") != clean.scheme.to_dict().get("class_space_groups")):
-        raise InputError(f"the clean network's classes {list(clean.scheme.classes)} differ from the model's "
-                         f"{list(model.scheme.classes)}", clean.model_dir)
-    for part in (clean, gate):
-        if not same_input(model, part):
-            raise InputError("it takes another input than the model (image size, calibration or preprocessing)",
-                             part.model_dir)
-    require_classes(gate, classes)
 
 
 def attach_mixture(model_dir, clean_dir, gate_dir, *, classes=DEFAULT_GATE_CLASSES) -> dict:
     """Make the model in ``model_dir`` a defect-gated mixture (see module doc); returns the card's new
     ``mixture`` entry. The clean network's own defect detector is not copied (the mixture does not use it)."""
     from sadpnet.atomic_write import write_text_atomic
-    from sadpnet.model.card import CARD_NAME, WEIGHTS_NAME
-    from sadpnet.model.infer import load_model
 
     model_dir, clean_dir, gate_dir = Path(model_dir), Path(clean_dir), Path(gate_dir)
     for d, sub in ((clean_dir, CLEAN_SUBDIR), (gate_dir, GATE_SUBDIR)):
@@ -88,7 +55,7 @@ def attach_mixture(model_dir, clean_dir, gate_dir, *, classes=DEFAULT_GATE_CLASS
                          model_dir)
     if clean.card.get("mixture"):
         raise InputError("the clean network is itself a mixture", clean_dir)
-    _check_parts(model, clean, gate, classes)
+    check_mixture_parts(model, clean, gate, classes)
     entry = {"rule": RULE, "gate_classes": classes}
     for sub, part, src in ((CLEAN_SUBDIR, clean, clean_dir), (GATE_SUBDIR, gate, gate_dir)):
         card = dict(part.card)
@@ -109,17 +76,3 @@ def attach_mixture(model_dir, clean_dir, gate_dir, *, classes=DEFAULT_GATE_CLASS
     card["mixture"] = entry
     write_text_atomic(model_dir / CARD_NAME, json.dumps(card, indent=2, sort_keys=False) + "\n")
     return entry
-
-
-def load_parts(model) -> tuple:
-    """(clean classifier, gate classifier, gate classes) of a mixture model (a `Classifier` whose card has a
-    ``mixture`` entry), weights checked against the card."""
-    from sadpnet.model.infer import load_sub_model
-
-    cfg = model.card["mixture"]
-    parts = [load_sub_model(model.model_dir, (cfg.get(sub) or {}).get("dir"),
-                            (cfg.get(sub) or {}).get("weights_sha256") or "", f"mixture's {sub} network")
-             for sub in (CLEAN_SUBDIR, GATE_SUBDIR)]
-    classes = [str(c) for c in cfg.get("gate_classes") or ()]
-    _check_parts(model, parts[0], parts[1], classes)
-    return parts[0], parts[1], classes

@@ -4,14 +4,12 @@ Simulated patterns (training) and real microscope files (inference) both pass th
 `to_model_input` (one image, NumPy) or `to_model_input_batch` (many images, torch; the same code), so the
 model sees the same kind of input in both. Steps, in this order:
 
-0. **Linear intensity** (only with ``stored_log_range``): stored and simulated detector images are 8-bit
-   log-mapped (`sadpnet.simulate.detector.render`, ``mapping="log"``); they are turned back into linear
-   intensity (`sadpnet.simulate.detector.linear_intensity`) so that a model sees the intensity ratios a
-   real detector records. Measured files (`measured_to_model_input`) are linear already and skip this step;
-   files that `sadpnet simulate` wrote carry their own mapping (``metadata["render_mapping"]``), which is
-   undone instead. Models without ``stored_log_range`` take such files' values as they are, as in training.
-   Without it (models made before 2026-12), the stored log-mapped values are taken as intensities: a
-   feature at 1e-3 of the strongest spot then comes out at half of the model's range.
+0. **The model's intensity mapping** (before this module): every image says what its values are with a
+   `sadpnet.simulate.detector.IntensityMapping` (a store's, a file's tags, linear for measured files), and
+   is converted once into the mapping the model card names (``input_mapping``, `sadpnet.model.card.input_mapping`):
+   decoded to linear intensity, encoded into the card's mapping (nothing at all when the two are the same;
+   `to_input_mapping`). Cards made before the contract name no mapping and take images as they are given.
+   The functions below take the converted values and never decode or encode again.
 
 1. **Resample** the image about its direct-beam centre ``centre_xy`` (column, row pixels; integer values
    are pixel centres) onto the model's grid: ``size_px`` square, ``target_pixel_size_inv_a`` 1/A per pixel,
@@ -53,11 +51,17 @@ if TYPE_CHECKING:  # pragma: no cover
     import torch
 
     from sadpnet.io.measured import MeasuredPattern
+    from sadpnet.simulate.detector import IntensityMapping
 
 #: Suggested model grid: 128 px of 0.0266 1/A (+-1.70 1/A, twice the 1/A per pixel of the default
 #: 256-px detector at 200 kV and 300 mm).
 DEFAULT_SIZE_PX = 128
 DEFAULT_TARGET_PIXEL_SIZE_INV_A = 0.0266
+
+
+#: Intensity keys of the ``preprocessing`` of cards made before ``input_mapping`` (read by
+#: `sadpnet.model.card.input_mapping`).
+LEGACY_KEYS = ("stored_log_range", "stored_full_scale")
 
 
 @dataclass(frozen=True)
@@ -80,9 +84,10 @@ class PreprocessSettings:
         normalise_quantile: quantile of the usable pixels that maps to 1 before compression.
         max_scale_change: largest allowed ratio of input and target calibrations (either way).
         min_field_fraction: least fraction of the output square the input image must cover.
-        stored_log_range: None, or the dynamic range R of the log mapping of stored/simulated images (their
-            values are decoded to linear intensity first: step 0); measured files ignore it.
-        stored_full_scale: the stored value of the brightest pixel (255: uint8 stores).
+
+    The intensity mapping of the input is not a preprocessing setting: it is the card's ``input_mapping``
+    (cards made before it carried ``stored_log_range`` / ``stored_full_scale`` here; `from_dict` reads past
+    them and `sadpnet.model.card.input_mapping` turns them into the mapping).
     """
 
     target_pixel_size_inv_a: float = DEFAULT_TARGET_PIXEL_SIZE_INV_A
@@ -95,16 +100,8 @@ class PreprocessSettings:
     normalise_quantile: float = 0.998
     max_scale_change: float = 8.0
     min_field_fraction: float = 0.25
-    stored_log_range: float | None = None
-    stored_full_scale: float = 255.0
 
     def __post_init__(self) -> None:
-        if self.stored_log_range is not None and not (isinstance(self.stored_log_range, (int, float))
-                                                      and math.isfinite(self.stored_log_range)
-                                                      and self.stored_log_range > 1):
-            raise InputError(f"must be None or a number > 1, got {self.stored_log_range!r}", "stored_log_range")
-        if not (isinstance(self.stored_full_scale, (int, float)) and self.stored_full_scale > 0):
-            raise InputError(f"must be a positive number, got {self.stored_full_scale!r}", "stored_full_scale")
         for name in ("target_pixel_size_inv_a", "log_gain", "max_scale_change"):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
@@ -127,6 +124,8 @@ class PreprocessSettings:
 
     @classmethod
     def from_dict(cls, d: dict) -> "PreprocessSettings":
+        """Settings of a card's ``preprocessing`` dict (its legacy intensity keys `LEGACY_KEYS` skipped)."""
+        d = {k: v for k, v in d.items() if k not in LEGACY_KEYS}
         unknown = set(d) - set(cls.__dataclass_fields__)
         if unknown:
             raise InputError(f"unknown preprocessing settings {sorted(unknown)}", "preprocess")
@@ -172,9 +171,29 @@ def to_model_input(
     return out[0].numpy()
 
 
-def measured_to_model_input(pattern: "MeasuredPattern", settings: PreprocessSettings | None = None) -> np.ndarray:
-    """`to_model_input` of a `sadpnet.io.MeasuredPattern`: its image, calibration and centre, and its mask
-    with the saturated pixels given back (they are the brightest spots, not missing data; clipped anyway)."""
+def to_input_mapping(image, mapping: "IntensityMapping | None", input_mapping: "IntensityMapping | None"):
+    """``image`` (values of ``mapping``) converted into a model's ``input_mapping`` (decoded once, encoded
+    once; unchanged when they are equal). Either None: unchanged (an image already in the model's mapping, or a
+    model card made before the intensity contract, which takes images as they are given).
+
+    Example:
+        >>> from sadpnet.simulate.detector import DEFAULT_MAPPING, MEASURED_MAPPING
+        >>> to_input_mapping(np.array([[255, 0]], np.uint8), DEFAULT_MAPPING, MEASURED_MAPPING).round(4)
+        array([[1., 0.]], dtype=float32)
+    """
+    if mapping is None or input_mapping is None:
+        return image
+    return mapping.convert(image, input_mapping)
+
+
+def measured_to_model_input(pattern: "MeasuredPattern", settings: PreprocessSettings | None = None,
+                            input_mapping: "IntensityMapping | None" = None) -> np.ndarray:
+    """`to_model_input` of a `sadpnet.io.MeasuredPattern`: its image converted from its own intensity mapping
+    (`sadpnet.io.pattern_mapping`: linear for measured files, the tags of a sadpnet file) into
+    ``input_mapping`` (`to_input_mapping`; None: as it is), its calibration and centre, and its mask with the
+    saturated pixels given back (they are the brightest spots, not missing data; clipped anyway)."""
+    from sadpnet.io.measured import pattern_mapping
+
     s = settings or PreprocessSettings()
     if pattern.pixel_size_inv_a is None:
         raise InputError("the file has no reciprocal-space calibration and none was given "
@@ -182,35 +201,12 @@ def measured_to_model_input(pattern: "MeasuredPattern", settings: PreprocessSett
     mask = pattern.mask
     if getattr(pattern, "saturated", None) is not None:
         mask = mask | pattern.saturated
-    image = pattern.image
-    render = (getattr(pattern, "metadata", None) or {}).get("render_mapping")
-    if render is not None and s.stored_log_range is not None:
-        # a rendered (simulated) file for a linear-intensity model: undo the file's own mapping
-        from sadpnet.simulate.detector import linear_intensity
-
-        image = linear_intensity(image, **render)
-    try:  # a measured file holds linear intensity: no decoding of a stored mapping
-        return to_model_input(image, pattern.pixel_size_inv_a, centre_xy=pattern.centre_xy,
-                              mask=mask, **linear_settings(s).to_dict())
+    try:
+        image = to_input_mapping(pattern.image, pattern_mapping(pattern), input_mapping)
+        return to_model_input(image, pattern.pixel_size_inv_a, centre_xy=pattern.centre_xy, mask=mask,
+                              **s.to_dict())
     except InputError as e:
         raise InputError(e.problem, pattern.source) from None
-
-
-def linear_settings(settings: PreprocessSettings) -> PreprocessSettings:
-    """The same settings for an image that already holds linear intensity (step 0 off)."""
-    import dataclasses
-
-    return dataclasses.replace(settings, stored_log_range=None)
-
-
-def stored_to_linear(image, settings: PreprocessSettings):
-    """Step 0 alone: the linear intensity of a stored/simulated image (unchanged without ``stored_log_range``)."""
-    if settings.stored_log_range is None:
-        return image
-    from sadpnet.simulate.detector import linear_intensity
-
-    return linear_intensity(image, mapping="log", dynamic_range=settings.stored_log_range,
-                            full_scale=settings.stored_full_scale)
 
 
 def to_model_input_batch(
@@ -244,7 +240,7 @@ def to_model_input_batch(
     b, h, w = x.shape
     if h < 2 or w < 2:
         raise InputError(f"image of {h}x{w} pixels is too small", "images")
-    x = stored_to_linear(x.to(torch.float32), s)
+    x = x.to(torch.float32)
     cal = _calibrations(pixel_size_inv_a, b)
     scale = s.target_pixel_size_inv_a / cal  # input pixels per output pixel, (B,)
     bad = np.flatnonzero((scale > s.max_scale_change) | (scale < 1.0 / s.max_scale_change))

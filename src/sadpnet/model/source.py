@@ -2,26 +2,36 @@
 
 A *pattern source* has ``table`` (a pandas DataFrame, one row per pattern, with at least ``space_group``,
 ``zone_axis`` and ``pixel_size_inv_a``; datasets built by ``sadpnet dataset build`` also carry material and
-split columns) and ``image(i) -> np.ndarray (H, W)`` for row position i. `open_store` reads (one split of) a
-dataset store written by `sadpnet.data` into a `MemorySource`, which wraps arrays (also tests, OOD sets).
+split columns), ``image(i) -> np.ndarray (H, W)`` for row position i and ``mapping_of(i)``, the
+`sadpnet.simulate.detector.IntensityMapping` of that image. `open_store` reads (one split of) a dataset store
+written by `sadpnet.data` into a `MemorySource`, which wraps arrays (also tests, OOD sets), with the mapping
+the store records (or, drawn per pattern, one per row: column ``intensity_mapping``, JSON tags).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from sadpnet.errors import InputError
+from sadpnet.simulate.detector import DEFAULT_MAPPING, IntensityMapping
+
+#: Table column holding each pattern's mapping (JSON tags) when a source's patterns differ in it.
+MAPPING_COLUMN = "intensity_mapping"
 
 
 @dataclass
 class MemorySource:
-    """Patterns held in memory: ``images`` (N, H, W) and a table with one row per image."""
+    """Patterns held in memory: ``images`` (N, H, W), a table with one row per image, and their
+    `IntensityMapping` (``mapping``, default `DEFAULT_MAPPING`: what `render` writes; or per row, the
+    table's ``intensity_mapping`` column)."""
 
     images: np.ndarray
     table: "object"  # pandas.DataFrame
+    mapping: IntensityMapping = DEFAULT_MAPPING
 
     def __len__(self) -> int:
         return len(self.images)
@@ -32,9 +42,15 @@ class MemorySource:
     def pixel_size(self, i: int) -> float:
         return float(self.table["pixel_size_inv_a"].iloc[i])
 
+    def mapping_of(self, i: int) -> IntensityMapping:
+        """The `IntensityMapping` of image i."""
+        if MAPPING_COLUMN in self.table.columns:
+            return IntensityMapping.from_tags(self.table[MAPPING_COLUMN].iloc[i], MAPPING_COLUMN)
+        return self.mapping
+
     def subset(self, positions) -> "MemorySource":
         positions = np.asarray(positions, dtype=np.int64)
-        return MemorySource(self.images[positions], self.table.iloc[positions].reset_index(drop=True))
+        return MemorySource(self.images[positions], self.table.iloc[positions].reset_index(drop=True), self.mapping)
 
 
 def open_store(path: str | Path, split: str | None = None, *, filters: dict | None = None,
@@ -45,7 +61,7 @@ def open_store(path: str | Path, split: str | None = None, *, filters: dict | No
     sequential) rather than image by image (each random read would decompress a whole Zarr chunk).
     ``max_patterns`` keeps a seeded random subset (quick runs).
     """
-    from sadpnet.data.store import open_images, read_meta, read_table
+    from sadpnet.data.store import open_images, pattern_mapping, read_meta, read_spec, read_table, store_mapping
 
     path = Path(path)
     meta = read_meta(path)
@@ -78,7 +94,12 @@ def open_store(path: str | Path, split: str | None = None, *, filters: dict | No
         from sadpnet.model.labels import zone_key
 
         t["zone_axis"] = [zone_key(z) for z in t["zone_axis"]]
-    return MemorySource(images, t)
+    mapping = store_mapping(path)
+    if mapping is None:  # drawn per pattern: each row's own
+        spec = read_spec(path)
+        t[MAPPING_COLUMN] = [json.dumps(pattern_mapping(spec, json.loads(a)).to_tags()) for a in t["augment"]]
+        mapping = DEFAULT_MAPPING
+    return MemorySource(images, t, mapping)
 
 
 def concat_sources(sources: list[MemorySource]) -> MemorySource:
@@ -93,8 +114,12 @@ def concat_sources(sources: list[MemorySource]) -> MemorySource:
     shapes = {s.images.shape[1:] for s in sources if len(s)}
     if len(shapes) > 1:
         raise InputError(f"datasets hold images of different sizes {sorted(shapes)}", "--also")
-    return MemorySource(np.concatenate([s.images for s in sources]),
-                        pd.concat([s.table for s in sources], ignore_index=True))
+    tables = [s.table for s in sources]
+    if len({s.mapping for s in sources}) > 1 or any(MAPPING_COLUMN in t.columns for t in tables):
+        tables = [t.assign(**{MAPPING_COLUMN: [json.dumps(s.mapping_of(i).to_tags()) for i in range(len(s))]})
+                  for s, t in zip(sources, tables)]
+    return MemorySource(np.concatenate([s.images for s in sources]), pd.concat(tables, ignore_index=True),
+                        sources[0].mapping)
 
 
 def dataset_id(path: str | Path) -> str:
@@ -105,23 +130,19 @@ def dataset_id(path: str | Path) -> str:
     return f"{Path(path).name}@{str(meta.get('spec_hash', ''))[:12]}"
 
 
-def stored_mapping(paths) -> dict:
-    """`PreprocessSettings` fields that decode the stores' images to linear intensity (step 0 of
-    `sadpnet.model.preprocess`): ``stored_log_range`` (R of their log mapping) and ``stored_full_scale``.
-    Every store must hold images of one log mapping (no other mapping, none drawn per pattern)."""
-    from sadpnet.data.store import read_meta, read_spec
+def stored_mapping(paths) -> IntensityMapping:
+    """The one `IntensityMapping` every image of the stores holds (``--intensity stored`` feeds a model
+    these values as they are); `InputError` naming the store when one draws it per pattern or they differ."""
+    from sadpnet.data.store import store_mapping
 
-    found = set()
+    found = {}
     for p in paths:
-        spec = read_spec(p)
-        render = dict(spec.get("render") or {})
-        choices = (spec.get("augment") or {}).get("render_choices") or {}
-        if render.get("mapping", "log") != "log" or {"mapping", "dynamic_range"} & set(choices):
-            raise InputError("--intensity linear needs images stored with the log mapping of one dynamic range "
-                             "(use --intensity stored)", p)
-        full = float(np.iinfo(np.dtype(read_meta(p).get("dtype", "uint8"))).max)
-        found.add((float(render.get("dynamic_range", 1e4)), full))
+        m = store_mapping(p)
+        if m is None:
+            raise InputError("its images have intensity mappings drawn per pattern: a model cannot take them as "
+                             "stored (use --intensity linear)", p)
+        found.setdefault(m, p)
     if len(found) != 1:
-        raise InputError(f"the datasets store images with different mappings {sorted(found)}", "--also")
-    (dynamic_range, full), = found
-    return {"stored_log_range": dynamic_range, "stored_full_scale": full}
+        raise InputError(f"the datasets store images of different intensity mappings "
+                         f"{[m.to_tags() for m in found]} (use --intensity linear)", "--also")
+    return next(iter(found))

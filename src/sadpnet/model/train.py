@@ -36,7 +36,8 @@ from pathlib import Path
 import numpy as np
 
 from sadpnet.errors import InputError
-from sadpnet.model.augment import AugmentConfig, augment
+from sadpnet.model.augment import AugmentConfig
+from sadpnet.model.examples import encode_labels, model_input  # noqa: F401  (model_input: re-exported)
 
 from sadpnet.model.preprocess import DEFAULT_TARGET_PIXEL_SIZE_INV_A  # 1/A per model pixel (128 px: +-1.70 1/A)
 
@@ -71,13 +72,28 @@ class TrainConfig:
     init_from: str | None = None  # a model folder whose weights start the training (fine-tuning); None = random
     init_any_scale: bool = False  # init_from may have another image size and pixel scale (convolutions carry over)
     balance: str | None = None  # a table column: each epoch draws its values equally often (e.g. defect_type)
+    input_mapping: dict | None = None  # IntensityMapping tags of the network's input; None: the training store's
+
+    def intensity_mapping(self, source=None):
+        """The `sadpnet.simulate.detector.IntensityMapping` the network takes: ``input_mapping``, or (None)
+        the one mapping of every image of ``source`` (`InputError` when its images differ in it)."""
+        from sadpnet.simulate.detector import IntensityMapping
+
+        if self.input_mapping is not None:
+            return IntensityMapping.from_tags(self.input_mapping, "input_mapping")
+        from sadpnet.model.source import MAPPING_COLUMN
+
+        if source is None or MAPPING_COLUMN in source.table.columns:
+            raise InputError("the training images differ in their intensity mapping: the network needs one "
+                             "(use --intensity linear)", "--intensity")
+        return source.mapping
 
     def preprocess_settings(self) -> dict:
         """All `sadpnet.model.preprocess.PreprocessSettings` fields, as stored in the model card."""
         from sadpnet.model.preprocess import PreprocessSettings
 
-        return PreprocessSettings(target_pixel_size_inv_a=self.target_pixel_size_inv_a, size_px=self.image_size_px,
-                                  **self.preprocess).to_dict()
+        return PreprocessSettings.from_dict({**self.preprocess, "target_pixel_size_inv_a": self.target_pixel_size_inv_a,
+                                             "size_px": self.image_size_px}).to_dict()
 
     def augment_config(self) -> AugmentConfig:
         d = dict(self.augment)
@@ -86,20 +102,6 @@ class TrainConfig:
                 d[k] = tuple(d[k])
         d.setdefault("gamma_range", (1.0, 1.0))
         return AugmentConfig(**d)
-
-
-def model_input(source, i: int, cfg: TrainConfig, rng: np.random.Generator | None) -> np.ndarray:
-    """Preprocessed (size, size) float32 input of pattern i (augmented when ``rng`` is given)."""
-    from sadpnet.model.preprocess import PreprocessSettings, linear_settings, stored_to_linear, to_model_input
-
-    settings = PreprocessSettings(**cfg.preprocess_settings())
-    img = stored_to_linear(source.image(i), settings)  # augmentation acts on what a detector records
-    cal = source.pixel_size(i)
-    if rng is not None:
-        img, cal, centre, mask = augment(img, cal, rng, cfg.augment_config())
-    else:
-        img, cal, centre, mask = np.asarray(img, np.float32), cal, (img.shape[1] / 2.0, img.shape[0] / 2.0), None
-    return to_model_input(img, cal, centre_xy=centre, mask=mask, **linear_settings(settings).to_dict())
 
 
 class _TorchView:
@@ -123,15 +125,6 @@ def _worker_init(_):
     import torch
 
     torch.set_num_threads(1)
-
-
-def encode_labels(source, scheme) -> np.ndarray:
-    t = source.table
-    if scheme.column not in t.columns:
-        raise InputError(f"dataset has no column {scheme.column!r}", "--label")
-    if scheme.kind == "appearance":
-        return np.array([scheme.encode(v, z) for v, z in zip(t["space_group"], t["zone_axis"])], dtype=np.int64)
-    return np.array([scheme.encode(v) for v in t[scheme.column]], dtype=np.int64)
 
 
 def _lr_at(step: int, total: int, warmup: int, base: float) -> float:
@@ -256,6 +249,7 @@ def train(train_source, val_source, cfg: TrainConfig, out_dir: str | Path, *, sc
     if cfg.balance and cfg.balance not in train_source.table.columns:  # refused before anything is written
         raise InputError(f"dataset has no column {cfg.balance!r}", "--balance")
     cfg.preprocess_settings()  # every preprocessing field checked before anything is written
+    cfg.input_mapping = cfg.intensity_mapping(train_source).to_tags()  # recorded in the card
     y_train = encode_labels(train_source, scheme)
     y_val = encode_labels(val_source, scheme)
 

@@ -4,7 +4,8 @@ Main names (imported lazily, so ``import sadpnet.simulate`` stays light):
 
 * `simulate` (api): CIF / Crystal / Specimen -> `Pattern`;
 * `simulate_cell` (cell_engine), `simulate_atoms` (atoms_engine);
-* `render`, `BeamStop`, `Noise` (detector): Pattern -> uint8/uint16 image;
+* `render`, `BeamStop`, `Noise` (detector): Pattern -> uint8/uint16 image; `IntensityMapping`,
+  `DEFAULT_MAPPING`, `MEASURED_MAPPING` (detector): what an image's values are (docs/conventions.md);
 * `save_pattern` (io): image + JSON sidecar;
 * `Microscope`, `wavelength_a` (microscope); `Specimen` (specimen); `Pattern`, `Spot` (pattern);
 * `electron_scattering_factor_a`, `debye_waller_factor`, `DEFAULT_B_A2` (scattering);
@@ -19,7 +20,8 @@ _NAMES = {
     "simulate": "api", "load_source": "api", "ENGINES": "api",
     "simulate_cell": "cell_engine",
     "simulate_atoms": "atoms_engine",
-    "render": "detector", "BeamStop": "detector", "Noise": "detector",
+    "render": "detector", "BeamStop": "detector", "Noise": "detector", "IntensityMapping": "detector",
+    "DEFAULT_MAPPING": "detector", "MEASURED_MAPPING": "detector",
     "save_pattern": "io",
     "Microscope": "microscope", "wavelength_a": "microscope",
     "Specimen": "specimen", "Pattern": "pattern", "Spot": "pattern",

@@ -4,14 +4,15 @@ Both files are written atomically (temporary name, then rename): a failure leave
 The sidecar is `Pattern.spots_json()` (calibration, zone axis, space group, metadata, indexed spots).
 
 PNG and TIFF images also carry, inside the file, the calibration (1/A per pixel) and, for rendered images,
-the intensity mapping (`sadpnet.simulate.detector.mapping_tags`): PNG as text chunks
+the tags of its `sadpnet.simulate.detector.IntensityMapping`: PNG as text chunks
 ``sadpnet:pixel_size_inv_a`` and ``sadpnet:render`` (JSON), TIFF in its JSON description (keys
 ``pixel_size_inv_a`` and ``sadpnet_render``). `sadpnet.io.load_pattern` reads both back, so a simulated
-file can be classified without ``--calibration`` and a linear-intensity model sees linear intensity.
+file can be classified without ``--calibration`` and converted to the input a model expects.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import numpy as np
 
 from sadpnet.atomic_write import atomic_path
 from sadpnet.errors import InputError
+from sadpnet.simulate.detector import DEFAULT_MAPPING, IntensityMapping
 
 #: Image suffixes `save_pattern` writes.
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".npy")
@@ -44,7 +46,7 @@ PNG_CALIBRATION_KEY, TIFF_CALIBRATION_KEY = "sadpnet:pixel_size_inv_a", "pixel_s
 
 
 def save_pattern(pattern, image: np.ndarray | None, out_path: str | Path, spots_path: str | Path | None = None,
-                 *, mapping: dict | None = None) -> tuple[Path, Path]:
+                 *, mapping: "IntensityMapping | dict | None" = None) -> tuple[Path, Path]:
     """Write ``image`` to ``out_path`` (format by suffix) and the spots JSON to ``spots_path``.
 
     Args:
@@ -53,9 +55,9 @@ def save_pattern(pattern, image: np.ndarray | None, out_path: str | Path, spots_
             intensity (``.npy`` and ``.tif`` only).
         out_path: ``.png`` (8- or 16-bit greyscale), ``.tif``/``.tiff`` or ``.npy``.
         spots_path: JSON sidecar; default ``out_path`` with suffix ``.json``.
-        mapping: the intensity mapping ``image`` was rendered with (`sadpnet.simulate.detector.mapping_tags`),
-            written into PNG/TIFF files; None: the `render` defaults for ``image``'s dtype (8 or 16 bit, log,
-            R = 1e4). Ignored for the raw float intensity (``image`` None).
+        mapping: the `sadpnet.simulate.detector.IntensityMapping` ``image`` was rendered with (or its tags),
+            written into PNG/TIFF files as its tags; None: `DEFAULT_MAPPING` at ``image``'s bit depth.
+            Ignored for the raw float intensity (``image`` None).
 
     Returns:
         (image path, sidecar path).
@@ -70,9 +72,11 @@ def save_pattern(pattern, image: np.ndarray | None, out_path: str | Path, spots_
         raise InputError(f"PNG needs an 8- or 16-bit image, got {arr.dtype}", str(out))
     tags = None
     if image is not None and arr.dtype in (np.uint8, np.uint16):
-        from sadpnet.simulate.detector import mapping_tags
-
-        tags = mapping if mapping is not None else mapping_tags(bits=8 * arr.dtype.itemsize)
+        if mapping is None:
+            mapping = dataclasses.replace(DEFAULT_MAPPING, bits=8 * arr.dtype.itemsize)
+        elif not isinstance(mapping, IntensityMapping):
+            mapping = IntensityMapping.from_tags(mapping, "mapping")
+        tags = mapping.to_tags()
     text = json.dumps(pattern.spots_json(), indent=1)
     with atomic_path(out) as tmp_img, atomic_path(side) as tmp_json:
         if suffix == ".png":

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from sadpnet.errors import InputError
+from sadpnet.study.tables import summarize  # noqa: F401  (re-exported: its home was here)
 from sadpnet.study.testsets import (Grid, SetPatterns, TestSetSpec, build_source, paper_test_sets, simulate_points,
                                     simulate_set)
 
@@ -100,18 +101,23 @@ def load_models(entries: list[ModelEntry]) -> list[ModelEntry]:
     return entries
 
 
-def predict(model, images: np.ndarray, pixel_size_inv_a: np.ndarray) -> tuple[list[dict], dict]:
+def predict(model, images: np.ndarray, pixel_size_inv_a: np.ndarray, mapping=None) -> tuple[list[dict], dict]:
     """Top-1 verdicts of ``model``: one per image, and the ensemble verdict of all images together.
 
     Each verdict is ``{"label", "space_group", "probability", "unknown"}``; the ensemble is the classifier's
     product rule over the images (different zone axes, voltages and camera lengths of one specimen: the
     paper's material-level assignment). ``model``: a `sadpnet.model.infer.Classifier`; ``images``: (N, H, W)
-    uint8 detector images with the direct beam at (W/2, H/2); ``pixel_size_inv_a``: (N,) 1/A per pixel.
+    uint8 detector images with the direct beam at (W/2, H/2); ``pixel_size_inv_a``: (N,) 1/A per pixel;
+    ``mapping``: the images' `sadpnet.simulate.detector.IntensityMapping` (None: `DEFAULT_MAPPING`, what
+    `simulate_points` renders), which the classifier converts into its model's.
     """
     from types import SimpleNamespace
 
+    from sadpnet.simulate.detector import DEFAULT_MAPPING
+
+    tags = (mapping or DEFAULT_MAPPING).to_tags()
     patterns = [SimpleNamespace(image=img, pixel_size_inv_a=float(cal), source=f"simulated {i}", centre_xy=None,
-                                mask=None, metadata={"calibration_source": "simulation"})
+                                mask=None, metadata={"calibration_source": "simulation", "render_mapping": tags})
                 for i, (img, cal) in enumerate(zip(images, pixel_size_inv_a))]
     result = model.classify_images(patterns, top_k=1, ensemble=True)
     return [_verdict(r) for r in result["images"]], _verdict(result["ensemble"])
@@ -206,23 +212,6 @@ def periodic_specimen_group(s: SetPatterns, grid: Grid, seed: int = 0, cache_dir
     return int(crystal_from_atoms(source.unit).space_group_number)
 
 
-def summarize(records: list[dict]) -> dict:
-    """n, accuracy (%), accuracy under the paper's appearance labels (%, None for records made before it was
-    recorded), unknown rate (%) and the share of wrong patterns flagged unknown (%) of one set."""
-    n = len(records)
-    if n == 0:
-        return {"n": 0, "accuracy_pct": None, "appearance_accuracy_pct": None, "unknown_pct": None,
-                "wrong_flagged_pct": None, "n_wrong": 0}
-    correct = sum(r["correct"] for r in records)
-    appearance = (100.0 * sum(r["appearance_correct"] for r in records) / n
-                  if all("appearance_correct" in r for r in records) else None)
-    unknown = sum(r["unknown"] for r in records)
-    wrong = [r for r in records if not r["correct"]]
-    return {"n": n, "accuracy_pct": 100.0 * correct / n, "appearance_accuracy_pct": appearance,
-            "unknown_pct": 100.0 * unknown / n, "n_wrong": len(wrong),
-            "wrong_flagged_pct": (100.0 * sum(r["unknown"] for r in wrong) / len(wrong)) if wrong else None}
-
-
 def versions() -> dict:
     """Versions of Python and the libraries the study's numbers depend on."""
     import importlib.metadata as md
@@ -281,12 +270,15 @@ def _examples(sets: list[SetPatterns], grid: Grid, seed: int) -> list[dict]:
 
 def _add_model_views(examples: list[dict], entries: list[ModelEntry]) -> None:
     """Each example gets ``model_view``: (name, pristine input, defected input) of the first available model,
-    its preprocessed inputs (what the network sees, `Classifier.preprocess`)."""
+    its preprocessed inputs (what the network sees, `Classifier.preprocess`; the stored images hold
+    `DEFAULT_MAPPING`, what `simulate_points` renders)."""
+    from sadpnet.simulate.detector import DEFAULT_MAPPING
+
     model = next((e for e in entries if e.available), None)
     if model is None:
         return
     for ex in examples:
-        ex["model_view"] = (model.name, *[model.model.preprocess(np.asarray(img, np.float32), cal)
+        ex["model_view"] = (model.name, *[model.model.preprocess(np.asarray(img), cal, mapping=DEFAULT_MAPPING)
                                           for img, cal in zip((ex["pristine"], ex["defected"]),
                                                               ex["pixel_size_inv_a"])])
 

@@ -19,9 +19,24 @@ def fmt(x, nd: int = 1) -> str:
     return "-" if x is None else f"{x:.{nd}f}"
 
 
-def pooled(results: dict, model: str, keys: list[str]) -> dict:
-    from sadpnet.study.run import summarize
+def summarize(records: list[dict]) -> dict:
+    """n, accuracy (%), accuracy under the paper's appearance labels (%, None for records made before it was
+    recorded), unknown rate (%) and the share of wrong patterns flagged unknown (%) of one set."""
+    n = len(records)
+    if n == 0:
+        return {"n": 0, "accuracy_pct": None, "appearance_accuracy_pct": None, "unknown_pct": None,
+                "wrong_flagged_pct": None, "n_wrong": 0}
+    correct = sum(r["correct"] for r in records)
+    appearance = (100.0 * sum(r["appearance_correct"] for r in records) / n
+                  if all("appearance_correct" in r for r in records) else None)
+    unknown = sum(r["unknown"] for r in records)
+    wrong = [r for r in records if not r["correct"]]
+    return {"n": n, "accuracy_pct": 100.0 * correct / n, "appearance_accuracy_pct": appearance,
+            "unknown_pct": 100.0 * unknown / n, "n_wrong": len(wrong),
+            "wrong_flagged_pct": (100.0 * sum(r["unknown"] for r in wrong) / len(wrong)) if wrong else None}
 
+
+def pooled(results: dict, model: str, keys: list[str]) -> dict:
     recs = [r for k in keys for r in results["per_pattern"].get(model, {}).get(k, [])]
     return summarize(recs)
 
