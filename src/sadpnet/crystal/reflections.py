@@ -24,7 +24,9 @@ from sadpnet.errors import InputError
 def _standard_hall_number(space_group: int) -> int:
     """spglib's first Hall number of a space group (its standard setting)."""
     import spglib
+    import spglib.error
 
+    spglib.error.OLD_ERROR_HANDLING = False  # spglib raises instead of warning (as sadpnet.crystal.cif sets it)
     for hall in range(1, 531):
         if spglib.get_spacegroup_type(hall).number == space_group:
             return hall
@@ -34,9 +36,11 @@ def _standard_hall_number(space_group: int) -> int:
 @lru_cache(maxsize=None)
 def _operations(space_group: int) -> tuple[np.ndarray, np.ndarray]:
     import spglib
+    import spglib.error
 
     if not 1 <= int(space_group) <= 230:
         raise InputError(f"space group {space_group} is not one of 1-230", "space_group")
+    spglib.error.OLD_ERROR_HANDLING = False
     sym = spglib.get_symmetry_from_database(_standard_hall_number(int(space_group)))
     return np.asarray(sym["rotations"], dtype=int), np.asarray(sym["translations"], dtype=float)
 

@@ -1,0 +1,59 @@
+"""The spot-indexing model: fit, calibrate, files (safetensors + card, checked), and its training command."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from sadpnet.errors import InputError
+from sadpnet.model.spot_model import FEATURES, LABELS, calibrate, fit_spot_model, load_spot_model, save_spot_model
+
+
+def _toy(n=600, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(len(LABELS), size=n)
+    X = rng.normal(size=(n, len(FEATURES))).astype(np.float32)
+    X[np.arange(n), y] += 5.0  # a separable signal in one feature per label
+    return X, y
+
+
+def test_fit_learns_a_separable_toy_problem_and_files_round_trip(tmp_path):
+    X, y = _toy()
+    model = calibrate(fit_spot_model(X, y, epochs=200), *_toy(300, seed=1))
+    Xt, yt = _toy(300, seed=2)
+    assert (model.predict_proba(Xt).argmax(1) == yt).mean() > 0.9
+    save_spot_model(model, tmp_path / "m", {"name": "toy"})
+    back = load_spot_model(tmp_path / "m")
+    np.testing.assert_allclose(back.predict_proba(Xt), model.predict_proba(Xt), rtol=1e-6)
+    card = json.loads((tmp_path / "m" / "card.json").read_text())
+    assert card["labels"] == list(LABELS) and card["architecture"] == "spot-index-mlp"
+
+
+def test_tampered_weights_are_refused(tmp_path):
+    X, y = _toy(100)
+    save_spot_model(fit_spot_model(X, y, epochs=5), tmp_path / "m", {})
+    with open(tmp_path / "m" / "model.safetensors", "r+b") as fh:
+        fh.seek(-4, 2)
+        fh.write(b"\0\0\0\1")
+    with pytest.raises(InputError, match="SHA-256"):
+        load_spot_model(tmp_path / "m")
+
+
+@pytest.mark.slow
+def test_train_indexing_command_writes_a_model(tmp_path):
+    out = tmp_path / "spot"
+    r = subprocess.run([sys.executable, "-m", "sadpnet", "train-indexing", "-o", str(out), "--examples", "8",
+                        "--val-examples", "4", "--val-sets", "2", "--generated-cubic", "1", "--generated-other", "2",
+                        "--workers", "1"], capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr
+    model = load_spot_model(out)
+    assert model.card["training"]["n_train"] == 8
+    assert model.card["training"]["held_out"].endswith("classifier-v2-test.csv")
+
+
+def test_train_indexing_refuses_zero_examples(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "sadpnet", "train-indexing", "-o", str(tmp_path / "x"),
+                        "--examples", "0"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "--examples" in r.stderr and len(r.stderr.strip().splitlines()) == 1
