@@ -105,14 +105,25 @@ def test_report_from_results_has_sections_goals_and_no_empty_cells(tmp_path):
     for line in md.splitlines():
         if line.startswith("|") and not line.startswith("|---"):
             assert all(c.strip() for c in line.strip().strip("|").split(" | ")), line
-    # pristine Al: all 4 right -> 100.0 (4); the paper's 98.65 beside it, goal met
+    # pristine Al: all 4 right -> 100.0, Wilson interval [51.0, 100.0], 4 patterns; the paper's 98.65 beside it
     row = next(line for line in md.splitlines() if line.startswith("| pristine Al (0 K) |"))
-    assert "| 98.65 | 100.0 (4) | not available |" in row
-    goal = next(line for line in md.splitlines() if "accuracy >= paper (98.65 %)" in line)
-    assert goal.endswith("| clean-trained | 100.0 | yes | 1/1 sets |")  # per pattern, then the ensemble verdicts
-    # dislocation + twin: every wrong one is flagged unknown in the fake data -> 100 % flagged, goal met
-    goal = next(line for line in md.splitlines() if "misclassified dislocation/twin" in line)
-    assert goal.endswith("| 100.0 | yes | n/a |")
+    assert "| 98.65 | 100.0 [51.0, 100.0] (4) | not available |" in row
+    # 4 of 4 right cannot show 98.65 %: not met, not claimed either
+    goal = next(line for line in md.splitlines() if line.startswith("| accuracy >= paper (98.65 %)"))
+    assert goal.endswith("| clean-trained | 100.0 [51.0, 100.0] (4) | not enough patterns | 1/1 sets |")
+    # dislocation + twin: every wrong one (17) is flagged unknown in the fake data -> 100 % flagged; with 17
+    # patterns the interval's lower bound n / (n + 1.96^2) = 81.6 % clears 80 %: met
+    goal = next(line for line in md.splitlines() if line.startswith("| flags") and "misclassified" in line)
+    n_wrong = sum(not r["correct"] for s in res["sets"] if s["defect"] in ("dislocation", "twin")
+                  for r in res["per_pattern"]["clean-trained"][s["key"]])
+    assert n_wrong >= 5 and goal.endswith(f"| 100.0 [{100 * (n_wrong / (n_wrong + 1.96 ** 2)):.1f}, 100.0] "
+                                          f"({n_wrong}) | met | n/a |")
+    # the first section says in words what is met and what is not
+    first = md.split("## What is met and what is not", 1)[1].split("## Summary", 1)[0]
+    met = first.split("**Met (", 1)[1].split("\n")[0]
+    assert met.startswith("the whole 95 % interval clears the goal), 1 of 15:**") and "misclassified" in met
+    assert "Not enough patterns to tell" in first and "Not checked" in first
+    assert "4 to 4 patterns per test set" in first
     # the defect-aware goals cannot be checked without the model
     assert any("| defect-aware | n/a | n/a | n/a |" in line for line in md.splitlines())
     saved = json.loads((tmp_path / "results.json").read_text())
