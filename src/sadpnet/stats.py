@@ -13,7 +13,7 @@ Examples
 (0.2366, 0.7634)
 >>> share_text(6, 6)
 '100.0 [61.0, 100.0] (6)'
->>> goal_verdict(6, 6, 98.65)
+>>> goal_verdict(6, 6, 97.0)
 'not enough patterns'
 """
 
@@ -94,7 +94,7 @@ def goal_verdict(k: int, n: int, threshold_pct: float, at_most: bool = False) ->
 
     Examples
     --------
-    >>> goal_verdict(300, 300, 98.65), goal_verdict(6, 6, 98.65), goal_verdict(1, 6, 98.65)
+    >>> goal_verdict(300, 300, 97.0), goal_verdict(6, 6, 97.0), goal_verdict(1, 6, 97.0)
     ('met', 'not enough patterns', 'not met')
     >>> goal_verdict(0, 100, 5.0, at_most=True)
     'met'
