@@ -187,7 +187,7 @@ def test_report_gives_the_visible_share_of_strained_sets(tmp_path):
     write_report(tmp_path, res, [])
     md = (tmp_path / "report.md").read_text()
     label = next(s["label"] for s in res["sets"] if s["key"] == key)
-    assert f"| {label} | 50 % | 225 Fm-3m (75 %); visible 75 % |" in md.splitlines()
+    assert f"| {label} | 50 % | 225 Fm-3m (75 %); visible 75 [30, 95] (4) |" in md.splitlines()
     assert (tmp_path / "plots" / "strain_lowered.png").is_file()
     from sadpnet.study.tables import lowered_curves
 

@@ -1,8 +1,8 @@
 """The study's figures (matplotlib, Agg backend), each returned as PNG bytes.
 
 `strain_plot` (accuracy versus strain with the paper's statements, like the paper's Fig. 2), `panel_plot`
-(pristine beside defected pattern), `confusion_plot` (row-normalised: shaded by row share, counts printed) and `calibration_plot`
-(reliability diagram). The numbers they draw are computed by `sadpnet.study.report`.
+(pristine beside defected pattern), `confusion_plot` (row-normalised: shaded by row share, counts printed)
+and `calibration_plot` (reliability diagram). The numbers they draw are computed by `sadpnet.study.report`.
 """
 
 from __future__ import annotations

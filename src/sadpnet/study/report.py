@@ -190,8 +190,8 @@ def _blocks(results: dict, examples: list[dict]) -> list[tuple]:
 
     B.append(("h2", "What the models assign to strained crystals"))
     B.append(("p", "Most frequent top-1 label (share of the set's patterns) at each strain, and the share of patterns "
-                   "answered with the symmetry they can show ('visible'): the strained crystal's own space group "
-                   "where its zero-order Laue-zone net departs from the cubic one by more than half a model pixel "
+                   "answered with the symmetry they can show ('visible', % [95 % Wilson interval] (patterns)): the "
+                   "strained crystal's own space group where its zero-order Laue-zone net departs from the cubic one by more than half a model pixel "
                    "after the best scale and rotation (sadpnet.data.visible), the cubic one elsewhere. 'visibly "
                    "lowered' = share of the set's patterns that show the lowered symmetry. A model with tetragonal "
                    "and monoclinic classes can name it; a cubic-only model is right only where it cannot be seen."))
@@ -208,7 +208,7 @@ def _blocks(results: dict, examples: list[dict]) -> list[tuple]:
             else:
                 cell = top_label_text(recs)
                 if all("visible_correct" in r for r in recs):
-                    cell += f"; visible {100 * sum(r['visible_correct'] for r in recs) / len(recs):.0f} %"
+                    cell += f"; visible {share_text(sum(bool(r['visible_correct']) for r in recs), len(recs), 0)}"
                 cells.append(cell)
         shown = visibly_lowered_pct(results, s)
         rows.append([s["label"], "n/a" if shown is None else f"{shown:.0f} %"] + cells)
