@@ -196,3 +196,30 @@ def test_report_gives_the_visible_share_of_strained_sets(tmp_path):
     strain = next(s["params"]["strain"] for s in res["sets"] if s["key"] == key)
     assert model["share_pct"][model["strain"].index(strain)] == pytest.approx(25.0)  # one 139 answer of four
     assert shown["strain"] == [strain] and shown["share_pct"] == [pytest.approx(50.0)]
+
+
+def test_random_blocks_are_the_primary_rows_and_the_periodic_construction_its_own(tmp_path):
+    """With a random-blocks twin in the run, the paper's row and the goals use it; the periodic set gets a row of
+    its own under it."""
+    from sadpnet.study.report import write_report
+    from sadpnet.study.tables import paper_row_keys
+    from sadpnet.study.testsets import paper_test_sets
+
+    res = _fake_results(with_second_model=False)
+    spec = next(s for s in paper_test_sets(quick=True) if s.key == "Fe-vacancy-3x3x3-shuffled")
+    res["sets"].append({**next(s for s in res["sets"] if s["key"] == "Fe-vacancy-3x3x3"), "key": spec.key,
+                        "label": spec.label, "defect": spec.defect, "family": spec.family})
+    res["per_pattern"]["clean-trained"][spec.key] = [_rec(229, 229)] * 3 + [_rec(221, 229)] * 3
+    primary, periodic = paper_row_keys(res["sets"])
+    assert primary["vacancy-high"] == ["Fe-vacancy-3x3x3-shuffled"]
+    assert periodic["vacancy-high"] == ["Fe-vacancy-3x3x3"]
+    assert primary["pristine"] == ["Al-pristine"] and "pristine" not in periodic
+    write_report(tmp_path, res, [])
+    lines = (tmp_path / "report.md").read_text().splitlines()
+    i = next(i for i, line in enumerate(lines) if line.startswith("| vacancy, high concentration"))
+    assert "| 50.0 [18.8, 81.2] (6) | Fe-vacancy-3x3x3-shuffled |" in lines[i]
+    assert lines[i + 1].startswith("| vacancy, high concentration (Fe 3x3x3, 1/54): the paper's periodic construction")
+    assert "| 100.0 [51.0, 100.0] (4) | Fe-vacancy-3x3x3 |" in lines[i + 1]
+    goal = next(line for line in lines if line.startswith("| accuracy >= paper (83.24 %)"))
+    assert "| 50.0 [18.8, 81.2] (6) | not met |" in goal
+    assert any(line.startswith("| Fe vacancy 1/54 (3x3x3) | ") for line in lines)  # the periodic-vs-random table

@@ -215,9 +215,29 @@ def calibration(recs: list[dict], n_bins: int = 10) -> dict:
             "accuracy_pct": float(100 * ok.mean()) if len(p) else None}
 
 
-def paper_rows(results: dict, models: list[dict], by_row: dict, what: str) -> list[list[str]]:
+def paper_row_keys(sets: list[dict]) -> tuple[dict, dict]:
+    """({paper row: primary set keys}, {paper row: set keys of the paper's periodic construction}).
+
+    A thermal or point-defect row's primary sets are its random-blocks sets (defects at random places, the
+    "-shuffled" keys) when the run has them; its periodic sets (one supercell repeated, the paper's way) are
+    then listed apart. Every other row: all its sets are primary."""
+    primary: dict[str, list[str]] = {}
+    periodic: dict[str, list[str]] = {}
+    random_rows = {s["paper_row"] for s in sets if s["paper_row"] and s["key"].endswith("-shuffled")}
+    for s in sets:
+        row = s["paper_row"]
+        if not row:
+            continue
+        apart = row in random_rows and s["family"] in ("thermal", "point")
+        (periodic if apart else primary).setdefault(row, []).append(s["key"])
+    return primary, periodic
+
+
+def paper_rows(results: dict, models: list[dict], by_row: dict, what: str,
+               periodic: dict | None = None) -> list[list[str]]:
     """Rows of the paper-versus-models table: each paper row beside each model's pooled ``what`` ("acc":
-    space-group accuracy, "appearance": accuracy under the paper's appearance labels)."""
+    space-group accuracy, "appearance": accuracy under the paper's appearance labels); after a row with sets of
+    the paper's periodic construction in ``periodic`` (`paper_row_keys`), a row of those."""
     sets = results["sets"]
     rows = []
     for pr in paper.PAPER_ROWS:
@@ -225,6 +245,10 @@ def paper_rows(results: dict, models: list[dict], by_row: dict, what: str) -> li
         if pr.accuracy_pct is not None:
             rows.append([pr.label, f"{pr.accuracy_pct:.2f}"] + [model_cell(results, m, keys, what) for m in models]
                         + [", ".join(keys) if keys else "no set in this run"])
+            pk = (periodic or {}).get(pr.key)
+            if pk:
+                rows.append([f"{pr.label}: the paper's periodic construction", f"{pr.accuracy_pct:.2f}"]
+                            + [model_cell(results, m, pk, what) for m in models] + [", ".join(pk)])
             continue
         series = pr.key.split("-")[1]  # strain rows: compare with each of the paper's statements
         strain = {k: next(s for s in sets if s["key"] == k)["params"]["strain"] for k in keys}
@@ -278,7 +302,11 @@ def goal_rows(results: dict, by_row: dict) -> list[list[str]]:
     rows = []
 
     def keys(*defects):
-        return [s["key"] for s in sets if s["defect"] in defects]
+        """Keys of the sets of these defects; of thermal and point defects the random-blocks sets when the run
+        has them (the primary rows, `paper_row_keys`)."""
+        shuffled = [s["key"] for s in sets if s["defect"].removesuffix("-shuffled") in defects
+                    and s["defect"].endswith("-shuffled")]
+        return shuffled or [s["key"] for s in sets if s["defect"] in defects]
 
     def acc(model, ks):
         if model not in models or models[model]["status"] != "ok":
