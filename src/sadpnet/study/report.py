@@ -193,8 +193,9 @@ def _blocks(results: dict, examples: list[dict]) -> list[tuple]:
     B.append(("h2", "What the models assign to strained crystals"))
     B.append(("p", "Most frequent top-1 label (share of the set's patterns) at each strain, and the share of patterns "
                    "answered with the symmetry they can show ('visible', % [95 % Wilson interval] (patterns)): the "
-                   "strained crystal's own space group where its zero-order Laue-zone net departs from the cubic one by more than half a model pixel "
-                   "after the best scale and rotation (sadpnet.data.visible), the cubic one elsewhere. 'visibly "
+                   "strained crystal's own space group where its zero-order Laue-zone net departs from the cubic "
+                   "one by more than half a model pixel after the best scale and rotation (sadpnet.data.visible), "
+                   "the cubic one elsewhere. 'visibly "
                    "lowered' = share of the set's patterns that show the lowered symmetry. A model with tetragonal "
                    "and monoclinic classes can name it; a cubic-only model is right only where it cannot be seen."))
     strain_sets = [s for s in sets if s["defect"].startswith("strain")]
@@ -226,8 +227,12 @@ def _blocks(results: dict, examples: list[dict]) -> list[tuple]:
                    "share of the wrongly classified patterns that were flagged (the useful case); 'clean flagged' = "
                    "share of pristine patterns flagged."))
     fam_rows = []
-    families = [("pristine", ["pristine"]), ("thermal", ["thermal-md", "thermal-debye"]),
-                ("point defects", ["vacancy", "substitution", "interstitial"]), ("normal strain", ["strain-normal"]),
+    families = [("pristine", ["pristine"]), ("thermal, periodic", ["thermal-md", "thermal-debye"]),
+                ("thermal, random blocks", ["thermal-md-shuffled", "thermal-debye-shuffled"]),
+                ("point defects, periodic", ["vacancy", "substitution", "interstitial"]),
+                ("point defects, random blocks",
+                 ["vacancy-shuffled", "substitution-shuffled", "interstitial-shuffled"]),
+                ("normal strain", ["strain-normal"]),
                 ("shear strain", ["strain-shear"]), ("dislocation", ["dislocation"]), ("twin", ["twin"]),
                 ("dislocation + twin", ["dislocation", "twin"])]
     for fname, defects in families:
