@@ -272,7 +272,7 @@ def paper_rows(results: dict, models: list[dict], by_row: dict, what: str,
 
 def _share_goal(goal: str, model: str, st: dict | None, k_key: str, n_key: str, thr: float, ens: str,
                 at_most: bool = False) -> list[str]:
-    """One goal row on a share ``st[k_key] / st[n_key]`` (`sadpnet.run.summarize` counts): the share with its
+    """One goal row on a share ``st[k_key] / st[n_key]`` (`sadpnet.study.run.summarize` counts): the share with its
     Wilson interval and count, and `sadpnet.stats.goal_verdict`."""
     if not st or not st[n_key]:
         return [goal, model, "n/a", NOT_CHECKED, ens]
