@@ -76,9 +76,12 @@ def test_supercell_specimens_use_the_paper_repeats_and_no_debye_waller_for_snaps
 def test_shuffled_sets_reuse_the_supercell_and_simulate_atom_by_atom():
     sets = _sets()
     shuffled = [s for s in sets.values() if s.shuffled]
-    periodic = [s for s in sets.values() if s.defect in ("thermal-md", "vacancy", "substitution", "interstitial")]
+    periodic = [s for s in sets.values()
+                if s.defect in ("thermal-md", "thermal-debye", "vacancy", "substitution", "interstitial")]
     assert {s.base.key for s in shuffled} == {s.key for s in periodic}
-    assert all(s.paper_row is None and s.family.endswith("-shuffled") for s in shuffled)
+    # the random blocks answer the same paper row as the periodic set they are made from
+    assert all(s.paper_row == s.base.paper_row and s.family.endswith("-shuffled") for s in shuffled)
+    assert all(s.periodic_construction for s in periodic) and not any(s.periodic_construction for s in shuffled)
     base, _ = build_source(sets["Fe-vacancy-3x3x3"], Grid.quick())
     spec, opts = build_source(sets["Fe-vacancy-3x3x3-shuffled"], Grid.quick())
     assert opts == {"engine": "atoms", "debye_waller": True} and spec.metadata["tiling"] == "shuffled"
@@ -86,6 +89,25 @@ def test_shuffled_sets_reuse_the_supercell_and_simulate_atom_by_atom():
     assert spec.metadata["origin"].startswith("shipped")  # the same relaxed supercell as the periodic set
     _, opts = build_source(sets["Al-thermal-md-300K-shuffled"], Grid.quick())
     assert opts["debye_waller"] is False
+
+
+def test_random_debye_blocks_are_independent_snapshots():
+    """Every 3x3x3 block of the random-blocks Debye set is its own Debye snapshot: no two blocks alike."""
+    sets = _sets()
+    g = Grid.quick()
+    grid = Grid(g.voltages_kv, g.camera_lengths_mm, g.zone_axes, 1, supercell_repeats=(2, 2, 2))
+    spec, opts = build_source(sets["Fe-thermal-debye-300K-shuffled"], grid)
+    assert opts == {"engine": "atoms", "debye_waller": False}
+    assert spec.metadata["realisations"] == 8 and spec.metadata["tiles"] == [2, 2, 2]
+    n = 54  # Fe 3x3x3 atoms per block
+    blocks = spec.unit.positions.reshape(8, n, 3)
+    # displacements from the nearest bcc site: Debye-sized everywhere, and different in every block
+    a0 = float(spec.parent.atoms.cell[0, 0])
+    d = blocks - np.round(blocks / (a0 / 2)) * (a0 / 2)
+    rms = float(np.sqrt(np.mean(d ** 2)))
+    assert 0.03 < rms < 0.2
+    sorted_d = np.sort(np.linalg.norm(d, axis=2), axis=1)
+    assert len({tuple(np.round(x, 6)) for x in sorted_d}) == 8
 
 
 def test_patterns_are_cached_per_set_grid_and_seed(tmp_path):

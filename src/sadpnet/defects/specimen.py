@@ -7,6 +7,7 @@
   `shuffled_supercell_specimen` breaks that periodicity: every repeat is the same supercell translated by
   its own random parent-lattice vector (wrapped back into the supercell), so the concentration, the local
   relaxation and the displacement statistics are the paper's, but the defects sit at random places;
+  `random_supercell_specimen` also draws each block from several realisations (independent snapshots);
 * a strained crystal is its own parent (zone axes are indices of the strained lattice), repeated ``cells``;
 * dislocation arrays and twins are built at specimen size: ``repeats=(1, 1, 1)``, no ``unit_in_parent_cells``,
   the parent kept so that zone axes are indices of the parent's conventional lattice.
@@ -44,17 +45,41 @@ def shuffled_supercell_specimen(supercell, parent, supercell_size, cells=DEFAULT
     """Repeats of ``supercell`` (``supercell_size`` parent cells) covering at least ``cells``, each translated
     by a random parent-lattice vector and wrapped into the supercell: defects at random, uncorrelated places.
 
-    The translations are the parent's pure lattice translations (`centring_translations`), so every tile is
-    the supercell itself, moved. The whole specimen is spelled out atom by atom (simulate it with engine "atoms"); ``seed`` fixes the
-    translations. The metadata records ``tiling: shuffled`` and the seed.
+    `random_supercell_specimen` with one realisation; see there.
+    """
+    return random_supercell_specimen([supercell], parent, supercell_size, cells, seed, name, metadata)
+
+
+def random_supercell_specimen(realisations, parent, supercell_size, cells=DEFAULT_CELLS, seed: int = 0,
+                              name: str = "", metadata: dict | None = None) -> Specimen:
+    """Blocks of ``supercell_size`` parent cells covering at least ``cells``, each one of ``realisations`` (same
+    cell and atom count: thermal snapshots, or defected supercells) drawn at random and translated by a random
+    parent-lattice vector, wrapped into the block: no repeat period, defects and displacements at random places.
+
+    The translations are the parent's pure lattice translations (`centring_translations`), so every block is a
+    realisation itself, moved. With at least as many realisations as blocks, every block gets its own (an
+    independent snapshot per block); with fewer, they are drawn with repeats.
+    The whole specimen is spelled out atom by atom (simulate it with engine "atoms"); ``seed`` fixes the draws.
+    The metadata records ``tiling: shuffled``, the seed, the blocks and the number of realisations.
+
+    Examples
+    --------
+    >>> from sadpnet.crystal import read_cif
+    >>> from sadpnet.resources import example_cif
+    >>> from sadpnet.defects.point import make_supercell
+    >>> al = read_cif(example_cif("Al"))
+    >>> sp = random_supercell_specimen([make_supercell(al, (2, 2, 2))] * 2, al, (2, 2, 2), cells=(4, 4, 2))
+    >>> len(sp.unit), sp.metadata["tiles"], sp.metadata["realisations"]
+    (128, [2, 2, 1], 2)
     """
     import numpy as np
     from ase import Atoms
 
     size = np.array([int(x) for x in supercell_size])
     reps = np.array([max(1, -(-int(c) // s)) for c, s in zip(cells, size)])
-    sc_cell = np.asarray(supercell.cell, dtype=float)
-    frac = supercell.get_scaled_positions(wrap=False)
+    first = realisations[0]
+    sc_cell = np.asarray(first.cell, dtype=float)
+    frac = np.stack([r.get_scaled_positions(wrap=False) for r in realisations])  # (K, atoms, 3)
     rng = np.random.default_rng(seed)
     grid = np.stack(np.meshgrid(*[np.arange(r) for r in reps], indexing="ij"), -1).reshape(-1, 3)
     # a random lattice translation of the parent per tile: conventional cells plus a centring vector (fcc, bcc,
@@ -62,11 +87,14 @@ def shuffled_supercell_specimen(supercell, parent, supercell_size, cells=DEFAULT
     # would stay coherent
     cent = centring_translations(parent)
     shifts = (rng.integers(0, size, size=(len(grid), 3)) + cent[rng.integers(0, len(cent), len(grid))]) / size
-    f = (frac[None, :, :] + shifts[:, None, :]) % 1.0 + grid[:, None, :]  # (tiles, atoms, 3) in supercells
+    k = len(realisations)  # as many as blocks: each block its own realisation; fewer: drawn with repeats
+    pick = (np.zeros(len(grid), int) if k == 1 else rng.permutation(k)[:len(grid)] if k >= len(grid)
+            else rng.integers(0, k, len(grid)))
+    f = (frac[pick] + shifts[:, None, :]) % 1.0 + grid[:, None, :]  # (tiles, atoms, 3) in supercells
     pos = f.reshape(-1, 3) @ sc_cell
-    atoms = Atoms(numbers=np.tile(supercell.numbers, len(grid)), positions=pos, cell=sc_cell * reps[:, None],
-                  pbc=True)
-    meta = {**(metadata or {}), "tiling": "shuffled", "tiling_seed": int(seed), "tiles": [int(r) for r in reps]}
+    atoms = Atoms(numbers=np.tile(first.numbers, len(grid)), positions=pos, cell=sc_cell * reps[:, None], pbc=True)
+    meta = {**(metadata or {}), "tiling": "shuffled", "tiling_seed": int(seed), "tiles": [int(r) for r in reps],
+            "realisations": len(realisations)}
     return block_specimen(atoms, parent, name=name, metadata=meta)
 
 

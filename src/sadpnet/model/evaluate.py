@@ -114,10 +114,9 @@ def evaluate_model(model_dir, dataset, *, split: str = "test", out_dir=None, n_o
     pred = np.array(sgs)[out["sg_probs"].argmax(1)]
     correct = pred == truth
     res: dict = {"model": str(model_dir), "dataset": str(getattr(dataset, "path", dataset)), "split": split,
-                 "n_patterns": int(len(src)), "accuracy": float(correct.mean())}
-    res["per_class"] = {str(s): {"n": int((truth == s).sum()), "accuracy": float(correct[truth == s].mean())}
-                        for s in sorted(set(truth))}
-    res["per_zone_axis"] = {z: {"n": int(m.sum()), "accuracy": float(correct[m].mean())}
+                 "n_patterns": int(len(src)), "n_correct": int(correct.sum()), "accuracy": float(correct.mean())}
+    res["per_class"] = {str(s): _counted(correct[truth == s]) for s in sorted(set(truth))}
+    res["per_zone_axis"] = {z: _counted(correct[m])
                             for z in sorted(set(t["zone_axis"]), key=lambda z: (sum(int(c) ** 2 for c in z), z))
                             for m in [(t["zone_axis"] == z).to_numpy()]}
     if "material_id" in t.columns:
@@ -174,6 +173,21 @@ def evaluate_model(model_dir, dataset, *, split: str = "test", out_dir=None, n_o
     return res
 
 
+def _counted(correct: np.ndarray) -> dict:
+    """{"n", "n_correct", "accuracy"} of a boolean array of right/wrong patterns."""
+    return {"n": int(correct.size), "n_correct": int(correct.sum()), "accuracy": float(correct.mean())}
+
+
+def _share(entry: dict, n_key: str = "n", acc_key: str = "accuracy") -> str:
+    """Accuracy % [95 % Wilson interval] (patterns) of a metrics entry (count rebuilt from the accuracy for
+    metrics.json files written before ``n_correct`` was recorded)."""
+    from sadpnet.stats import share_text
+
+    n = int(entry[n_key])
+    k = entry.get("n_correct", round(entry[acc_key] * n))
+    return share_text(int(k), n, nd=2)
+
+
 def write_predictions(table, truth, pred, prob, unknown, verdict, path: Path) -> None:
     """predictions.parquet: one row per evaluated pattern (row of the split's table, material_id, zone_axis,
     space_group, predicted, probability of the prediction, correct, unknown_score, unknown verdict)."""
@@ -202,6 +216,8 @@ def write_report(res: dict, out_dir: Path) -> None:
 
 
 def plot_confusion(conf: dict, path, title: str = "") -> None:
+    """Write a PNG of a confusion matrix ``conf`` ({"labels": space groups, "counts": rows = true, columns =
+    predicted}) to ``path``, row-normalised: colour = share of the true class's patterns, count in each cell."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -212,8 +228,9 @@ def plot_confusion(conf: dict, path, title: str = "") -> None:
     cm = np.asarray(conf["counts"], dtype=float)
     labels = [f"{s} {space_group_symbol(s)}" for s in conf["labels"]]
     frac = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
-    fig, ax = plt.subplots(figsize=(5.2, 4.6), dpi=110)
-    ax.imshow(frac, cmap="Blues", vmin=0, vmax=1)
+    fig, ax = plt.subplots(figsize=(5.8, 4.6), dpi=110)
+    im = ax.imshow(frac, cmap="Blues", vmin=0, vmax=1)
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04).set_label("share of the true class's patterns", fontsize=8)
     for i in range(cm.shape[0]):
         for j in range(cm.shape[1]):
             ax.text(j, i, f"{int(cm[i, j])}", ha="center", va="center", fontsize=8,
@@ -231,16 +248,17 @@ def plot_confusion(conf: dict, path, title: str = "") -> None:
 def report_markdown(res: dict) -> str:
     lines = [f"# Evaluation of {res['model']} on {res['dataset']} ({res['split']} split)", "",
              f"- patterns: {res['n_patterns']}",
-             f"- accuracy per pattern: {100 * res['accuracy']:.2f} %",
+             f"- accuracy per pattern, % [95 % Wilson interval] (patterns): {_share(res, 'n_patterns')}",
              f"- ensemble of 3 zone axes (random triples, product rule): {100 * res['ensemble_3']['accuracy']:.2f} % "
              f"({res['ensemble_3']['n']} triples)",
              f"- ensemble of [001], [011], [111]: {100 * res['ensemble_3_lowest']['accuracy']:.2f} % "
-             f"({res['ensemble_3_lowest']['n']} triples)",
+             f"({res['ensemble_3_lowest']['n']} triples; triples share patterns, so no interval is given)",
              f"- expected calibration error: {100 * res['ece']:.2f} % (uncalibrated {100 * res['ece_uncalibrated']:.2f} %, "
-             f"T = {res['temperature']:.3f})", "", "## Per class", "", "| space group | n | accuracy |", "|---|---|---|"]
-    lines += [f"| {k} | {v['n']} | {100 * v['accuracy']:.2f} % |" for k, v in res["per_class"].items()]
-    lines += ["", "## Per zone axis", "", "| zone axis | n | accuracy |", "|---|---|---|"]
-    lines += [f"| [{k}] | {v['n']} | {100 * v['accuracy']:.2f} % |" for k, v in res["per_zone_axis"].items()]
+             f"T = {res['temperature']:.3f})", "", "## Per class", "",
+             "| space group | n | accuracy % [95 % Wilson interval] (n) |", "|---|---|---|"]
+    lines += [f"| {k} | {v['n']} | {_share(v)} |" for k, v in res["per_class"].items()]
+    lines += ["", "## Per zone axis", "", "| zone axis | n | accuracy % [95 % Wilson interval] (n) |", "|---|---|---|"]
+    lines += [f"| [{k}] | {v['n']} | {_share(v)} |" for k, v in res["per_zone_axis"].items()]
     u = res["unknown"]
     sets = list(next(iter(u["auroc"].values())).keys()) if u["auroc"] else []
     lines += ["", f"## Unknown detection (chosen score: {u['chosen_score']}, threshold {u['threshold']:.4g})", "",

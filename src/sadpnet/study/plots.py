@@ -1,8 +1,8 @@
 """The study's figures (matplotlib, Agg backend), each returned as PNG bytes.
 
 `strain_plot` (accuracy versus strain with the paper's statements, like the paper's Fig. 2), `panel_plot`
-(pristine beside defected pattern), `confusion_plot` (counts, shaded by row share) and `calibration_plot`
-(reliability diagram). The numbers they draw are computed by `sadpnet.study.report`.
+(pristine beside defected pattern), `confusion_plot` (row-normalised: shaded by row share, counts printed)
+and `calibration_plot` (reliability diagram). The numbers they draw are computed by `sadpnet.study.report`.
 """
 
 from __future__ import annotations
@@ -31,18 +31,37 @@ def png(fig) -> bytes:
     return buf.getvalue()
 
 
-def strain_plot(curves: list[dict], series: str) -> bytes:
-    """PNG of accuracy (%) against strain, one line per curve, with the paper's statements (Fig. 2).
+#: Marker of each model's curves (by model index); line style and fill of each material.
+MODEL_MARKERS = ("o", "s", "^", "D", "v", "P", "X")
+MATERIAL_STYLE = {"Al": ("-", "full"), "Fe": ("--", "none")}
 
-    ``curves``: dicts with "label", "strain" (fractions or rad), "accuracy_pct", "color" (index), "material";
-    ``series``: "normal" (x axis in %) or "shear" (rad).
+
+def strain_plot(curves: list[dict], series: str) -> bytes:
+    """PNG of accuracy (%) against strain with 95 % Wilson error bars, one curve per model and material, with
+    the paper's statements (the shape of the paper's Fig. 2).
+
+    Each model has its own colour and marker, each material its line style (Al solid, filled markers; Fe
+    dashed, open markers); curves are shifted sideways by a small step so that equal points stay visible.
+
+    Parameters
+    ----------
+    curves : list of dict
+        `sadpnet.study.tables.strain_curves`: "label", "strain" (fraction or rad), "accuracy_pct", "low_pct",
+        "high_pct" (Wilson bounds, %), "color" (model index), "material".
+    series : str
+        "normal" (x axis in %) or "shear" (rad).
     """
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
     scale = 100.0 if series == "normal" else 1.0
-    for c in curves:
-        ax.plot(np.asarray(c["strain"]) * scale, c["accuracy_pct"], marker="o" if c["material"] == "Al" else "s",
-                color=f"C{c['color']}", ls="-" if c["material"] == "Al" else "--", label=c["label"])
+    step = 0.05 if series == "normal" else 0.0004  # sideways shift between curves, in axis units
+    for i, c in enumerate(curves):
+        x = np.asarray(c["strain"]) * scale + (i - (len(curves) - 1) / 2) * step
+        y = np.asarray(c["accuracy_pct"], dtype=float)
+        err = [y - np.asarray(c.get("low_pct", y)), np.asarray(c.get("high_pct", y)) - y]
+        ls, fill = MATERIAL_STYLE.get(c["material"], ("-.", "full"))
+        ax.errorbar(x, y, yerr=err, color=f"C{c['color']}", marker=MODEL_MARKERS[c["color"] % len(MODEL_MARKERS)],
+                    ls=ls, fillstyle=fill, ms=6, capsize=2, elinewidth=0.8, label=c["label"])
     for ser, x, acc, kind in paper.PAPER_STRAIN_POINTS:
         if ser != series:
             continue
@@ -55,11 +74,11 @@ def strain_plot(curves: list[dict], series: str) -> bytes:
         else:
             ax.plot([0, x * scale], [acc, acc], "k:", lw=2, label="paper: no visible effect up to here")
     ax.set_xlabel("normal strain along a (%)" if series == "normal" else "shear strain gamma_xy (rad)")
-    ax.set_ylabel("accuracy (%)")
+    ax.set_ylabel("accuracy (%), 95 % Wilson interval")
     ax.set_ylim(-2, 102)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower left")
-    ax.set_title(f"Accuracy versus {series} strain (paper: Jeong et al. 2024, Fig. 2)", fontsize=8)
+    fig.subplots_adjust(right=0.68)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     return png(fig)
 
 
@@ -109,11 +128,13 @@ def panel_plot(example: dict) -> bytes:
 
 
 def confusion_plot(names, cols, mat, title) -> bytes:
-    """PNG of a confusion matrix: rows ``names``, columns ``cols`` (the last one "flagged unknown"), counts."""
+    """PNG of a confusion matrix, row-normalised: colour = share of the row's patterns, count printed in each
+    cell. Rows ``names``, columns ``cols`` (the last one "flagged unknown"), ``mat``: (rows, cols) counts."""
     plt = _pyplot()
     frac = mat / np.maximum(mat[:, :-1].sum(axis=1, keepdims=True), 1)
-    fig, ax = plt.subplots(figsize=(1.0 + 0.7 * len(cols), 0.8 + 0.35 * len(names)))
-    ax.imshow(frac, cmap="Blues", vmin=0, vmax=1, aspect="auto")
+    fig, ax = plt.subplots(figsize=(2.0 + 0.7 * len(cols), 0.8 + 0.35 * len(names)))
+    im = ax.imshow(frac, cmap="Blues", vmin=0, vmax=1, aspect="auto")
+    fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02).set_label("share of the row's patterns", fontsize=7)
     ax.set_xticks(range(len(cols)), cols, rotation=45, ha="right", fontsize=7)
     ax.set_yticks(range(len(names)), names, fontsize=7)
     for i in range(len(names)):

@@ -18,13 +18,16 @@ from pathlib import Path
 import numpy as np
 
 from sadpnet.atomic_write import atomic_path, write_text_atomic
+from sadpnet.stats import share_text, wilson_interval
 from sadpnet.study import paper, plots
+from sadpnet.study.testsets import SHUFFLED_LABEL
 from sadpnet.study.tables import (NA, calibration, confusion, ensemble_cell, fmt, gate_cell, goal_rows, model_cell,
-                                    lowered_curves, paper_rows, pooled, specimen_group_rows,
-                                    strain_curves, top_label_text, visibly_lowered_pct)
+                                    lowered_curves, paper_row_keys, paper_rows, pooled, specimen_group_rows,
+                                    strain_curves, top_label_text, verdict_lines, visibly_lowered_pct)
 
 #: Sections every report has, in order (the smoke test checks them).
 SECTIONS = (
+    "What is met and what is not",
     "Summary",
     "Paper versus models",
     "Every test set",
@@ -39,18 +42,34 @@ SECTIONS = (
 )
 
 
+def _verdict_blocks(results: dict, goals: list[list[str]]) -> list[tuple]:
+    """The report's first section: in plain words, which goals this run meets and which not (the rule of
+    `sadpnet.stats.goal_verdict` on `sadpnet.study.tables.goal_rows`), and how far its sample sizes allow."""
+    sizes = [s["n_patterns"] for s in results["sets"] if s["status"] == "ok" and s["n_patterns"]]
+    B: list[tuple] = [("h2", "What is met and what is not")]
+    if sizes:
+        n = min(sizes)
+        lo = 100 * wilson_interval(n, n)[0]
+        B.append(("p", f"Mode **{results['mode']}**: {min(sizes)} to {max(sizes)} patterns per test set. Every "
+                       "accuracy below carries its 95 % Wilson interval, and a goal counts as met only when the whole "
+                       f"interval clears it. With {n} patterns even {n} of {n} right leaves the interval down to "
+                       f"{lo:.0f} %, so a set of that size alone cannot show a goal above {lo:.0f} %; pooled rows "
+                       "have more patterns."))
+    B += [("p", line) for line in verdict_lines(goals)]
+    return B
+
+
 def _blocks(results: dict, examples: list[dict]) -> list[tuple]:
     B: list[tuple] = []
     models = results["models"]
     sets = results["sets"]
-    by_row: dict[str, list[str]] = {}
-    for s in sets:
-        if s["paper_row"]:
-            by_row.setdefault(s["paper_row"], []).append(s["key"])
+    by_row, periodic = paper_row_keys(sets)
     n_pat = sum(s["n_patterns"] for s in sets)
     t = results["timing_s"]
 
     B.append(("h1", "sadpnet robustness study"))
+    goals = goal_rows(results, by_row)
+    B += _verdict_blocks(results, goals)
     B.append(("h2", "Summary"))
     B.append(("p", f"Reproduction of the robustness study of {paper.CITATION}: every test set of the paper for Al "
                    f"and Fe, simulated by sadpnet and classified by each model below. Mode: **{results['mode']}** "
@@ -75,20 +94,24 @@ def _blocks(results: dict, examples: list[dict]) -> list[tuple]:
         B.append(("p", f"{len(missing)} of {len(sets)} sets could not be simulated; their rows say why."))
 
     B.append(("h2", "Paper versus models"))
-    B.append(("p", "Accuracy (%) of the paper's clean-trained ResNet-101 beside each model on the same test (number of "
-                   "patterns in brackets), pooled over the sets that belong to the paper's row (listed). "
+    B.append(("p", "Accuracy (%) of the paper's clean-trained ResNet-101 beside each model on the same test: "
+                   "accuracy % [95 % Wilson interval] (patterns), pooled over the sets that belong to the paper's "
+                   "row (listed). Thermal and point-defect rows: specimens as a microscopist meets them, defects "
+                   "and thermal displacements at random places through the whole specimen (random blocks, see "
+                   "below); the paper's periodic construction (one supercell repeated) in the row under each. "
                    f"Paper numbers: {paper.CITATION}."))
     header = ["test set (paper)", "paper accuracy %"] + [f"{m['name']} %" for m in models] + ["our sets"]
-    B.append(("table", header, paper_rows(results, models, by_row, "acc")))
+    B.append(("table", header, paper_rows(results, models, by_row, "acc", periodic)))
     B.append(("p", "The same rows scored with the paper's appearance labels (its classes grouped the (space group, "
                    "zone axis) pairs whose patterns look alike up to scale and in-plane rotation): a pattern counts "
                    "as right when the predicted space group's pattern on its zone axis looks like the true one's "
                    "(`sadpnet.model.appearance`, representative crystals of the five space groups, 2 % tolerance). "
                    "The goals below are checked on the stricter space-group measure above."))
-    B.append(("table", header, paper_rows(results, models, by_row, "appearance")))
+    B.append(("table", header, paper_rows(results, models, by_row, "appearance", periodic)))
 
     B.append(("h2", "Every test set"))
-    B.append(("p", "Accuracy % (patterns) and unknown-verdict rate % of each model on each set; ensemble: the "
+    B.append(("p", "Accuracy % [95 % Wilson interval] (patterns) and unknown-verdict rate % of each model on each "
+                   "set; ensemble: the "
                    "model's verdict on all the set's patterns together (product of probabilities, the paper's "
                    "material-level assignment; 'unknown' when more than half are flagged); paper: the number "
                    "of the paper's row the set belongs to; defect gate (defect-gated mixture models only, "
@@ -114,23 +137,25 @@ def _blocks(results: dict, examples: list[dict]) -> list[tuple]:
     pairs = [(s, next((b for b in sets if b["key"] == s["key"].removesuffix("-shuffled")), None))
              for s in sets if s["key"].endswith("-shuffled")]
     if pairs:
-        B.append(("h2", "Periodic versus shuffled supercell repeats"))
+        B.append(("h2", "Periodic versus random blocks"))
         B.append(("p", "The paper builds thermal and point-defect specimens by repeating one defected supercell "
                        "10 x 10 x 10 times: the defects then form a superlattice, whose weak extra reflections the "
                        "log intensity mapping makes visible. A real crystal has its vacancies, foreign atoms and "
-                       "thermal displacements at uncorrelated places. 'shuffled': the same supercell, every repeat "
-                       "translated by its own random lattice vector (same concentration, relaxation and "
-                       "displacements; no superlattice), simulated atom by atom. Accuracy % (patterns) of each "
-                       "model on the same grid points."))
-        header = ["set"] + sum([[f"{m['name']} periodic", f"{m['name']} shuffled"] for m in models], [])
+                       "thermal displacements at uncorrelated places. 'random blocks': every supercell-sized block of "
+                       "the specimen translated by its own random lattice vector, so each block has its defect at an "
+                       "independent random place (same concentration and relaxation; no repeat period, no "
+                       "superlattice); Debye sets: an independent Debye snapshot in every block; MD sets: the one "
+                       "MD snapshot, translated at random per block. Simulated atom by atom. Accuracy % [95 % Wilson "
+                       "interval] (patterns) of each model on the same grid points."))
+        header = ["set"] + sum([[f"{m['name']} periodic", f"{m['name']} random blocks"] for m in models], [])
         rows = []
         for sh, base in pairs:
             cells = []
             for m in models:
                 cells += [model_cell(results, m, [base["key"]]) if base else "no set",
                           model_cell(results, m, [sh["key"]])]
-            rows.append([sh["label"].removesuffix(", shuffled repeats")] + cells)
-        for fam, defects in (("all thermal (MD)", ("thermal-md",)),
+            rows.append([sh["label"].removesuffix(SHUFFLED_LABEL)] + cells)
+        for fam, defects in (("all thermal (MD)", ("thermal-md",)), ("all thermal (Debye)", ("thermal-debye",)),
                              ("all point defects", ("vacancy", "substitution", "interstitial"))):
             base_keys = [b["key"] for sh, b in pairs if b and b["defect"] in defects]
             sh_keys = [sh["key"] for sh, b in pairs if b and b["defect"] in defects]
@@ -154,18 +179,23 @@ def _blocks(results: dict, examples: list[dict]) -> list[tuple]:
 
     B.append(("h2", "Accuracy versus strain"))
     B.append(("p", "Like the paper's Fig. 2: accuracy of each model against normal strain along a and shear strain "
-                   "gamma_xy, Al (solid) and Fe (dashed), with what the paper states for Al (stars: published "
-                   "values; dotted: no visible effect; triangle: below this beyond this strain)."))
+                   "gamma_xy, with 95 % Wilson intervals as error bars. Each model has its own colour and marker; "
+                   "Al solid with filled markers, Fe dashed with open markers; curves are shifted sideways a little "
+                   "so that equal points stay visible. What the paper states for Al: stars, published values; "
+                   "dotted, no visible effect; triangle, below this beyond this strain."))
     B.append(("img", "strain_normal.png", plots.strain_plot(strain_curves(results, "normal"), "normal"),
-              "accuracy versus normal strain"))
+              "Accuracy (%) versus normal strain along a, every model, Al and Fe, 95 % Wilson intervals; the "
+              "paper's Fig. 2 statements in black"))
     B.append(("img", "strain_shear.png", plots.strain_plot(strain_curves(results, "shear"), "shear"),
-              "accuracy versus shear strain"))
+              "Accuracy (%) versus shear strain gamma_xy, every model, Al and Fe, 95 % Wilson intervals; the "
+              "paper's Fig. 2 statements in black"))
 
     B.append(("h2", "What the models assign to strained crystals"))
     B.append(("p", "Most frequent top-1 label (share of the set's patterns) at each strain, and the share of patterns "
-                   "answered with the symmetry they can show ('visible'): the strained crystal's own space group "
-                   "where its zero-order Laue-zone net departs from the cubic one by more than half a model pixel "
-                   "after the best scale and rotation (sadpnet.data.visible), the cubic one elsewhere. 'visibly "
+                   "answered with the symmetry they can show ('visible', % [95 % Wilson interval] (patterns)): the "
+                   "strained crystal's own space group where its zero-order Laue-zone net departs from the cubic "
+                   "one by more than half a model pixel after the best scale and rotation (sadpnet.data.visible), "
+                   "the cubic one elsewhere. 'visibly "
                    "lowered' = share of the set's patterns that show the lowered symmetry. A model with tetragonal "
                    "and monoclinic classes can name it; a cubic-only model is right only where it cannot be seen."))
     strain_sets = [s for s in sets if s["defect"].startswith("strain")]
@@ -181,7 +211,7 @@ def _blocks(results: dict, examples: list[dict]) -> list[tuple]:
             else:
                 cell = top_label_text(recs)
                 if all("visible_correct" in r for r in recs):
-                    cell += f"; visible {100 * sum(r['visible_correct'] for r in recs) / len(recs):.0f} %"
+                    cell += f"; visible {share_text(sum(bool(r['visible_correct']) for r in recs), len(recs), 0)}"
                 cells.append(cell)
         shown = visibly_lowered_pct(results, s)
         rows.append([s["label"], "n/a" if shown is None else f"{shown:.0f} %"] + cells)
@@ -197,8 +227,12 @@ def _blocks(results: dict, examples: list[dict]) -> list[tuple]:
                    "share of the wrongly classified patterns that were flagged (the useful case); 'clean flagged' = "
                    "share of pristine patterns flagged."))
     fam_rows = []
-    families = [("pristine", ["pristine"]), ("thermal", ["thermal-md", "thermal-debye"]),
-                ("point defects", ["vacancy", "substitution", "interstitial"]), ("normal strain", ["strain-normal"]),
+    families = [("pristine", ["pristine"]), ("thermal, periodic", ["thermal-md", "thermal-debye"]),
+                ("thermal, random blocks", ["thermal-md-shuffled", "thermal-debye-shuffled"]),
+                ("point defects, periodic", ["vacancy", "substitution", "interstitial"]),
+                ("point defects, random blocks",
+                 ["vacancy-shuffled", "substitution-shuffled", "interstitial-shuffled"]),
+                ("normal strain", ["strain-normal"]),
                 ("shear strain", ["strain-shear"]), ("dislocation", ["dislocation"]), ("twin", ["twin"]),
                 ("dislocation + twin", ["dislocation", "twin"])]
     for fname, defects in families:
@@ -220,11 +254,14 @@ def _blocks(results: dict, examples: list[dict]) -> list[tuple]:
 
     B.append(("h2", "Goals of issue 6"))
     B.append(("p", "Targets set by the project (issue 6), checked on this run's numbers, per pattern (the paper's "
-                   "measure; 'met' refers to it). 'n/a' = the model or the sets needed are not in this run. Beside "
-                   "it, for the accuracy goals, the material-level view: of the sets involved, how many the model's "
-                   "ensemble verdict (all patterns of one specimen together) assigns right."))
-    B.append(("table", ["goal", "model", "measured", "met", "material level (ensemble)"],
-              goal_rows(results, by_row)))
+                   "measure; the verdict refers to it). Measured: share % [95 % Wilson interval] (patterns). "
+                   "'met' only when the whole interval clears the goal; 'not enough patterns' when the interval "
+                   "straddles it; 'not met' when the whole interval misses it; 'n/a' = the model or the sets needed "
+                   "are not in this run. The loss on pristine patterns is a difference of two shares, with "
+                   "Newcombe's interval. Beside it, for the accuracy goals, the material-level view: of the sets "
+                   "involved, how many the model's ensemble verdict (all patterns of one specimen together) assigns "
+                   "right."))
+    B.append(("table", ["goal", "model", "measured", "verdict", "material level (ensemble)"], goals))
 
     B.append(("h2", "Example patterns"))
     B.append(("p", "Pristine beside defected, same material, zone axis, voltage and camera length (like the paper's "
@@ -234,11 +271,15 @@ def _blocks(results: dict, examples: list[dict]) -> list[tuple]:
     if not examples:
         B.append(("p", "No example: no defected set was simulated in this run."))
     for i, ex in enumerate(examples):
-        B.append(("img", f"example_{i:02d}_{ex['set']}.png", plots.panel_plot(ex), f"{ex['pristine_label']} / {ex['label']}"))
+        z, kv, cl = ex["point"]
+        B.append(("img", f"example_{i:02d}_{ex['set']}.png", plots.panel_plot(ex),
+                  f"{ex['pristine_label']} beside {ex['label']}, [{''.join(map(str, z))}], {kv:g} kV, {cl:g} mm"))
 
     B.append(("h2", "Confusion matrices"))
     B.append(("p", "Rows: material and defect family (true space group); columns: top-1 space group (or label), "
-                   "and how many of the row's patterns were flagged unknown."))
+                   "and how many of the row's patterns were flagged unknown. The tables give counts; in the plots "
+                   "the colour is the share of the row's patterns (row-normalised) and the count is printed in "
+                   "each cell."))
     for m in models:
         if m["status"] != "ok":
             B.append(("p", f"{m['name']}: {m['status']}."))
@@ -250,7 +291,7 @@ def _blocks(results: dict, examples: list[dict]) -> list[tuple]:
         B.append(("table", [f"{m['name']}: true \\ predicted"] + cols,
                   [[n] + [str(v) for v in row] for n, row in zip(names, mat)]))
         B.append(("img", f"confusion_{m['name']}.png", plots.confusion_plot(names, cols, mat, m["name"]),
-                  f"confusion matrix, {m['name']}"))
+                  f"Confusion matrix of {m['name']}, row-normalised (colour = share of the row, counts printed)"))
 
     B.append(("h2", "Calibration"))
     B.append(("p", "Reliability of the top-1 probability (10 bins): fraction correct against mean probability, on "
@@ -269,12 +310,14 @@ def _blocks(results: dict, examples: list[dict]) -> list[tuple]:
                 continue
             c = calibration(recs)
             curves[m["name"]] = c
-            rows.append([m["name"], subset, str(c["n"]), fmt(c["mean_confidence_pct"]), fmt(c["accuracy_pct"]),
+            k = sum(bool(r["correct"]) for r in recs if np.isfinite(r["probability"]))
+            rows.append([m["name"], subset, str(c["n"]), fmt(c["mean_confidence_pct"]), share_text(k, c["n"]),
                          fmt(c["ece_pct"])])
         if curves:
             B.append(("img", f"calibration_{subset.replace(' ', '_')}.png", plots.calibration_plot(curves, subset),
                       f"reliability diagram, {subset}"))
-    B.append(("table", ["model", "sets", "patterns", "mean top-1 probability %", "accuracy %", "ECE %"], rows))
+    B.append(("table", ["model", "sets", "patterns", "mean top-1 probability %",
+                        "accuracy % [95 % Wilson interval] (patterns)", "ECE %"], rows))
 
     B.append(("h2", "Reproducibility"))
     g = results["grid"]
@@ -364,6 +407,7 @@ def _inline_md(text: str) -> str:
 def render(blocks: list[tuple]) -> tuple[str, str, dict[str, bytes]]:
     """(markdown, self-contained html, {png file name: bytes}) of the report's blocks."""
     md, body, files = [], [], {}
+    n_fig = 0
     for b in blocks:
         kind = b[0]
         if kind in ("h1", "h2"):
@@ -377,12 +421,14 @@ def render(blocks: list[tuple]) -> tuple[str, str, dict[str, bytes]]:
             head = "".join(f"<th>{html.escape(str(h))}</th>" for h in b[1])
             rows = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in b[2])
             body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
-        elif kind == "img":
+        elif kind == "img":  # the caption above its figure
             name, data, alt = b[1], b[2], b[3]
             files[name] = data
-            md.append(f"![{alt}](plots/{name})")
-            body.append(f"<figure><img alt=\"{html.escape(alt)}\" src=\"data:image/png;base64,"
-                        f"{base64.b64encode(data).decode('ascii')}\"><figcaption>{html.escape(alt)}</figcaption></figure>")
+            n_fig += 1
+            md.append(f"**Figure {n_fig}.** {alt}\n\n![{alt}](plots/{name})")
+            body.append(f"<figure><figcaption><b>Figure {n_fig}.</b> {html.escape(alt)}</figcaption>"
+                        f"<img alt=\"{html.escape(alt)}\" src=\"data:image/png;base64,"
+                        f"{base64.b64encode(data).decode('ascii')}\"></figure>")
     style = ("body{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0 1em}"
              "table{border-collapse:collapse;font-size:12px;margin:1em 0}td,th{border:1px solid #bbb;padding:2px 6px}"
              "th{background:#eee}img{max-width:100%}figure{display:inline-block;margin:0.5em}")

@@ -225,15 +225,53 @@ def versions() -> dict:
     return out
 
 
-def _examples(sets: list[SetPatterns], grid: Grid, seed: int) -> list[dict]:
-    """Pristine-beside-defected image pairs for the report's panels (same material, zone axis, voltage, L)."""
+#: Zone axes of the example panels, as in the paper's figures (low index; a set with its own axes uses the first of
+#: its axes in one of these families).
+EXAMPLE_ZONE_AXES = ((0, 0, 1), (0, 1, 1), (1, 1, 1), (1, 1, 2))
+
+
+def _family(zone) -> tuple:
+    """The cubic family of a zone axis: [110] and [101] are both (0, 1, 1)."""
+    return tuple(sorted(abs(int(x)) for x in zone))
+
+
+def example_point(s: SetPatterns, turn: int) -> tuple:
+    """The grid point (zone axis, kV, mm) of a set's example panel: the low-index axis
+    ``EXAMPLE_ZONE_AXES[turn % 4]`` at the set's first voltage and camera length, or, for a set with its own
+    zone axes, the first of its simulated points on a low-index axis (its first point when none is)."""
+    if s.spec.zone_axes is None:
+        return (EXAMPLE_ZONE_AXES[turn % len(EXAMPLE_ZONE_AXES)], *s.points[0][1:])
+    low = [p for p in s.points if _family(p[0]) in EXAMPLE_ZONE_AXES]
+    return (low or s.points)[0]
+
+
+def _image_at(s: SetPatterns, point, grid: Grid, seed: int, cache_dir: Path | None):
+    """(uint8 image, 1/A per pixel) of set ``s`` at ``point``: its simulated pattern there, or one simulated now;
+    None (with a warning) when that fails: an example panel must not end the study."""
+    if point in s.points:
+        k = s.points.index(point)
+        return s.images[k], float(s.pixel_size_inv_a[k])
+    try:
+        source = s.source if s.source is not None else build_source(s.spec, grid, seed, cache_dir)[0]
+        imgs, cals = simulate_points(source, [point], grid, s.options)
+        return imgs[0], float(cals[0])
+    except Exception as exc:  # noqa: BLE001
+        import warnings
+
+        warnings.warn(f"example panel: {s.spec.label} at {point} could not be simulated: {exc}")
+        return None
+
+
+def _examples(sets: list[SetPatterns], grid: Grid, seed: int, cache_dir: Path | None = None) -> list[dict]:
+    """Pristine-beside-defected image pairs for the report's panels (same material, zone axis, voltage, L), on the
+    paper's low-index axes (`example_point`; successive defects take turns over `EXAMPLE_ZONE_AXES`)."""
     by_key = {s.spec.key: s for s in sets if s.status == "ok" and len(s.images)}
     pristine = {s.spec.material: s for s in by_key.values() if s.spec.defect == "pristine"}
     wanted = {"strain-normal": "max", "strain-shear": "max", "thermal-md": "max", "vacancy": "first",
               "vacancy-shuffled": "first", "substitution": "first", "interstitial": "first", "dislocation": "all",
               "twin": "all"}
     out = []
-    for defect, which in wanted.items():
+    for turn, (defect, which) in enumerate(wanted.items()):
         cands = [s for s in by_key.values() if s.spec.defect == defect]
         for m in ("Al", "Fe"):
             mine = [s for s in cands if s.spec.material == m]
@@ -244,27 +282,15 @@ def _examples(sets: list[SetPatterns], grid: Grid, seed: int) -> list[dict]:
             elif which == "first":
                 mine = mine[:1]
             for s in mine:
-                point = s.points[0]
+                point = example_point(s, turn)
                 ref = pristine[m]
-                if point in ref.points:
-                    ref_img = ref.images[ref.points.index(point)]
-                    ref_cal = float(ref.pixel_size_inv_a[ref.points.index(point)])
-                else:  # the pristine set was not simulated at this point (quick mode): simulate it now
-                    try:
-                        source = ref.source if ref.source is not None else build_source(ref.spec, grid, seed)[0]
-                        imgs, cals = simulate_points(source, [point], grid, ref.options)
-                        ref_img, ref_cal = imgs[0], float(cals[0])
-                    except Exception as exc:  # noqa: BLE001 - an example panel must not end the study
-                        import warnings
-
-                        ref_img = None
-                        warnings.warn(f"example panel: pristine {m} at {point} could not be simulated: {exc}")
-                if ref_img is None:
+                pair = [_image_at(x, point, grid, seed, cache_dir) for x in (ref, s)]
+                if None in pair:
                     continue
                 out.append({"family": s.spec.family, "defect": defect, "set": s.spec.key, "label": s.spec.label,
                             "pristine_label": ref.spec.label, "point": [list(point[0]), point[1], point[2]],
-                            "pristine": ref_img, "defected": s.images[0],
-                            "pixel_size_inv_a": [ref_cal, float(s.pixel_size_inv_a[0])]})
+                            "pristine": pair[0][0], "defected": pair[1][0],
+                            "pixel_size_inv_a": [pair[0][1], pair[1][1]]})
     return out
 
 
@@ -360,7 +386,7 @@ def run_study(out_dir: str | Path, *, quick: bool = True, models: list[ModelEntr
             ensemble[e.name][s.spec.key] = {**ens, "correct": ens["space_group"] == s.spec.space_group}
         model_time[e.name] = time.perf_counter() - t0
     t_eval = time.perf_counter()
-    examples = _examples(simulated, grid, seed)
+    examples = _examples(simulated, grid, seed, cache_dir)
     _add_model_views(examples, entries)
 
     results = {

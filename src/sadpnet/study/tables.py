@@ -10,6 +10,8 @@ from collections import Counter
 
 import numpy as np
 
+from sadpnet.stats import (MET, NOT_CHECKED, NOT_ENOUGH, NOT_MET, difference_interval, goal_verdict,
+                           interval_verdict, share_text, wilson_interval)
 from sadpnet.study import paper
 
 NA = "not available"
@@ -21,19 +23,25 @@ def fmt(x, nd: int = 1) -> str:
 
 def summarize(records: list[dict]) -> dict:
     """n, accuracy (%), accuracy under the paper's appearance labels (%, None for records made before it was
-    recorded), unknown rate (%) and the share of wrong patterns flagged unknown (%) of one set."""
+    recorded), unknown rate (%) and the share of wrong patterns flagged unknown (%) of one set, each with the
+    count it is made of (``n_correct``, ``n_appearance_correct``, ``n_unknown``, ``n_wrong_flagged``), for
+    the Wilson intervals of `sadpnet.stats`."""
     n = len(records)
     if n == 0:
         return {"n": 0, "accuracy_pct": None, "appearance_accuracy_pct": None, "unknown_pct": None,
-                "wrong_flagged_pct": None, "n_wrong": 0}
-    correct = sum(r["correct"] for r in records)
-    appearance = (100.0 * sum(r["appearance_correct"] for r in records) / n
+                "wrong_flagged_pct": None, "n_wrong": 0, "n_correct": 0, "n_appearance_correct": None,
+                "n_unknown": 0, "n_wrong_flagged": 0}
+    correct = sum(bool(r["correct"]) for r in records)
+    appearance = (sum(bool(r["appearance_correct"]) for r in records)
                   if all("appearance_correct" in r for r in records) else None)
-    unknown = sum(r["unknown"] for r in records)
+    unknown = sum(bool(r["unknown"]) for r in records)
     wrong = [r for r in records if not r["correct"]]
-    return {"n": n, "accuracy_pct": 100.0 * correct / n, "appearance_accuracy_pct": appearance,
-            "unknown_pct": 100.0 * unknown / n, "n_wrong": len(wrong),
-            "wrong_flagged_pct": (100.0 * sum(r["unknown"] for r in wrong) / len(wrong)) if wrong else None}
+    flagged = sum(bool(r["unknown"]) for r in wrong)
+    return {"n": n, "accuracy_pct": 100.0 * correct / n, "n_correct": correct,
+            "appearance_accuracy_pct": None if appearance is None else 100.0 * appearance / n,
+            "n_appearance_correct": appearance, "unknown_pct": 100.0 * unknown / n, "n_unknown": unknown,
+            "n_wrong": len(wrong), "n_wrong_flagged": flagged,
+            "wrong_flagged_pct": (100.0 * flagged / len(wrong)) if wrong else None}
 
 
 def pooled(results: dict, model: str, keys: list[str]) -> dict:
@@ -42,7 +50,8 @@ def pooled(results: dict, model: str, keys: list[str]) -> dict:
 
 
 def model_cell(results: dict, model: dict, keys: list[str], what: str = "acc") -> str:
-    """Text of one model's cell for the sets ``keys``: "97.9 (48)" or why there is no number."""
+    """Text of one model's cell for the sets ``keys``: accuracy % [95 % Wilson interval] (patterns),
+    "97.9 [89.1, 99.6] (48)", or why there is no number; ``what="unk"``: the unknown rate %."""
     if model["status"] != "ok":
         return NA
     if not keys:
@@ -51,9 +60,9 @@ def model_cell(results: dict, model: dict, keys: list[str], what: str = "acc") -
     if s["n"] == 0:
         return "not simulated"
     if what == "acc":
-        return f"{s['accuracy_pct']:.1f} ({s['n']})"
+        return share_text(s["n_correct"], s["n"])
     if what == "appearance":
-        return "-" if s["appearance_accuracy_pct"] is None else f"{s['appearance_accuracy_pct']:.1f} ({s['n']})"
+        return "-" if s["n_appearance_correct"] is None else share_text(s["n_appearance_correct"], s["n"])
     return f"{s['unknown_pct']:.1f}"
 
 
@@ -94,7 +103,8 @@ def ensemble_cell(results: dict, model: dict, key: str) -> str:
 
 
 def strain_curves(results: dict, series: str) -> list[dict]:
-    """Accuracy against strain of every available model and material, for `sadpnet.study.plots.strain_plot`."""
+    """Accuracy against strain of every available model and material, for `sadpnet.study.plots.strain_plot`:
+    per curve "strain", "accuracy_pct", "n" (patterns) and the 95 % Wilson bounds "low_pct", "high_pct"."""
     curves = []
     for mi, model in enumerate(results["models"]):
         if model["status"] != "ok":
@@ -102,11 +112,14 @@ def strain_curves(results: dict, series: str) -> list[dict]:
         for mat in ("Al", "Fe"):
             sets = sorted((s for s in results["sets"] if s["defect"] == f"strain-{series}" and s["material"] == mat),
                           key=lambda s: s["params"]["strain"])
-            pts = [(s["params"]["strain"], pooled(results, model["name"], [s["key"]])["accuracy_pct"]) for s in sets]
-            pts = [p for p in pts if p[1] is not None]
+            pts = [(s["params"]["strain"], pooled(results, model["name"], [s["key"]])) for s in sets]
+            pts = [(x, st["n_correct"], st["n"]) for x, st in pts if st["n"]]
             if pts:
-                curves.append({"label": f"{model['name']}, {mat}", "material": mat, "color": mi,
-                               "strain": [p[0] for p in pts], "accuracy_pct": [p[1] for p in pts]})
+                ci = [wilson_interval(k, n) for _, k, n in pts]
+                curves.append({"label": f"{model['name']}, {mat}", "model": model["name"], "material": mat,
+                               "color": mi, "strain": [p[0] for p in pts],
+                               "accuracy_pct": [100.0 * k / n for _, k, n in pts], "n": [n for *_, n in pts],
+                               "low_pct": [100.0 * lo for lo, _ in ci], "high_pct": [100.0 * hi for _, hi in ci]})
     return curves
 
 
@@ -223,9 +236,29 @@ def calibration(recs: list[dict], n_bins: int = 10) -> dict:
             "accuracy_pct": float(100 * ok.mean()) if len(p) else None}
 
 
-def paper_rows(results: dict, models: list[dict], by_row: dict, what: str) -> list[list[str]]:
+def paper_row_keys(sets: list[dict]) -> tuple[dict, dict]:
+    """({paper row: primary set keys}, {paper row: set keys of the paper's periodic construction}).
+
+    A thermal or point-defect row's primary sets are its random-blocks sets (defects at random places, the
+    "-shuffled" keys) when the run has them; its periodic sets (one supercell repeated, the paper's way) are
+    then listed apart. Every other row: all its sets are primary."""
+    primary: dict[str, list[str]] = {}
+    periodic: dict[str, list[str]] = {}
+    random_rows = {s["paper_row"] for s in sets if s["paper_row"] and s["key"].endswith("-shuffled")}
+    for s in sets:
+        row = s["paper_row"]
+        if not row:
+            continue
+        apart = row in random_rows and s["family"] in ("thermal", "point")
+        (periodic if apart else primary).setdefault(row, []).append(s["key"])
+    return primary, periodic
+
+
+def paper_rows(results: dict, models: list[dict], by_row: dict, what: str,
+               periodic: dict | None = None) -> list[list[str]]:
     """Rows of the paper-versus-models table: each paper row beside each model's pooled ``what`` ("acc":
-    space-group accuracy, "appearance": accuracy under the paper's appearance labels)."""
+    space-group accuracy, "appearance": accuracy under the paper's appearance labels); after a row with sets of
+    the paper's periodic construction in ``periodic`` (`paper_row_keys`), a row of those."""
     sets = results["sets"]
     rows = []
     for pr in paper.PAPER_ROWS:
@@ -233,6 +266,10 @@ def paper_rows(results: dict, models: list[dict], by_row: dict, what: str) -> li
         if pr.accuracy_pct is not None:
             rows.append([pr.label, f"{pr.accuracy_pct:.2f}"] + [model_cell(results, m, keys, what) for m in models]
                         + [", ".join(keys) if keys else "no set in this run"])
+            pk = (periodic or {}).get(pr.key)
+            if pk:
+                rows.append([f"{pr.label}: the paper's periodic construction", f"{pr.accuracy_pct:.2f}"]
+                            + [model_cell(results, m, pk, what) for m in models] + [", ".join(pk)])
             continue
         series = pr.key.split("-")[1]  # strain rows: compare with each of the paper's statements
         strain = {k: next(s for s in sets if s["key"] == k)["params"]["strain"] for k in keys}
@@ -254,14 +291,43 @@ def paper_rows(results: dict, models: list[dict], by_row: dict, what: str) -> li
     return rows
 
 
+def _share_goal(goal: str, model: str, st: dict | None, k_key: str, n_key: str, thr: float, ens: str,
+                at_most: bool = False) -> list[str]:
+    """One goal row on a share ``st[k_key] / st[n_key]`` (`summarize` counts): the share with its
+    Wilson interval and count, and `sadpnet.stats.goal_verdict`."""
+    if not st or not st[n_key]:
+        return [goal, model, "n/a", NOT_CHECKED, ens]
+    k, n = st[k_key], st[n_key]
+    return [goal, model, share_text(k, n), goal_verdict(k, n, thr, at_most), ens]
+
+
+def _loss_goal(goal: str, a: dict | None, c: dict | None, max_loss: float, ens: str) -> list[str]:
+    """The goal "the defect-aware model ``a`` loses at most ``max_loss`` points against the clean-trained ``c``":
+    the loss with its 95 % interval (Newcombe, `sadpnet.stats.difference_interval`), met when its upper bound is
+    at most ``max_loss``."""
+    if not (a and c and a["n"] and c["n"]):
+        return [goal, "defect-aware", "n/a", NOT_CHECKED, "n/a"]
+    lo, hi = (100 * x for x in difference_interval(c["n_correct"], c["n"], a["n_correct"], a["n"]))
+    loss = c["accuracy_pct"] - a["accuracy_pct"]
+    return [goal, "defect-aware", f"{loss:+.1f} points [{lo:+.1f}, {hi:+.1f}] ({a['n']}, {c['n']})",
+            interval_verdict(lo, hi, max_loss, at_most=True), ens]
+
+
 def goal_rows(results: dict, by_row: dict) -> list[list[str]]:
+    """Rows [goal, model, measured, verdict, material level] of the goals of issue 6. Measured: share %
+    [95 % Wilson interval] (patterns); verdict: `sadpnet.stats.goal_verdict` ("met" only when the whole interval
+    clears the goal, "not enough patterns" when it straddles it, "not met", "n/a")."""
     g = results["goals"]
     sets = results["sets"]
     models = {m["name"]: m for m in results["models"]}
     rows = []
 
     def keys(*defects):
-        return [s["key"] for s in sets if s["defect"] in defects]
+        """Keys of the sets of these defects; of thermal and point defects the random-blocks sets when the run
+        has them (the primary rows, `paper_row_keys`)."""
+        shuffled = [s["key"] for s in sets if s["defect"].removesuffix("-shuffled") in defects
+                    and s["defect"].endswith("-shuffled")]
+        return shuffled or [s["key"] for s in sets if s["defect"] in defects]
 
     def acc(model, ks):
         if model not in models or models[model]["status"] != "ok":
@@ -280,42 +346,46 @@ def goal_rows(results: dict, by_row: dict) -> list[list[str]]:
     for pr in paper.PAPER_ROWS:
         if pr.accuracy_pct is None or pr.accuracy_pct < g["clean_at_least_paper_where_paper_ge_pct"]:
             continue
+        ks = by_row.get(pr.key, [])
         for name in clean:
-            st = acc(name, by_row.get(pr.key, []))
-            meas = "n/a" if not st or st["n"] == 0 else f"{st['accuracy_pct']:.1f}"
-            met = "n/a" if meas == "n/a" else ("yes" if st["accuracy_pct"] >= pr.accuracy_pct else "no")
-            rows.append([f"accuracy >= paper ({pr.accuracy_pct:.2f} %) on '{pr.label}'", name, meas, met,
-                         ens(name, by_row.get(pr.key, []))])
+            rows.append(_share_goal(f"accuracy >= paper ({pr.accuracy_pct:.2f} %) on '{pr.label}'", name,
+                                    acc(name, ks), "n_correct", "n", pr.accuracy_pct, ens(name, ks)))
     for label, ks, thr in (("dislocations", keys("dislocation"), g["defect_aware_dislocation_twin_min_pct"]),
                            ("twins", keys("twin"), g["defect_aware_dislocation_twin_min_pct"]),
                            ("thermal", keys("thermal-md", "thermal-debye"), g["defect_aware_thermal_point_min_pct"]),
                            ("point defects", keys("vacancy", "substitution", "interstitial"),
                             g["defect_aware_thermal_point_min_pct"])):
-        st = acc("defect-aware", ks)
-        meas = "n/a" if not st or st["n"] == 0 else f"{st['accuracy_pct']:.1f}"
-        rows.append([f"accuracy >= {thr:g} % on {label}", "defect-aware", meas,
-                     "n/a" if meas == "n/a" else ("yes" if st["accuracy_pct"] >= thr else "no"), ens("defect-aware", ks)])
-    a, c = acc("defect-aware", keys("pristine")), acc("clean-trained", keys("pristine"))
-    if a and c and a["n"] and c["n"]:
-        loss = c["accuracy_pct"] - a["accuracy_pct"]
-        rows.append([f"loses at most {g['defect_aware_max_clean_loss_points']:g} point on pristine", "defect-aware",
-                     f"{loss:+.1f} points", "yes" if loss <= g["defect_aware_max_clean_loss_points"] else "no",
-                     f"defect-aware {ens('defect-aware', keys('pristine'))}, clean-trained "
-                     f"{ens('clean-trained', keys('pristine'))}"])
-    else:
-        rows.append([f"loses at most {g['defect_aware_max_clean_loss_points']:g} point on pristine", "defect-aware",
-                     "n/a", "n/a", "n/a"])
+        rows.append(_share_goal(f"accuracy >= {thr:g} % on {label}", "defect-aware", acc("defect-aware", ks),
+                                "n_correct", "n", thr, ens("defect-aware", ks)))
+    ks = keys("pristine")
+    rows.append(_loss_goal(f"loses at most {g['defect_aware_max_clean_loss_points']:g} point on pristine",
+                           acc("defect-aware", ks), acc("clean-trained", ks), g["defect_aware_max_clean_loss_points"],
+                           f"defect-aware {ens('defect-aware', ks)}, clean-trained {ens('clean-trained', ks)}"))
     st = acc("clean-trained", keys("dislocation", "twin"))
-    if st and st["n"] and st["n_wrong"]:
-        rows.append([f"flags >= {g['unknown_flags_wrong_min_pct']:g} % of misclassified dislocation/twin patterns",
-                     "clean-trained", f"{st['wrong_flagged_pct']:.1f}",
-                     "yes" if st["wrong_flagged_pct"] >= g["unknown_flags_wrong_min_pct"] else "no", "n/a"])
+    goal = f"flags >= {g['unknown_flags_wrong_min_pct']:g} % of misclassified dislocation/twin patterns"
+    if st and st["n"] and not st["n_wrong"]:
+        rows.append([goal, "clean-trained", "no misclassified pattern", NOT_CHECKED, "n/a"])
     else:
-        rows.append([f"flags >= {g['unknown_flags_wrong_min_pct']:g} % of misclassified dislocation/twin patterns",
-                     "clean-trained", "n/a" if not st or not st["n"] else "no misclassified pattern", "n/a", "n/a"])
-    st = acc("clean-trained", keys("pristine"))
-    meas = "n/a" if not st or st["n"] == 0 else f"{st['unknown_pct']:.1f}"
-    rows.append([f"flags <= {g['unknown_flags_clean_max_pct']:g} % of pristine patterns", "clean-trained", meas,
-                 "n/a" if meas == "n/a" else ("yes" if st["unknown_pct"] <= g["unknown_flags_clean_max_pct"] else "no"),
-                 "n/a"])
+        rows.append(_share_goal(goal, "clean-trained", st, "n_wrong_flagged", "n_wrong",
+                                g["unknown_flags_wrong_min_pct"], "n/a"))
+    rows.append(_share_goal(f"flags <= {g['unknown_flags_clean_max_pct']:g} % of pristine patterns", "clean-trained",
+                            acc("clean-trained", keys("pristine")), "n_unknown", "n", g["unknown_flags_clean_max_pct"],
+                            "n/a", at_most=True))
     return rows
+
+
+def verdict_lines(rows: list[list[str]]) -> list[str]:
+    """Plain sentences of what is met and what is not, from `goal_rows`: one per verdict that occurs, in the
+    order met, not met, not enough patterns, not checked."""
+    words = {MET: "Met (the whole 95 % interval clears the goal)",
+             NOT_MET: "Not met (the whole 95 % interval misses the goal)",
+             NOT_ENOUGH: "Not enough patterns to tell (the 95 % interval straddles the goal)",
+             NOT_CHECKED: "Not checked (model or sets not in this run)"}
+    out = []
+    for verdict, text in words.items():
+        these = [r for r in rows if r[3] == verdict]
+        if these:
+            items = "; ".join(f"{r[0]} ({r[1]}" + ("" if verdict == NOT_CHECKED else f": {r[2]}") + ")"
+                              for r in these)
+            out.append(f"**{text}, {len(these)} of {len(rows)}:** {items}.")
+    return out
