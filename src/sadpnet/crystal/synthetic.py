@@ -169,14 +169,50 @@ def too_close(atoms, min_distance_scale: float = DEFAULT_MIN_DISTANCE_SCALE) -> 
 
 #: Cell shapes, and Wyckoff placements per shape, that one pyxtal draw tries (pyxtal's own defaults, 40 x 10,
 #: spend a minute on a composition that does not fit the volume; a new draw is cheaper).
-_PYXTAL_SHAPES = 3
-_PYXTAL_PLACEMENTS = 3
+_PYXTAL_SHAPES = 2
+_PYXTAL_PLACEMENTS = 2
+
+
+def _share_pyxtal_default_tolerance() -> None:
+    """Make ``pyxtal.operations`` build its default ``Tol_matrix(prototype="atomic")`` once, not per call.
+
+    pyxtal's ``check_images`` and ``check_distance`` build that table (a Python loop over all element
+    pairs, about 30 ms) each time they are called without one, which Wyckoff merging does for every
+    trial point, even where it passes its own tolerance and never reads the table: 2/3 of the time of a
+    random crystal (cProfile, bench/bench_synthetic.py). Both only read the table, so one shared copy is
+    equivalent.
+    """
+    import pyxtal.operations
+    from pyxtal.tolerance import Tol_matrix
+
+    if getattr(pyxtal.operations.Tol_matrix, "sadpnet_shared", False):
+        return
+
+    @functools.lru_cache(maxsize=8)
+    def shared(prototype="atomic", factor=1.0):
+        return Tol_matrix(prototype=prototype, factor=factor)
+
+    def tol_matrix(*tuples, prototype="atomic", factor=1.0):
+        return Tol_matrix(*tuples, prototype=prototype, factor=factor) if tuples else shared(prototype, factor)
+
+    tol_matrix.sadpnet_shared = True
+    pyxtal.operations.Tol_matrix = tol_matrix
+
+
+@functools.lru_cache(maxsize=8)
+def _tolerance(min_distance_scale: float):
+    """pyxtal's pair tolerances for our distance rule (its "atomic" table is 0.5 x factor x (r_i + r_j))."""
+    from pyxtal.tolerance import Tol_matrix
+
+    return Tol_matrix(prototype="atomic", factor=2 * min_distance_scale)
 
 
 @functools.lru_cache(maxsize=1)
 def _bounded_random_crystal():
     """pyxtal's ``random_crystal`` with its attempt loop bounded (`_PYXTAL_SHAPES` x `_PYXTAL_PLACEMENTS`)."""
     from pyxtal.crystal import random_crystal as pyxtal_random_crystal
+
+    _share_pyxtal_default_tolerance()
 
     class BoundedRandomCrystal(pyxtal_random_crystal):
         def set_crystal(self):  # pyxtal's loop (crystal.py), with fewer attempts
@@ -199,17 +235,14 @@ def _pyxtal_atoms(space_group: int, composition: Mapping[str, int], volume_a3: f
     """ASE atoms of one pyxtal structure at ``volume_a3`` (A^3), or None where pyxtal placed none."""
     from ase import Atoms
     from pyxtal.lattice import Lattice
-    from pyxtal.tolerance import Tol_matrix
 
     group = _group(space_group)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             lattice = Lattice(group.lattice_type, volume_a3, random_state=seed)
-            # pyxtal's "atomic" tolerance is 0.5 x factor x (sum of its covalent radii)
             s = _bounded_random_crystal()(3, group, list(composition), list(composition.values()),
-                                          lattice=lattice, random_state=seed,
-                                          tm=Tol_matrix(prototype="atomic", factor=2 * min_distance_scale))
+                                          lattice=lattice, random_state=seed, tm=_tolerance(min_distance_scale))
     except Exception:  # pyxtal raises RuntimeError, ValueError and its own errors on a failed draw
         return None
     if not s.valid:
