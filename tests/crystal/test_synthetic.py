@@ -1,6 +1,7 @@
 """Random crystals (sadpnet.crystal.synthetic) and their prior (sadpnet.crystal.prior)."""
 
 import itertools
+import os
 import subprocess
 import sys
 
@@ -169,8 +170,19 @@ def test_cli_random_writes_a_cif(tmp_path):
     c = read_cif(out)
     assert c.space_group_number == 225
     assert c.formula in r.stdout and "space group 225" in r.stdout and "a=" in r.stdout
+    again = tmp_path / "again.cif"  # another process, another hash seed: the same crystal
+    r2 = subprocess.run([sys.executable, "-m", "sadpnet", "crystal", "random", "--space-group", "225", "--seed", "3",
+                         "-o", str(again)], capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "7"})
+    assert r2.returncode == 0 and again.read_text() == out.read_text()
     r = _cli("crystal", "random", "--space-group", "231", "-o", str(tmp_path / "bad.cif"))
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "--space-group" in r.stderr
     assert not (tmp_path / "bad.cif").exists()
     r = _cli("crystal", "random", "-g", "225", "--composition", "Na=3", "-o", str(tmp_path / "bad.cif"))
     assert r.returncode == 2 and "--composition" in r.stderr and not (tmp_path / "bad.cif").exists()
+
+
+def test_cli_prior_unknown_exclude_is_exit_2(tmp_path):
+    out = tmp_path / "p.json"
+    r = _cli("crystal", "prior", "-o", str(out), "--exclude", "cod/NoSuchThing")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "--exclude" in r.stderr and "cod/NoSuchThing" in r.stderr
+    assert not out.exists()

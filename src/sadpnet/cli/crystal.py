@@ -131,7 +131,10 @@ def prior_command(
     command = "sadpnet crystal prior -o " + str(out) + "".join(f" --exclude {i}" for i in exclude)
     if exclude_file is not None:
         command += f" --exclude-file {exclude_file}"
-    prior = fit_prior(real_crystals(exclude=ids), exclude=ids, command=command)
+    try:
+        prior = fit_prior(real_crystals(exclude=ids), exclude=ids, command=command)
+    except InputError as exc:  # name the option as the user typed it
+        raise InputError(exc.problem, {"exclude": "--exclude"}.get(exc.where, exc.where)) from None
     prior.save(out)
     p = prior.provenance
     typer.echo(f"{out}: {p['crystals_fitted']} crystals in {len(prior.groups)} space groups "

@@ -58,13 +58,9 @@ def _group(space_group: int):
 
 
 def _check_group(space_group) -> int:
-    try:
-        n = int(space_group)
-    except (TypeError, ValueError):
-        raise InputError(f"space group must be an integer 1-230, got {space_group!r}", "space_group") from None
-    if not 1 <= n <= 230 or n != space_group:
+    if isinstance(space_group, bool) or not isinstance(space_group, (int, np.integer)) or not 1 <= space_group <= 230:
         raise InputError(f"space group must be an integer 1-230, got {space_group!r}", "space_group")
-    return n
+    return int(space_group)
 
 
 def _compatible(space_group: int, counts) -> bool:
@@ -73,7 +69,7 @@ def _compatible(space_group: int, counts) -> bool:
 
 
 def _weighted_choice(rng: np.random.Generator, table: Mapping, limit=None):
-    keys = [k for k in table if limit is None or limit(k)]
+    keys = sorted(k for k in table if limit is None or limit(k))  # an order that JSON round trips keep
     if not keys:
         return None
     w = np.array([table[k] for k in keys], dtype=float)
