@@ -89,6 +89,8 @@ def test_given_composition_is_kept():
     ({"space_group": 0}, "space_group"),
     ({"space_group": 231}, "space_group"),
     ({"space_group": 225, "max_atoms": 0}, "max_atoms"),
+    ({"space_group": 225, "min_distance_scale": -1.0}, "min_distance_scale"),
+    ({"space_group": 225, "composition": {"Na": "4"}}, "composition"),
 ])
 def test_impossible_requests_raise_input_error(kwargs, where):
     g = kwargs.pop("space_group")

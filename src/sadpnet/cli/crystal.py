@@ -77,7 +77,8 @@ def _parse_composition(text: str | None) -> dict[str, int] | None:
 
 
 #: Arguments of `random_crystal` -> the options of ``sadpnet crystal random`` that set them.
-_RANDOM_OPTIONS = {"space_group": "--space-group", "composition": "--composition", "max_atoms": "--max-atoms"}
+_RANDOM_OPTIONS = {"space_group": "--space-group", "composition": "--composition", "max_atoms": "--max-atoms",
+                   "min_distance_scale": "--min-distance-scale"}
 
 
 @crystal_app.command("random")

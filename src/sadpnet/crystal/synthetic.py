@@ -42,7 +42,7 @@ DEFAULT_MAX_ATOMS = 24
 DEFAULT_MIN_DISTANCE_SCALE = 0.7
 #: Default number of structures drawn before giving up.
 DEFAULT_MAX_TRIES = 30
-#: Compositions drawn before falling back to one Wyckoff orbit per element.
+#: Compositions drawn before falling back to one element on one Wyckoff orbit.
 _COMPOSITION_TRIES = 40
 
 
@@ -98,16 +98,10 @@ def _draw_counts(rng: np.random.Generator, stats: GroupStats, cap: int) -> list[
     return [1 + int(x) for x in rng.multinomial(n - k, rng.dirichlet(np.ones(k)))]
 
 
-def _orbit_counts(rng: np.random.Generator, space_group: int, k: int, cap: int) -> list[int] | None:
-    """Fallback: each of ``k`` elements on one random Wyckoff orbit of multiplicity <= ``cap`` / k."""
-    mult = sorted({len(wp) for wp in _group(space_group).Wyckoff_positions if len(wp) <= cap // max(k, 1)})
-    for _ in range(_COMPOSITION_TRIES):
-        if not mult:
-            return None
-        counts = [int(rng.choice(mult)) for _ in range(k)]
-        if _compatible(space_group, counts):
-            return counts
-    return None
+def _orbit_counts(rng: np.random.Generator, space_group: int, cap: int) -> list[int] | None:
+    """Fallback: one element on one random Wyckoff orbit of at most ``cap`` sites."""
+    mult = sorted({len(wp) for wp in _group(space_group).Wyckoff_positions if len(wp) <= cap})
+    return [int(rng.choice(mult))] if mult else None
 
 
 def _draw_composition(rng, space_group: int, prior: CrystalPrior, cap: int) -> dict[str, int]:
@@ -119,7 +113,7 @@ def _draw_composition(rng, space_group: int, prior: CrystalPrior, cap: int) -> d
             counts = c
             break
     if counts is None:
-        counts = _orbit_counts(rng, space_group, 1, cap)
+        counts = _orbit_counts(rng, space_group, cap)
     if counts is None:
         raise InputError(f"no composition of at most {cap} atoms in the conventional cell fits space group "
                          f"{space_group}; raise max_atoms", "max_atoms")
@@ -133,7 +127,7 @@ def _check_composition(composition: Mapping[str, int], space_group: int) -> dict
     for symbol, count in composition.items():
         if symbol not in atomic_numbers or symbol == "X":
             raise InputError(f"unknown element {symbol!r}", "composition")
-        if int(count) != count or count < 1:
+        if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
             raise InputError(f"atom count of {symbol} must be a positive integer, got {count!r}", "composition")
         comp[symbol] = int(count)
     if not comp:
@@ -285,6 +279,8 @@ def random_crystal(space_group: int, rng: np.random.Generator, prior: CrystalPri
     space_group = _check_group(space_group)
     if max_atoms < 1:
         raise InputError(f"max_atoms must be at least 1, got {max_atoms}", "max_atoms")
+    if not 0.0 <= min_distance_scale <= 2.0:
+        raise InputError(f"min_distance_scale must be 0-2, got {min_distance_scale}", "min_distance_scale")
     prior = load_prior() if prior is None else prior
     stats = prior.stats(space_group)
     fixed = None if composition is None else _check_composition(composition, space_group)
