@@ -188,3 +188,13 @@ def test_cli_prior_unknown_exclude_is_exit_2(tmp_path):
     r = _cli("crystal", "prior", "-o", str(out), "--exclude", "cod/NoSuchThing")
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "--exclude" in r.stderr and "cod/NoSuchThing" in r.stderr
     assert not out.exists()
+
+
+def test_exclude_file_reads_plain_ids_or_a_material_id_column(tmp_path):
+    from sadpnet.cli.crystal import _read_ids
+
+    (tmp_path / "ids.txt").write_text("cod/Al\n\ncod/Fe\n")
+    (tmp_path / "ids.csv").write_text("material_id,family_id,role\ncod/Al,225-Al,named\ncod/Fe,229-Fe,named\n")
+    assert _read_ids(tmp_path / "ids.txt") == _read_ids(tmp_path / "ids.csv") == ["cod/Al", "cod/Fe"]
+    r = _cli("crystal", "prior", "-o", str(tmp_path / "p.json"), "--exclude-file", str(tmp_path / "none.csv"))
+    assert r.returncode == 2 and "none.csv" in r.stderr and not (tmp_path / "p.json").exists()

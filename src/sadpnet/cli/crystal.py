@@ -113,22 +113,33 @@ def random_command(
     typer.echo(f"  written to {out}")
 
 
+def _read_ids(path: Path) -> list[str]:
+    """Material ids of a file: one a line, or the ``material_id`` column of a CSV (e.g. the held-out list)."""
+    import csv
+
+    from sadpnet.errors import InputError
+
+    if not path.is_file():
+        raise InputError("no such file", path)
+    lines = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    if lines and "material_id" in lines[0].split(","):
+        return [row["material_id"] for row in csv.DictReader(lines)]
+    return lines
+
+
 @crystal_app.command("prior")
 def prior_command(
     out: Path = typer.Option(..., "--out", "-o", help="JSON file to write."),
     exclude: list[str] = typer.Option([], "--exclude", help="Corpus material id to keep out (repeatable)."),
-    exclude_file: Optional[Path] = typer.Option(None, "--exclude-file", help="File of material ids, one a line."),
+    exclude_file: Optional[Path] = typer.Option(None, "--exclude-file",
+                                                help="Material ids, one a line, or a CSV with a material_id column."),
 ) -> None:
     """Fit the random crystals' prior to every real crystal of the shipped CIF collections."""
     from sadpnet.crystal.prior import fit_prior
     from sadpnet.data.corpus import real_crystals
     from sadpnet.errors import InputError
 
-    ids = list(exclude)
-    if exclude_file is not None:
-        if not exclude_file.is_file():
-            raise InputError("no such file", exclude_file)
-        ids += [line.strip() for line in exclude_file.read_text().splitlines() if line.strip()]
+    ids = list(exclude) + ([] if exclude_file is None else _read_ids(exclude_file))
     command = "sadpnet crystal prior -o " + str(out) + "".join(f" --exclude {i}" for i in exclude)
     if exclude_file is not None:
         command += f" --exclude-file {exclude_file}"
