@@ -1,6 +1,7 @@
 """Random crystals (sadpnet.crystal.synthetic) and their prior (sadpnet.crystal.prior)."""
 
 import itertools
+import os
 import subprocess
 import sys
 
@@ -88,6 +89,8 @@ def test_given_composition_is_kept():
     ({"space_group": 0}, "space_group"),
     ({"space_group": 231}, "space_group"),
     ({"space_group": 225, "max_atoms": 0}, "max_atoms"),
+    ({"space_group": 225, "min_distance_scale": -1.0}, "min_distance_scale"),
+    ({"space_group": 225, "composition": {"Na": "4"}}, "composition"),
 ])
 def test_impossible_requests_raise_input_error(kwargs, where):
     g = kwargs.pop("space_group")
@@ -169,8 +172,29 @@ def test_cli_random_writes_a_cif(tmp_path):
     c = read_cif(out)
     assert c.space_group_number == 225
     assert c.formula in r.stdout and "space group 225" in r.stdout and "a=" in r.stdout
+    again = tmp_path / "again.cif"  # another process, another hash seed: the same crystal
+    r2 = subprocess.run([sys.executable, "-m", "sadpnet", "crystal", "random", "--space-group", "225", "--seed", "3",
+                         "-o", str(again)], capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "7"})
+    assert r2.returncode == 0 and again.read_text() == out.read_text()
     r = _cli("crystal", "random", "--space-group", "231", "-o", str(tmp_path / "bad.cif"))
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "--space-group" in r.stderr
     assert not (tmp_path / "bad.cif").exists()
     r = _cli("crystal", "random", "-g", "225", "--composition", "Na=3", "-o", str(tmp_path / "bad.cif"))
     assert r.returncode == 2 and "--composition" in r.stderr and not (tmp_path / "bad.cif").exists()
+
+
+def test_cli_prior_unknown_exclude_is_exit_2(tmp_path):
+    out = tmp_path / "p.json"
+    r = _cli("crystal", "prior", "-o", str(out), "--exclude", "cod/NoSuchThing")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "--exclude" in r.stderr and "cod/NoSuchThing" in r.stderr
+    assert not out.exists()
+
+
+def test_exclude_file_reads_plain_ids_or_a_material_id_column(tmp_path):
+    from sadpnet.cli.crystal import _read_ids
+
+    (tmp_path / "ids.txt").write_text("cod/Al\n\ncod/Fe\n")
+    (tmp_path / "ids.csv").write_text("material_id,family_id,role\ncod/Al,225-Al,named\ncod/Fe,229-Fe,named\n")
+    assert _read_ids(tmp_path / "ids.txt") == _read_ids(tmp_path / "ids.csv") == ["cod/Al", "cod/Fe"]
+    r = _cli("crystal", "prior", "-o", str(tmp_path / "p.json"), "--exclude-file", str(tmp_path / "none.csv"))
+    assert r.returncode == 2 and "none.csv" in r.stderr and not (tmp_path / "p.json").exists()

@@ -107,3 +107,20 @@ def test_variant_cifs_readable_by_pymatgen(index):
         assert SpacegroupAnalyzer(s, symprec=1e-3).get_space_group_number() == r.space_group
         c = read_cif(resource_path(*r.source.split("/")))
         assert np.isclose(s.volume / len(s), c.atoms.cell.volume / len(c.atoms), rtol=1e-6)
+
+
+def test_real_material_rows_keep_one_row_per_material_and_hold_out_whole_materials():
+    from sadpnet.data.corpus import real_material_rows
+    from sadpnet.errors import InputError
+
+    rows = real_material_rows()
+    ids = {r["material_id"] for r in rows}
+    assert not any(i.startswith("var/") for i in ids)
+    paper = [r for r in rows if r["space_group"] in PAPER_SPACE_GROUPS]
+    assert len({r["group_id"] for r in paper}) == len(paper)  # duplicates of a paper material left out
+    assert {"aflow/024_A2B_oP12_62_2c_c", "aflow/043_A2B_oP12_62_2c_c"} <= ids  # distinct prototypes, one formula
+    held = {r["material_id"] for r in real_material_rows(exclude=["aflow/043_A2B_oP12_62_2c_c"])}
+    same_material = {r["material_id"] for r in rows if r["group_id"] == "62-A2B"}
+    assert "aflow/024_A2B_oP12_62_2c_c" in same_material and held == ids - same_material
+    with pytest.raises(InputError, match="exclude"):
+        real_material_rows(exclude=["cod/NoSuchThing"])

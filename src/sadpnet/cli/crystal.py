@@ -78,7 +78,8 @@ def _parse_composition(text: str | None) -> dict[str, int] | None:
 
 
 #: Arguments of `random_crystal` -> the options of ``sadpnet crystal random`` that set them.
-_RANDOM_OPTIONS = {"space_group": "--space-group", "composition": "--composition", "max_atoms": "--max-atoms"}
+_RANDOM_OPTIONS = {"space_group": "--space-group", "composition": "--composition", "max_atoms": "--max-atoms",
+                   "min_distance_scale": "--min-distance-scale"}
 
 
 @crystal_app.command("random")
@@ -113,26 +114,40 @@ def random_command(
     typer.echo(f"  written to {out}")
 
 
+def _read_ids(path: Path) -> list[str]:
+    """Material ids of a file: one a line, or the ``material_id`` column of a CSV (e.g. the held-out list)."""
+    import csv
+
+    from sadpnet.errors import InputError
+
+    if not path.is_file():
+        raise InputError("no such file", path)
+    lines = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    if lines and "material_id" in lines[0].split(","):
+        return [row["material_id"] for row in csv.DictReader(lines)]
+    return lines
+
+
 @crystal_app.command("prior")
 def prior_command(
     out: Path = typer.Option(..., "--out", "-o", help="JSON file to write."),
     exclude: list[str] = typer.Option([], "--exclude", help="Corpus material id to keep out (repeatable)."),
-    exclude_file: Optional[Path] = typer.Option(None, "--exclude-file", help="File of material ids, one a line."),
+    exclude_file: Optional[Path] = typer.Option(None, "--exclude-file",
+                                                help="Material ids, one a line, or a CSV with a material_id column."),
 ) -> None:
     """Fit the random crystals' prior to every real crystal of the shipped CIF collections."""
     from sadpnet.crystal.prior import fit_prior
     from sadpnet.data.corpus import real_crystals
     from sadpnet.errors import InputError
 
-    ids = list(exclude)
-    if exclude_file is not None:
-        if not exclude_file.is_file():
-            raise InputError("no such file", exclude_file)
-        ids += [line.strip() for line in exclude_file.read_text().splitlines() if line.strip()]
+    ids = list(exclude) + ([] if exclude_file is None else _read_ids(exclude_file))
     command = "sadpnet crystal prior -o " + str(out) + "".join(f" --exclude {i}" for i in exclude)
     if exclude_file is not None:
         command += f" --exclude-file {exclude_file}"
-    prior = fit_prior(real_crystals(exclude=ids), exclude=ids, command=command)
+    try:
+        prior = fit_prior(real_crystals(exclude=ids), exclude=ids, command=command)
+    except InputError as exc:  # name the option as the user typed it
+        raise InputError(exc.problem, {"exclude": "--exclude"}.get(exc.where, exc.where)) from None
     prior.save(out)
     p = prior.provenance
     typer.echo(f"{out}: {p['crystals_fitted']} crystals in {len(prior.groups)} space groups "

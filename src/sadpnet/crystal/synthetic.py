@@ -42,7 +42,7 @@ DEFAULT_MAX_ATOMS = 24
 DEFAULT_MIN_DISTANCE_SCALE = 0.7
 #: Default number of structures drawn before giving up.
 DEFAULT_MAX_TRIES = 30
-#: Compositions drawn before falling back to one Wyckoff orbit per element.
+#: Compositions drawn before falling back to one element on one Wyckoff orbit.
 _COMPOSITION_TRIES = 40
 
 
@@ -58,13 +58,9 @@ def _group(space_group: int):
 
 
 def _check_group(space_group) -> int:
-    try:
-        n = int(space_group)
-    except (TypeError, ValueError):
-        raise InputError(f"space group must be an integer 1-230, got {space_group!r}", "space_group") from None
-    if not 1 <= n <= 230 or n != space_group:
+    if isinstance(space_group, bool) or not isinstance(space_group, (int, np.integer)) or not 1 <= space_group <= 230:
         raise InputError(f"space group must be an integer 1-230, got {space_group!r}", "space_group")
-    return n
+    return int(space_group)
 
 
 def _compatible(space_group: int, counts) -> bool:
@@ -73,7 +69,7 @@ def _compatible(space_group: int, counts) -> bool:
 
 
 def _weighted_choice(rng: np.random.Generator, table: Mapping, limit=None):
-    keys = [k for k in table if limit is None or limit(k)]
+    keys = sorted(k for k in table if limit is None or limit(k))  # an order that JSON round trips keep
     if not keys:
         return None
     w = np.array([table[k] for k in keys], dtype=float)
@@ -102,16 +98,10 @@ def _draw_counts(rng: np.random.Generator, stats: GroupStats, cap: int) -> list[
     return [1 + int(x) for x in rng.multinomial(n - k, rng.dirichlet(np.ones(k)))]
 
 
-def _orbit_counts(rng: np.random.Generator, space_group: int, k: int, cap: int) -> list[int] | None:
-    """Fallback: each of ``k`` elements on one random Wyckoff orbit of multiplicity <= ``cap`` / k."""
-    mult = sorted({len(wp) for wp in _group(space_group).Wyckoff_positions if len(wp) <= cap // max(k, 1)})
-    for _ in range(_COMPOSITION_TRIES):
-        if not mult:
-            return None
-        counts = [int(rng.choice(mult)) for _ in range(k)]
-        if _compatible(space_group, counts):
-            return counts
-    return None
+def _orbit_counts(rng: np.random.Generator, space_group: int, cap: int) -> list[int] | None:
+    """Fallback: one element on one random Wyckoff orbit of at most ``cap`` sites."""
+    mult = sorted({len(wp) for wp in _group(space_group).Wyckoff_positions if len(wp) <= cap})
+    return [int(rng.choice(mult))] if mult else None
 
 
 def _draw_composition(rng, space_group: int, prior: CrystalPrior, cap: int) -> dict[str, int]:
@@ -123,7 +113,7 @@ def _draw_composition(rng, space_group: int, prior: CrystalPrior, cap: int) -> d
             counts = c
             break
     if counts is None:
-        counts = _orbit_counts(rng, space_group, 1, cap)
+        counts = _orbit_counts(rng, space_group, cap)
     if counts is None:
         raise InputError(f"no composition of at most {cap} atoms in the conventional cell fits space group "
                          f"{space_group}; raise max_atoms", "max_atoms")
@@ -137,7 +127,7 @@ def _check_composition(composition: Mapping[str, int], space_group: int) -> dict
     for symbol, count in composition.items():
         if symbol not in atomic_numbers or symbol == "X":
             raise InputError(f"unknown element {symbol!r}", "composition")
-        if int(count) != count or count < 1:
+        if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
             raise InputError(f"atom count of {symbol} must be a positive integer, got {count!r}", "composition")
         comp[symbol] = int(count)
     if not comp:
@@ -169,14 +159,50 @@ def too_close(atoms, min_distance_scale: float = DEFAULT_MIN_DISTANCE_SCALE) -> 
 
 #: Cell shapes, and Wyckoff placements per shape, that one pyxtal draw tries (pyxtal's own defaults, 40 x 10,
 #: spend a minute on a composition that does not fit the volume; a new draw is cheaper).
-_PYXTAL_SHAPES = 3
-_PYXTAL_PLACEMENTS = 3
+_PYXTAL_SHAPES = 2
+_PYXTAL_PLACEMENTS = 2
+
+
+def _share_pyxtal_default_tolerance() -> None:
+    """Make ``pyxtal.operations`` build its default ``Tol_matrix(prototype="atomic")`` once, not per call.
+
+    pyxtal's ``check_images`` and ``check_distance`` build that table (a Python loop over all element
+    pairs, about 30 ms) each time they are called without one, which Wyckoff merging does for every
+    trial point, even where it passes its own tolerance and never reads the table: 2/3 of the time of a
+    random crystal (cProfile, bench/bench_synthetic.py). Both only read the table, so one shared copy is
+    equivalent.
+    """
+    import pyxtal.operations
+    from pyxtal.tolerance import Tol_matrix
+
+    if getattr(pyxtal.operations.Tol_matrix, "sadpnet_shared", False):
+        return
+
+    @functools.lru_cache(maxsize=8)
+    def shared(prototype="atomic", factor=1.0):
+        return Tol_matrix(prototype=prototype, factor=factor)
+
+    def tol_matrix(*tuples, prototype="atomic", factor=1.0):
+        return Tol_matrix(*tuples, prototype=prototype, factor=factor) if tuples else shared(prototype, factor)
+
+    tol_matrix.sadpnet_shared = True
+    pyxtal.operations.Tol_matrix = tol_matrix
+
+
+@functools.lru_cache(maxsize=8)
+def _tolerance(min_distance_scale: float):
+    """pyxtal's pair tolerances for our distance rule (its "atomic" table is 0.5 x factor x (r_i + r_j))."""
+    from pyxtal.tolerance import Tol_matrix
+
+    return Tol_matrix(prototype="atomic", factor=2 * min_distance_scale)
 
 
 @functools.lru_cache(maxsize=1)
 def _bounded_random_crystal():
     """pyxtal's ``random_crystal`` with its attempt loop bounded (`_PYXTAL_SHAPES` x `_PYXTAL_PLACEMENTS`)."""
     from pyxtal.crystal import random_crystal as pyxtal_random_crystal
+
+    _share_pyxtal_default_tolerance()
 
     class BoundedRandomCrystal(pyxtal_random_crystal):
         def set_crystal(self):  # pyxtal's loop (crystal.py), with fewer attempts
@@ -199,17 +225,14 @@ def _pyxtal_atoms(space_group: int, composition: Mapping[str, int], volume_a3: f
     """ASE atoms of one pyxtal structure at ``volume_a3`` (A^3), or None where pyxtal placed none."""
     from ase import Atoms
     from pyxtal.lattice import Lattice
-    from pyxtal.tolerance import Tol_matrix
 
     group = _group(space_group)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             lattice = Lattice(group.lattice_type, volume_a3, random_state=seed)
-            # pyxtal's "atomic" tolerance is 0.5 x factor x (sum of its covalent radii)
             s = _bounded_random_crystal()(3, group, list(composition), list(composition.values()),
-                                          lattice=lattice, random_state=seed,
-                                          tm=Tol_matrix(prototype="atomic", factor=2 * min_distance_scale))
+                                          lattice=lattice, random_state=seed, tm=_tolerance(min_distance_scale))
     except Exception:  # pyxtal raises RuntimeError, ValueError and its own errors on a failed draw
         return None
     if not s.valid:
@@ -256,6 +279,8 @@ def random_crystal(space_group: int, rng: np.random.Generator, prior: CrystalPri
     space_group = _check_group(space_group)
     if max_atoms < 1:
         raise InputError(f"max_atoms must be at least 1, got {max_atoms}", "max_atoms")
+    if not 0.0 <= min_distance_scale <= 2.0:
+        raise InputError(f"min_distance_scale must be 0-2, got {min_distance_scale}", "min_distance_scale")
     prior = load_prior() if prior is None else prior
     stats = prior.stats(space_group)
     fixed = None if composition is None else _check_composition(composition, space_group)

@@ -382,24 +382,42 @@ def load_crystal_from_row(row: dict):
     return _read_source(row["source"], row["material_id"], read_cif)
 
 
-def real_crystals(exclude=()):
-    """Every real material of the corpus (no variants), one per material (its representative row), read
-    lazily as `sadpnet.crystal.Crystal` named by its ``material_id``.
+def real_material_rows(exclude=()) -> list[dict]:
+    """Index rows of every real material (no variants), one per material (its representative row).
 
+    AFLOW prototypes outside `PAPER_SPACE_GROUPS` are indexed under their prototype's generic formula
+    (``AB``, ``A2B``), so rows of one such group are distinct structures: all of them are kept.
     ``exclude`` lists material ids to keep out; the whole material (group) of a listed id is kept out, so
-    ``dans/Aluminium`` also keeps out ``cod/Al``. Files that do not read are skipped.
+    ``dans/Aluminium`` also keeps out ``cod/Al``.
+
+    Raises:
+        InputError: an id in ``exclude`` is not in the index.
+
+    Example:
+        >>> ids = {r["material_id"] for r in real_material_rows(exclude=["aflow/043_A2B_oP12_62_2c_c"])}
+        >>> "aflow/024_A2B_oP12_62_2c_c" in ids, "cod/Al" in ids  # same group (62-A2B) / another
+        (False, True)
+    """
+    df = load_index()
+    df = df[~df.material_id.str.startswith("var/")]
+    exclude = set(map(str, exclude))
+    unknown = sorted(exclude - set(df.material_id))
+    if unknown:
+        raise InputError(f"unknown corpus material {unknown[0]!r}", "exclude")
+    held_out = set(df[df.material_id.isin(exclude)].group_id)
+    prototype = df.material_id.str.startswith("aflow/") & ~df.space_group.isin(PAPER_SPACE_GROUPS)
+    return df[(df.representative | prototype) & ~df.group_id.isin(held_out)].to_dict("records")
+
+
+def real_crystals(exclude=()):
+    """The crystals of `real_material_rows` (``exclude`` as there), read lazily as
+    `sadpnet.crystal.Crystal` named by their ``material_id``; files that do not read are skipped.
 
     Example:
         >>> next(real_crystals()).name
         'aflow/000_AB_hP6_154_a_b'
     """
-    df = load_index()
-    df = df[~df.material_id.str.startswith("var/")]
-    unknown = sorted(set(map(str, exclude)) - set(df.material_id))
-    if unknown:
-        raise InputError(f"unknown corpus material {unknown[0]!r}", "exclude")
-    held_out = set(df[df.material_id.isin(set(map(str, exclude)))].group_id)
-    for row in df[df.representative & ~df.group_id.isin(held_out)].to_dict("records"):
+    for row in real_material_rows(exclude):
         try:
             yield load_crystal_from_row(row)
         except InputError:
