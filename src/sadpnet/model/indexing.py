@@ -41,12 +41,15 @@ class Evidence:
         net: share of the spot weight that the best 2-D net explains (`lattice_fit.net_explained`; 0 when too
             few spots): a crystal's pattern is a net, noise and rings are not.
         g_first_inv_a: |g| of the shortest strong spot, 1/A (0 when none).
+        median_intensity: median spot intensity relative to the strongest (1 when none): a crystal's pattern
+            has a few strong spots over many weak ones, noise peaks are all alike.
     """
 
     n_spots: int
     fits: dict
     net: float = 0.0
     g_first_inv_a: float = 0.0
+    median_intensity: float = 1.0
 
     def scores(self, classes=CLASSES) -> np.ndarray:
         """(C,) best score per class; UNEXPLAINED_SCORE where a class has no hypothesis."""
@@ -67,7 +70,7 @@ def pattern_evidence(image: np.ndarray, pixel_size_inv_a: float, centre_xy, mask
     strong = spots.intensity >= 0.05
     return Evidence(len(spots), fit_classes(spots, classes, pixel_size_inv_a=pixel_size_inv_a),
                     net_explained(spots, pixel_size_inv_a=pixel_size_inv_a),
-                    float(r[strong].min()) if strong.any() else float(r.min()))
+                    float(r[strong].min()) if strong.any() else float(r.min()), float(np.median(spots.intensity)))
 
 
 def joint_scores(evidence: list[Evidence], classes=CLASSES, tol: float = 0.03) -> tuple[np.ndarray, np.ndarray]:
@@ -99,13 +102,14 @@ def independent_scores(evidence: list[Evidence], classes=CLASSES) -> np.ndarray:
 
 #: Per-class features of a pattern (`evidence_features`), then the pattern-wide ones.
 CLASS_FEATURES = ("score", "explained", "missing", "missing_low", "unexplained_strong", "log_a", "margin")
-GLOBAL_FEATURES = ("log_n_spots", "net", "g_first_inv_a")
+GLOBAL_FEATURES = ("log_n_spots", "net", "g_first_inv_a", "log_median_intensity")
 
 
 def evidence_features(ev: Evidence, classes=CLASSES) -> np.ndarray:
-    """(len(classes) * 7 + 3,) float32 features of one pattern: per class the best fit's score, explained,
+    """(len(classes) * 7 + 4,) float32 features of one pattern: per class the best fit's score, explained,
     missing, missing_low, unexplained_strong, log10(a / A) and its margin over the next distinct lattice
-    parameter; then log(1 + spots), the 2-D net share and the first strong |g| (1/A). Rotation-invariant by
+    parameter; then log(1 + spots), the 2-D net share, the first strong |g| (1/A) and log10 of the median
+    spot intensity. Rotation-invariant by
     construction: only lengths, angles and shares enter."""
     out = []
     for c in classes:
@@ -116,5 +120,5 @@ def evidence_features(ev: Evidence, classes=CLASSES) -> np.ndarray:
         f = fits[0]
         second = fits[1].score if len(fits) > 1 else UNEXPLAINED_SCORE
         out += [f.score, f.explained, f.missing, f.missing_low, f.unexplained_strong, np.log10(f.a_a), f.score - second]
-    out += [np.log1p(ev.n_spots), ev.net, ev.g_first_inv_a]
+    out += [np.log1p(ev.n_spots), ev.net, ev.g_first_inv_a, np.log10(max(ev.median_intensity, 1e-6))]
     return np.asarray(out, dtype=np.float32)

@@ -1,7 +1,7 @@
 """Training material of the spot-indexing classifier: drawn patterns -> evidence features, never a test crystal.
 
-Each drawn example picks a label uniformly among the five cubic classes and "other", a training crystal of
-that label (the corpus without the held-out families, `sadpnet.data.holdout.training_index`; "other" is
+Each drawn example picks a label uniformly among the five cubic classes, "other" and "unknown" (a frame
+with no crystal: shot noise, amorphous rings or a blank frame), a training crystal of that label (the corpus without the held-out families, `sadpnet.data.holdout.training_index`; "other" is
 every non-cubic crystal there; `extra_crystals` adds e.g. generated pyxtal crystals), a zone axis (the 16
 standard cubic ones plus random ones up to index 4; for non-cubic crystals one of their 16 lowest-index
 axes) and random conditions (`sadpnet.data.stream.draw_conditions`), simulates and renders it, then reduces
@@ -21,9 +21,7 @@ import numpy as np
 
 from sadpnet.data.stream import map_workers
 from sadpnet.model.indexing import CLASSES, evidence_features, pattern_evidence
-
-#: Output labels of the spot-indexing classifier: the five cubic classes, then "other".
-LABELS = tuple(str(c) for c in CLASSES) + ("other",)
+from sadpnet.model.spot_model import LABELS, UNKNOWN_INDEX
 
 
 #: Which split each label's corpus crystals are drawn for ("train" or "val"; see `is_validation`).
@@ -124,6 +122,8 @@ def draw_example(seed: int) -> tuple[np.ndarray, int, str]:
 
     rng = np.random.default_rng(seed)
     label = int(rng.integers(len(LABELS)))
+    if label == UNKNOWN_INDEX:
+        return evidence_features(_junk_evidence(rng)), label, "junk"
     real, generated = _pools()[label], _GENERATED.get(label, [])
     pool = generated if generated and (not real or rng.random() < 0.5) else real
     pick = pool[int(rng.integers(len(pool)))]
@@ -136,6 +136,23 @@ def draw_example(seed: int) -> tuple[np.ndarray, int, str]:
     shot = render_drawn(crystal, zone, draw_conditions(rng))
     ev = pattern_evidence(linear_image(shot), shot.pixel_size_inv_a, shot.centre_xy, shot.mask)
     return evidence_features(ev), label, pick if isinstance(pick, str) else getattr(crystal, "name", "generated")
+
+
+def _junk_evidence(rng: np.random.Generator):
+    """Evidence of a frame with no crystal: shot noise, amorphous rings or a blank frame (read noise), at a
+    random calibration; seeds from ``rng`` (the test set's junk uses other seeds)."""
+    from sadpnet.data.stream import linear_image_array
+    from sadpnet.model.ood_sets import amorphous_rings, noise_only
+
+    seed, kind = int(rng.integers(10**6, 2**31)), int(rng.integers(3))
+    px = float(rng.uniform(0.009, 0.018))
+    if kind == 0:
+        image = noise_only(1, pixel_size_inv_a=px, seed=seed)[0]
+    elif kind == 1:
+        image = amorphous_rings(1, pixel_size_inv_a=px, seed=seed)[0]
+    else:
+        image = np.clip(rng.normal(rng.uniform(5, 60), rng.uniform(0.5, 4), (256, 256)), 0, 255).astype(np.uint8)
+    return pattern_evidence(linear_image_array(image), px, (128.0, 128.0))
 
 
 def draw_examples(n: int, *, seed: int = 0, workers: int = 1, progress=None):
@@ -160,7 +177,7 @@ def _draw_set(seed: int):
     from sadpnet.data.stream import draw_conditions, linear_image, render_drawn
 
     rng = np.random.default_rng(seed)
-    label = int(rng.integers(len(LABELS)))
+    label = int(rng.integers(UNKNOWN_INDEX))  # sets of crystals only
     real, generated = _pools()[label], _GENERATED.get(label, [])
     pool = generated if generated and (not real or rng.random() < 0.5) else real
     pick = pool[int(rng.integers(len(pool)))]

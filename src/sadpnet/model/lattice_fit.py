@@ -144,13 +144,17 @@ def anchors(g: np.ndarray, intensity: np.ndarray, n_first: int = 3, n_second: in
             min_relative: float = 0.05, n_min: int = 6) -> list[tuple[int, int]]:
     """Index pairs (i, j) of short, non-collinear spots (angle 15-165 degrees) among the strong ones (at least
     ``min_relative`` of the strongest, or the ``n_min`` strongest), to fix a hypothesis: weak tails of
-    higher Laue zones never anchor one."""
+    higher Laue zones never anchor one. When the strong spots all lie on one row, all spots are candidates."""
     r = np.hypot(g[:, 0], g[:, 1])
     inten = np.asarray(intensity)
     strong = np.flatnonzero(inten >= min_relative * inten.max())
     if len(strong) < n_min:
         strong = np.argsort(-inten)[:n_min]
-    order = strong[np.argsort(r[strong])]
+    pairs = _short_pairs(g, r, strong[np.argsort(r[strong])], n_first, n_second)
+    return pairs or _short_pairs(g, r, np.argsort(r), n_first, n_second)
+
+
+def _short_pairs(g, r, order, n_first: int, n_second: int) -> list[tuple[int, int]]:
     out = []
     for i in order[:n_first]:
         cross = np.abs(g[i, 0] * g[order, 1] - g[i, 1] * g[order, 0]) / (r[i] * r[order] + 1e-12)
@@ -295,4 +299,16 @@ def net_explained(spots, *, pixel_size_inv_a: float = 0.0133) -> float:
         coeff = g @ np.linalg.inv(basis)
         err = np.hypot(*((coeff - np.round(coeff)) @ basis).T)
         best = max(best, float(w[err <= TOL_RELATIVE * rg + tol_abs].sum() / w.sum()))
-    return best
+    return max(best, _row_explained(g, w, rg, tol_abs))
+
+
+def _row_explained(g: np.ndarray, w: np.ndarray, rg: np.ndarray, tol_abs: float) -> float:
+    """Share of the spot weight on one systematic row n g_1 (g_1 the shortest of the strong spots): the
+    pattern of a high-index zone of a small cell, whose other rows lie outside the detector."""
+    strong = np.flatnonzero(w >= math.sqrt(0.05))
+    if len(strong) == 0:
+        return 0.0
+    g1 = g[strong[np.argmin(rg[strong])]]
+    n = np.round(g @ g1 / (g1 @ g1))
+    err = np.hypot(*(g - n[:, None] * g1).T)
+    return float(w[(err <= TOL_RELATIVE * rg + tol_abs) & (n != 0)].sum() / w.sum())

@@ -121,7 +121,7 @@ def resnet_results(model_dir, shots: dict, *, batch: int = 64) -> dict:
         pats = [MeasuredPattern(_linear(img), float(px), (img.shape[1] / 2, img.shape[0] / 2), mask, Path("test"))
                 for img, px, mask in zip(shots["image"][s:s + batch], shots["pixel_size_inv_a"][s:s + batch],
                                          shots["mask"][s:s + batch])]
-        res = clf.classify_images(pats, top_k=len(clf.classes))
+        res = clf.classify_images(pats, top_k=len(clf.scheme.classes))
         for r in res["images"]:
             answers.append(UNKNOWN if r["unknown"]["verdict"] else str(r["prediction"].get("space_group",
                                                                                             r["prediction"].get("label"))))

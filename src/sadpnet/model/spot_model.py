@@ -2,21 +2,21 @@
 
 Per pattern: `sadpnet.model.indexing.evidence_features` (how well each cubic class explains the detected
 spots, at which lattice parameter, with what is missing) -> a 2-layer perceptron -> probabilities over the
-five cubic classes and "other" (`LABELS`), temperature-calibrated on validation crystals. Patterns with too
-few spots or spots that form no 2-D net are "unknown" (noise, amorphous rings, blank frames) before any class
-is considered.
+five cubic classes, "other" (a crystal of another class) and "unknown" (no crystal: noise, amorphous rings,
+blank frames), temperature-calibrated on validation crystals. Patterns with fewer than MIN_SPOTS spots are
+"unknown" before the network is asked.
 
 Several patterns of one specimen: the per-pattern posteriors multiply (divided by the prior, uniform here),
 and each cubic class is further weighted by how well one lattice parameter explains all patterns:
 exp(kappa x (joint score - independent score)) (`sadpnet.model.indexing.joint_scores`), kappa fitted on
-validation crystals' zone-axis sets. "other" takes no such weight.
+validation crystals' zone-axis sets. "other" and "unknown" take no such weight.
 
 Files: ``model.safetensors`` (weights, feature mean and scale) and ``card.json`` (architecture
 ``spot-index-mlp``, labels, features, temperature, kappa, unknown rule, training data and versions).
 
 Example:
     >>> model = load_spot_model("src/sadpnet/resources/models/spot-index")
-    >>> p = model.predict_proba(X)            # (N, 6)
+    >>> p = model.predict_proba(X)            # (N, 7)
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ from sadpnet.model.indexing import CLASSES, CLASS_FEATURES, GLOBAL_FEATURES, MIN
     evidence_features, independent_scores, joint_scores
 
 ARCHITECTURE = "spot-index-mlp"
-LABELS = tuple(str(c) for c in CLASSES) + ("other",)
+LABELS = tuple(str(c) for c in CLASSES) + ("other", "unknown")
+#: Index of the "unknown" output (noise, amorphous rings, blank frames).
+UNKNOWN_INDEX = LABELS.index("unknown")
 FEATURES = tuple(f"{c}:{f}" for c in CLASSES for f in CLASS_FEATURES) + GLOBAL_FEATURES
-#: A pattern whose best 2-D net explains less than this share of its spot weight is "unknown".
-NET_MIN = 0.6
 
 
 def _network(n_in: int, n_out: int, hidden: int = 64):
@@ -66,7 +66,7 @@ class SpotModel:
         return z.numpy().astype(np.float64)
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        """(N, 6) calibrated probabilities over `LABELS` for features ``X`` (N, F)."""
+        """(N, 7) calibrated probabilities over `LABELS` for features ``X`` (N, F)."""
         z = self.logits(X) / self.temperature
         z -= z.max(axis=1, keepdims=True)
         p = np.exp(z)
@@ -74,12 +74,13 @@ class SpotModel:
 
 
 def is_unknown(ev: Evidence) -> bool:
-    """True for input that shows no crystal: fewer than MIN_SPOTS spots, or spots that form no 2-D net."""
-    return ev.n_spots < MIN_SPOTS or ev.net < NET_MIN
+    """True for input with nothing to index: fewer than MIN_SPOTS spots (the network's "unknown" output
+    answers for the rest: noise, rings and blank frames are in its training stream)."""
+    return ev.n_spots < MIN_SPOTS
 
 
 def joint_posterior(model: SpotModel, evidence: list[Evidence], probs: np.ndarray | None = None) -> np.ndarray:
-    """(6,) posterior over `LABELS` of several patterns of one specimen (product rule and lattice check)."""
+    """(7,) posterior over `LABELS` of several patterns of one specimen (product rule and lattice check)."""
     if probs is None:
         probs = model.predict_proba(np.stack([evidence_features(e) for e in evidence]))
     logp = np.sum(np.log(np.clip(probs, 1e-6, None)), axis=0)
@@ -90,8 +91,8 @@ def joint_posterior(model: SpotModel, evidence: list[Evidence], probs: np.ndarra
     return p / p.sum()
 
 
-def fit_spot_model(X: np.ndarray, y: np.ndarray, *, seed: int = 0, epochs: int = 300, lr: float = 3e-3,
-                   weight_decay: float = 1e-4, hidden: int = 64) -> SpotModel:
+def fit_spot_model(X: np.ndarray, y: np.ndarray, *, seed: int = 0, epochs: int = 150, lr: float = 3e-3,
+                   weight_decay: float = 1e-3, hidden: int = 64) -> SpotModel:
     """Train the perceptron on features ``X`` (N, F) and labels ``y`` (N,) (full batch, AdamW)."""
     import torch
 
@@ -148,7 +149,7 @@ def save_spot_model(model: SpotModel, out_dir: str | Path, card: dict) -> Path:
         save_file(tensors, str(tmp))
     full = {"architecture": ARCHITECTURE, "labels": list(LABELS), "features": list(FEATURES),
             "temperature": model.temperature, "kappa": model.kappa,
-            "unknown_rule": {"min_spots": MIN_SPOTS, "net_min": NET_MIN},
+            "unknown_rule": {"min_spots": MIN_SPOTS, "output": "unknown"},
             "weights_sha256": sha256_file(out / "model.safetensors"), "versions": library_versions(), **card}
     with atomic_path(out / "card.json") as tmp:
         Path(tmp).write_text(json.dumps(full, indent=1, default=float) + "\n")

@@ -32,7 +32,7 @@ def _accuracy(model, X, y) -> float:
 
 def train_spot_indexing(out_dir, *, n_train: int = 3000, n_val: int = 600, n_val_sets: int = 150,
                         n_generated_cubic: int = 80, n_generated_other: int = 200, seed: int = 0, workers: int = 1,
-                        epochs: int = 400, progress=None) -> dict:
+                        epochs: int = 150, progress=None) -> dict:
     """Train and save a spot-indexing model in ``out_dir``; returns the card's ``training`` block.
 
     ``progress(stage, done, total)`` reports the long stages ("crystals", "train", "val", "sets").
