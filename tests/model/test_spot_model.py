@@ -57,3 +57,34 @@ def test_train_indexing_refuses_zero_examples(tmp_path):
     r = subprocess.run([sys.executable, "-m", "sadpnet", "train-indexing", "-o", str(tmp_path / "x"),
                         "--examples", "0"], capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and "--examples" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_classify_command_runs_a_spot_model_on_files(tmp_path):
+    """`sadpnet classify --model DIR` loads a spot-indexing folder like a ResNet one: the documented JSON,
+    a top list over space groups / "other" / "unknown", and the ensemble's shared lattice parameter."""
+    from sadpnet.simulate.api import simulate
+    from sadpnet.simulate.detector import render
+    from sadpnet.simulate.io import save_pattern
+
+    X, y = _toy(300)
+    save_spot_model(fit_spot_model(X, y, epochs=20), tmp_path / "m", {"name": "toy"})
+    files = []
+    for zone in ((0, 0, 1), (0, 1, 1), (1, 1, 1)):
+        p = simulate(_fe(), zone, inplane_rotation_deg=10.0)
+        files.append(save_pattern(p, render(p), tmp_path / f"fe_{''.join(map(str, zone))}.png")[0])
+    r = subprocess.run([sys.executable, "-m", "sadpnet", "classify", *map(str, files), "--model", str(tmp_path / "m"),
+                        "--ensemble", "--json", "--top-k", "7"], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["model"]["architecture"] == "spot-index-mlp" and len(out["images"]) == 3
+    for im in out["images"]:
+        assert abs(sum(t["probability"] for t in im["top"]) - 1) < 1e-6 and im["calibration"]["source"] == "file"
+    a = out["ensemble"]["lattice_parameter_a"]["229"]
+    assert a == pytest.approx(2.87, rel=0.03)  # the joint fit of bcc reads Fe's lattice parameter
+
+
+def _fe():
+    from sadpnet.crystal.cif import read_cif
+    from sadpnet.resources import resource_path
+
+    return read_cif(resource_path("cifs", "crystals_COD", "Fe.cif"))

@@ -45,12 +45,12 @@ import numpy as np
 
 from sadpnet.errors import InputError
 from sadpnet.model import DEFAULT_TOP_K
+from sadpnet.model.spot_classifier import SPOT_ARCHITECTURE, load_spot_classifier
+from sadpnet.model.result import ENSEMBLE_FLOOR, RESULT_VERSION, calibration_of  # noqa: F401  (re-exported)
 from sadpnet.model.parts import (CLEAN_SUBDIR, GATE_SUBDIR, check_mixture_parts, gated_probabilities, same_input,
                                  signature_probability)
 from sadpnet.ranges import CALIBRATION_INV_A_PER_PX
 
-RESULT_VERSION = 1
-ENSEMBLE_FLOOR = 1e-4  # per-image probability floor in the product rule: one image cannot veto a class alone
 
 
 def default_model_dir() -> Path:
@@ -235,7 +235,7 @@ class Classifier:
             raise InputError("no images given", "IMAGE")
         inputs, cal_info = [], []
         for p in patterns:
-            cal, source = _calibration_of(p, calibration_inv_a_per_px)
+            cal, source = calibration_of(p, calibration_inv_a_per_px)
             try:
                 inputs.append(self.preprocess_measured(p, cal))
             except InputError as exc:
@@ -326,17 +326,6 @@ class Classifier:
         return out
 
 
-def _calibration_of(pattern, option: float | None) -> tuple[float, str]:
-    cal = getattr(pattern, "pixel_size_inv_a", None)
-    if cal is not None:
-        src = (getattr(pattern, "metadata", None) or {}).get("calibration_source") or "file"
-        return float(cal), str(src)
-    if option is not None:
-        return float(option), "option"
-    raise InputError("the image has no reciprocal-space calibration; pass --calibration-inv-a-per-px (1/A per pixel)",
-                     getattr(pattern, "source", "image"))
-
-
 def load_sub_model(model_dir: Path, name, sha256: str | None, what: str) -> "Classifier":
     """A model kept in a sub-folder ``name`` of ``model_dir`` (a detector, a mixture's parts), its weights
     checked against the ``sha256`` its parent's card names; its own attached networks are not loaded (a part
@@ -377,10 +366,23 @@ def load_model(model_dir: str | Path | None = None) -> Classifier:
         >>> clf = load_model("default")            # doctest: +SKIP
         >>> clf.detector.card["classes"]           # doctest: +SKIP
     """
-    clf = _load_network(resolve_model_dir(model_dir))
+    path = resolve_model_dir(model_dir)
+    if _architecture(path) == SPOT_ARCHITECTURE:
+        return load_spot_classifier(path)
+    clf = _load_network(path)
     clf.detector = load_detector(clf)
     clf.mixture = load_mixture(clf)
     return clf
+
+
+def _architecture(model_dir: Path) -> str | None:
+    """The ``architecture`` a model folder's card names (None when the card does not read: the loader says why)."""
+    import json
+
+    try:
+        return json.loads((Path(model_dir) / "card.json").read_text()).get("architecture")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def load_detector(model: Classifier) -> "Classifier | None":

@@ -1,0 +1,105 @@
+"""The spot-indexing model behind the common classifier interface: ``classify_images`` -> the documented result.
+
+`sadpnet.model.infer.load_model` returns a `SpotClassifier` for a model folder whose card names the
+``spot-index-mlp`` architecture, so ``sadpnet classify --model DIR``, the batch table and the web page use it
+as they use a ResNet. Each image is decoded to linear intensity (its `IntensityMapping`), its spots indexed
+(`sadpnet.model.indexing`), and the network's calibrated probabilities reported over the five cubic space
+groups, "other" and "unknown"; ``unknown.verdict`` is true when "unknown" is the answer. With ``ensemble``,
+the joint posterior uses the shared-lattice-parameter check (`sadpnet.model.spot_model.joint_posterior`) and
+reports the lattice parameter (A) of each cubic class's joint fit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sadpnet.errors import InputError
+from sadpnet.model import DEFAULT_TOP_K
+from sadpnet.model.indexing import CLASSES, evidence_features, joint_scores, pattern_evidence
+from sadpnet.model.result import RESULT_VERSION, calibration_of, space_group_entry
+from sadpnet.model.spot_model import ARCHITECTURE as SPOT_ARCHITECTURE
+from sadpnet.model.spot_model import LABELS, UNKNOWN_INDEX, SpotModel, is_unknown, joint_posterior, load_spot_model
+from sadpnet.ranges import CALIBRATION_INV_A_PER_PX
+
+
+def linear_image(pattern) -> np.ndarray:
+    """A loaded pattern's ``image`` as linear intensity (float32), through its `IntensityMapping`."""
+    from sadpnet.io.measured import pattern_mapping
+
+    return np.asarray(pattern_mapping(pattern).decode(np.asarray(pattern.image)), dtype=np.float32)
+
+
+@dataclass
+class SpotClassifier:
+    """A loaded spot-indexing model (card, network, folder)."""
+
+    model: SpotModel
+    card: dict
+    model_dir: Path
+
+    def evidence(self, pattern, calibration_inv_a_per_px: float):
+        img = linear_image(pattern)
+        h, w = img.shape
+        centre = getattr(pattern, "centre_xy", None) or (w / 2, h / 2)
+        return pattern_evidence(img, calibration_inv_a_per_px, centre, getattr(pattern, "mask", None))
+
+    def classify_images(self, patterns, *, calibration_inv_a_per_px: float | None = None,
+                        top_k: int = DEFAULT_TOP_K, ensemble: bool = False) -> dict:
+        """Classify loaded patterns (``sadpnet.io.MeasuredPattern``); returns the documented result dict."""
+        if top_k < 1:
+            raise InputError(f"top-k must be at least 1, got {top_k}", "top_k")
+        if calibration_inv_a_per_px is not None:
+            calibration_inv_a_per_px = CALIBRATION_INV_A_PER_PX.check(calibration_inv_a_per_px)
+        patterns = list(patterns)
+        if not patterns:
+            raise InputError("no images given", "IMAGE")
+        cals = [calibration_of(p, calibration_inv_a_per_px) for p in patterns]
+        evidence = [self.evidence(p, cal) for p, (cal, _) in zip(patterns, cals)]
+        probs = self.model.predict_proba(np.stack([evidence_features(e) for e in evidence]))
+        k = min(int(top_k), len(LABELS))
+        images = []
+        for i, (p, ev) in enumerate(zip(patterns, evidence)):
+            if is_unknown(ev):
+                probs[i] = np.eye(len(LABELS))[UNKNOWN_INDEX]
+            top = _top(probs[i], k)
+            centre = getattr(p, "centre_xy", None)
+            images.append({"source": str(getattr(p, "source", f"image {i}")), "top": top, "prediction": top[0],
+                           "unknown": {"verdict": bool(probs[i].argmax() == UNKNOWN_INDEX),
+                                       "score": float(probs[i][UNKNOWN_INDEX]), "threshold": None,
+                                       "score_name": "p_unknown", "n_spots": int(ev.n_spots)},
+                           "centre_xy": None if centre is None else [float(centre[0]), float(centre[1])],
+                           "calibration": {"pixel_size_inv_a": cals[i][0], "source": cals[i][1]}})
+        ens = self._ensemble(evidence, probs, images, k) if ensemble else None
+        return {"result_version": RESULT_VERSION, "model": self.summary(), "images": images, "ensemble": ens}
+
+    def _ensemble(self, evidence, probs, images, k) -> dict:
+        n_unk = sum(im["unknown"]["verdict"] for im in images)
+        known = [i for i, im in enumerate(images) if not im["unknown"]["verdict"]]
+        p = joint_posterior(self.model, [evidence[i] for i in known], probs[known]) if known else probs.mean(0)
+        _, a = joint_scores([evidence[i] for i in known]) if known else (None, np.full(len(CLASSES), np.nan))
+        top = _top(p, k)
+        return {"n_images": len(images), "rule": "product + shared lattice parameter", "top": top,
+                "prediction": top[0], "lattice_parameter_a": {str(c): (None if np.isnan(x) else float(x))
+                                                              for c, x in zip(CLASSES, a)},
+                "unknown": {"verdict": n_unk * 2 > len(images), "n_unknown": int(n_unk),
+                            "score": float(p[UNKNOWN_INDEX]), "score_name": "p_unknown"}}
+
+    def summary(self) -> dict:
+        return {"name": self.card.get("name", self.model_dir.name), "dir": str(self.model_dir),
+                "architecture": SPOT_ARCHITECTURE, "classes": list(LABELS),
+                "weights_sha256": self.card["weights_sha256"], "temperature": self.model.temperature,
+                "kappa": self.model.kappa, "unknown_score": "p_unknown", "unknown_threshold": None}
+
+
+def _top(p: np.ndarray, k: int) -> list[dict]:
+    order = np.argsort(-p, kind="stable")[:k]
+    return [space_group_entry(LABELS[j], p[j]) for j in order]
+
+
+def load_spot_classifier(model_dir) -> SpotClassifier:
+    """Load a spot-indexing model folder (`sadpnet.model.spot_model.load_spot_model`)."""
+    model = load_spot_model(model_dir)
+    return SpotClassifier(model, model.card, Path(model_dir))
