@@ -22,6 +22,8 @@ TOO_LONG_FOR_CI = {
     "defect vacancy Fe --supercell 3 3 3 --relax": "108 atoms relaxed on SevenNet: 218 s measured on a busy 2-core machine",
     "dataset build": "thousands of simulated patterns: tens of minutes",
     "train": "trains a ResNet: tens of minutes",
+    "train-indexing": "draws and indexes 3,000+ patterns: about half an hour on 2 cores",
+    "evaluate-real": "simulates and indexes 1,460 test patterns: minutes",
     "evaluate": "needs the model trained above",
     "dataset lookalikes": "needs the dataset built and the predictions of evaluate",
     "attach-detector": "needs the models trained above",

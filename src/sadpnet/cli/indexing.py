@@ -44,3 +44,26 @@ def train_indexing_command(
                                    workers=workers, progress=progress)
     typer.echo(f"{out}: validation accuracy {100 * info['val_accuracy']:.1f} % of {info['n_val']} patterns; "
                f"{info['examples_per_s']:.2f} training patterns/s drawn and indexed")
+
+
+@app.command("evaluate-real")
+def evaluate_real_command(
+    out: Path = typer.Option(..., "-o", "--out", help="Folder for results.json and table.md."),
+    model: list[str] = typer.Option(["default"], "--model", help="NAME=FOLDER (or a shipped model's name) to "
+                                    "evaluate; repeatable. The no-learning indexing baseline is always added."),
+    cache: Path = typer.Option(None, "--cache", help="Folder of the test shots (built once; default OUT/shots)."),
+    workers: int = typer.Option(2, "--workers", help="Processes that simulate and index patterns."),
+) -> None:
+    """Evaluate classifiers on the held-out real crystals (55 cubic, 25 non-cubic, junk frames): per pattern,
+    per 3-axis set and per material, each share with its count and 95 % Wilson interval (docs/classifier-v2.md)."""
+    from sadpnet.errors import InputError
+    from sadpnet.model.realtest import evaluate_real
+
+    models = {}
+    for item in model:
+        name, _, folder = item.partition("=")
+        models[name] = folder or name
+    if workers < 1:
+        raise InputError(f"must be at least 1, got {workers}", "--workers")
+    evaluate_real(models, out, cache_dir=cache, workers=workers)
+    typer.echo((out / "table.md").read_text())

@@ -29,6 +29,10 @@ CLASSES = (213, 221, 225, 227, 229)
 UNEXPLAINED_SCORE = -0.5
 #: Fewer spots than this: nothing to index (blank frame, noise, rings).
 MIN_SPOTS = 4
+#: Weight of the missing-reflection share in the joint score (explained - weight x missing of each fit),
+#: chosen on validation crystals of the training corpus (docs/classifier-v2.md); per-pattern fits are ranked
+#: with `sadpnet.model.lattice_fit.MISSING_WEIGHT`.
+JOINT_MISSING_WEIGHT = 0.1
 
 
 @dataclass(frozen=True)
@@ -73,17 +77,20 @@ def pattern_evidence(image: np.ndarray, pixel_size_inv_a: float, centre_xy, mask
                     float(r[strong].min()) if strong.any() else float(r.min()), float(np.median(spots.intensity)))
 
 
-def joint_scores(evidence: list[Evidence], classes=CLASSES, tol: float = 0.03) -> tuple[np.ndarray, np.ndarray]:
-    """Lattice-parameter-consistent score of each class over several patterns of one crystal.
+def joint_scores(evidence: list[Evidence], classes=CLASSES, tol: float = 0.03,
+                 missing_weight: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Lattice-parameter-consistent score of each class over several patterns of one crystal; each fit
+    scores explained - ``missing_weight`` x missing (default `JOINT_MISSING_WEIGHT`).
 
     Returns:
         (scores, a_a): (C,) joint scores (sum over patterns) and (C,) the lattice parameter (A) that reaches
         them (NaN where no pattern had a hypothesis in that class).
     """
+    w = JOINT_MISSING_WEIGHT if missing_weight is None else float(missing_weight)
     scores, best_a = np.full(len(classes), UNEXPLAINED_SCORE * len(evidence)), np.full(len(classes), np.nan)
     for k, c in enumerate(classes):
-        per_pattern = [(np.array([f.a_a for f in ev.fits.get(c, [])]), np.array([f.score for f in ev.fits.get(c, [])]))
-                       for ev in evidence]
+        per_pattern = [(np.array([f.a_a for f in ev.fits.get(c, [])]),
+                        np.array([f.explained - w * f.missing for f in ev.fits.get(c, [])])) for ev in evidence]
         candidates = np.concatenate([a for a, _ in per_pattern]) if per_pattern else np.zeros(0)
         for a_star in candidates:
             total = 0.0
@@ -95,9 +102,13 @@ def joint_scores(evidence: list[Evidence], classes=CLASSES, tol: float = 0.03) -
     return scores, best_a
 
 
-def independent_scores(evidence: list[Evidence], classes=CLASSES) -> np.ndarray:
-    """(C,) sum over patterns of each pattern's best score per class (no shared lattice parameter)."""
-    return np.sum([ev.scores(classes) for ev in evidence], axis=0)
+def independent_scores(evidence: list[Evidence], classes=CLASSES, missing_weight: float | None = None) -> np.ndarray:
+    """(C,) sum over patterns of each pattern's best score per class, scored as in `joint_scores`, but with
+    no shared lattice parameter."""
+    w = JOINT_MISSING_WEIGHT if missing_weight is None else float(missing_weight)
+    best = [[max((f.explained - w * f.missing for f in ev.fits.get(c, [])), default=UNEXPLAINED_SCORE)
+             for c in classes] for ev in evidence]
+    return np.sum(best, axis=0)
 
 
 #: Per-class features of a pattern (`evidence_features`), then the pattern-wide ones.

@@ -46,10 +46,9 @@ import numpy as np
 from sadpnet.errors import InputError
 from sadpnet.model import DEFAULT_TOP_K
 from sadpnet.model.spot_classifier import SPOT_ARCHITECTURE, load_spot_classifier
-from sadpnet.model.result import ENSEMBLE_FLOOR, RESULT_VERSION, calibration_of  # noqa: F401  (re-exported)
+from sadpnet.model.result import ENSEMBLE_FLOOR, RESULT_VERSION, calibration_of, checked_request  # noqa: F401
 from sadpnet.model.parts import (CLEAN_SUBDIR, GATE_SUBDIR, check_mixture_parts, gated_probabilities, same_input,
                                  signature_probability)
-from sadpnet.ranges import CALIBRATION_INV_A_PER_PX
 
 
 
@@ -226,13 +225,7 @@ class Classifier:
     def classify_images(self, patterns, *, calibration_inv_a_per_px: float | None = None,
                         top_k: int = DEFAULT_TOP_K, ensemble: bool = False) -> dict:
         """Classify loaded patterns (``sadpnet.io.MeasuredPattern``); returns the documented result dict."""
-        if top_k < 1:
-            raise InputError(f"top-k must be at least 1, got {top_k}", "top_k")
-        if calibration_inv_a_per_px is not None:
-            calibration_inv_a_per_px = CALIBRATION_INV_A_PER_PX.check(calibration_inv_a_per_px)
-        patterns = list(patterns)
-        if not patterns:
-            raise InputError("no images given", "IMAGE")
+        patterns, calibration_inv_a_per_px = checked_request(patterns, calibration_inv_a_per_px, top_k)
         inputs, cal_info = [], []
         for p in patterns:
             cal, source = calibration_of(p, calibration_inv_a_per_px)

@@ -25,19 +25,11 @@ UNKNOWN = "unknown"
 OTHER = "other"
 
 
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """95 % Wilson score interval of k successes in n trials ((nan, nan) for n = 0)."""
-    if n == 0:
-        return math.nan, math.nan
-    p = k / n
-    d = 1 + z * z / n
-    c = (p + z * z / (2 * n)) / d
-    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
-    return max(0.0, c - h), min(1.0, c + h)
-
-
 def rate(k: int, n: int) -> dict:
-    lo, hi = wilson(int(k), int(n))
+    """A share with its count and 95 % Wilson interval (`sadpnet.stats.wilson_interval`)."""
+    from sadpnet.stats import wilson_interval
+
+    lo, hi = wilson_interval(int(k), int(n))
     return {"k": int(k), "n": int(n), "value": (k / n if n else math.nan), "ci95": [lo, hi]}
 
 
@@ -179,3 +171,142 @@ def summary(results: dict, shots: dict, holdout, *, role: str) -> dict:
         y = np.array([LABELS.index(t) for t in truth])
         out["ece"] = float(expected_calibration_error(results["probs"], y))
     return out
+
+
+#: Rows of the comparison table: (result key, role, what it measures, the goal, "at least" or "at most").
+TABLE_ROWS = (
+    ("set", "cubic", "3-axis set [001]+[011]+[111], 200 kV: materials right", 99.0, False),
+    ("material", "cubic", "16 axes jointly: materials right", 100.0, False),
+    ("set_independent", "cubic", "3-axis set, independent votes (no shared lattice parameter)", None, False),
+    ("pattern", "cubic", "per pattern (16 axes, drawn conditions)", None, False),
+    ("pattern_cod/Al", "cubic", "per pattern, pristine Al", 95.0, False),
+    ("pattern_cod/Fe", "cubic", "per pattern, pristine Fe", 95.0, False),
+    ("pattern_refused", "cubic", "clean cubic patterns refused (other/unknown)", 3.0, True),
+    ("pattern_other_or_unknown", "other", "non-cubic patterns answered other/unknown", 95.0, False),
+    ("material_other_or_unknown", "other", "non-cubic materials (16 axes) answered other/unknown", 95.0, False),
+    ("unknown", "junk", "noise, rings, blank frames answered unknown", 99.0, False),
+) + tuple((f"pattern_{c}", "cubic", f"per pattern, class {c}", 85.0, False) for c in CLASSES)
+
+ROLES = ("cubic", "other", "junk")
+
+
+def shots_for(cache_dir, *, workers: int = 1, progress=None) -> dict:
+    """The test shots of each role, built once into ``cache_dir`` (`sadpnet.model.testshots`) and reused."""
+    from pathlib import Path
+
+    from sadpnet.model.testshots import build_test_shots, junk_shots, load_shots, save_shots
+
+    out = {}
+    for role in ROLES:
+        path = Path(cache_dir) / f"{role}.npz"
+        if not path.is_file():
+            shots = junk_shots() if role == "junk" else build_test_shots(role, workers=workers, progress=progress)
+            save_shots(shots, path)
+        out[role] = load_shots(path)
+    return out
+
+
+def evaluate_real(models: dict, out_dir, *, cache_dir=None, workers: int = 1, progress=None) -> dict:
+    """Every model of ``models`` ({column name: model folder or shipped name}) and the no-learning baseline on
+    the held-out test shots; writes ``results.json`` and ``table.md`` into ``out_dir`` and returns the results.
+
+    Spot-indexing folders answer through their network (`spot_model_results`), other folders through
+    `resnet_results`; "baseline" is always added (`baseline_results`)."""
+    import json
+    from pathlib import Path
+
+    from sadpnet.data.holdout import load_holdout
+    from sadpnet.model.infer import SPOT_ARCHITECTURE, _architecture, resolve_model_dir
+    from sadpnet.model.spot_model import load_spot_model
+
+    out_dir = Path(out_dir)
+    shots = shots_for(cache_dir or out_dir / "shots", workers=workers, progress=progress)
+    holdout = load_holdout()
+    evidence = {role: evidence_of(shots[role], workers=workers, progress=progress) for role in ROLES}
+    results = {"baseline (no learning)": {role: summary(baseline_results(shots[role], evidence[role]), shots[role],
+                                                        holdout, role=role) for role in ("cubic",)}}
+    for name, folder in models.items():
+        path = resolve_model_dir(folder)
+        if _architecture(path) == SPOT_ARCHITECTURE:
+            model = load_spot_model(path)
+            answers = {role: spot_model_results(model, shots[role], evidence[role]) for role in ROLES}
+        else:
+            answers = {role: resnet_results(path, shots[role]) for role in ROLES}
+        results[name] = {role: summary(answers[role], shots[role], holdout, role=role) for role in ROLES}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "results.json").write_text(json.dumps(results, indent=1, default=float) + "\n")
+    (out_dir / "table.md").write_text(table_markdown(results) + "\n")
+    return results
+
+
+def _cell(r: dict | None) -> str:
+    if not r or not isinstance(r, dict):
+        return "-"
+    lo, hi = r["ci95"]
+    return f"{100 * r['value']:.1f} [{100 * lo:.1f}, {100 * hi:.1f}] ({r['k']}/{r['n']})"
+
+
+def _verdict(r: dict | None, goal: float | None, at_most: bool) -> str:
+    from sadpnet.stats import interval_verdict
+
+    if goal is None or not r or not isinstance(r, dict):
+        return ""
+    return interval_verdict(r["ci95"][0] * 100, r["ci95"][1] * 100, goal, at_most=at_most)
+
+
+def table_markdown(results: dict) -> str:
+    """The comparison table: one row per measure, one column per model, each cell
+    ``share % [95 % Wilson interval] (k/n)``, then the goal and each model's verdict."""
+    names = list(results)
+    lines = ["| measure | " + " | ".join(names) + " | goal |", "|---" * (len(names) + 2) + "|"]
+    for key, role, what, goal, at_most in TABLE_ROWS:
+        cells = [_cell(results[n].get(role, {}).get(key)) for n in names]
+        verdicts = [_verdict(results[n].get(role, {}).get(key), goal, at_most) for n in names]
+        cells = [c + (f" {v}" if v else "") for c, v in zip(cells, verdicts)]
+        g = "" if goal is None else (f"<= {goal:g} %" if at_most else f">= {goal:g} %")
+        lines.append(f"| {what} | " + " | ".join(cells) + f" | {g} |")
+    ece = [results[n].get("cubic", {}).get("ece") for n in names]
+    lines.append("| ECE, cubic patterns (goal <= 3 %) | " + " | ".join("-" if e is None else f"{100 * e:.1f} %"
+                                                                       for e in ece) + " | <= 3 % |")
+    return "\n".join(lines)
+
+
+def _exact_set(job):
+    """Evidence of one held-out cubic material's 3-axis set from the simulator's exact spot list."""
+    from sadpnet.data.corpus import load_crystal
+    from sadpnet.model.spots import Spots
+    from sadpnet.simulate.api import simulate
+
+    material_id, min_intensity = job
+    crystal = load_crystal(material_id)
+    out = []
+    for z in SET_AXES:
+        p = simulate(crystal, z, inplane_rotation_deg=17.0)
+        keep = [s for s in p.spots if s.intensity >= min_intensity and np.hypot(*s.g_inv_a) > 0]
+        g = np.array([s.g_inv_a for s in keep]).reshape(-1, 2)
+        inten = np.array([s.intensity for s in keep])
+        spots = Spots(g, inten / max(inten.max(), 1e-12) if len(inten) else inten,
+                      float(p.pixel_size_inv_a * p.intensity.shape[0] / 2), 0.0)
+        from sadpnet.model.indexing import Evidence
+        from sadpnet.model.lattice_fit import fit_classes
+
+        out.append(Evidence(len(spots), fit_classes(spots, pixel_size_inv_a=p.pixel_size_inv_a)))
+    return material_id, out
+
+
+def exact_spot_ceiling(*, min_intensity: float = 1e-3, workers: int = 1) -> dict:
+    """The indexing baseline on the simulator's exact spot lists (kinematic spots >= ``min_intensity`` of the
+    strongest, 200 kV, [001] + [011] + [111]) of the held-out cubic materials: what perfect spot detection
+    would give. Returns rates for the joint and the independent 3-axis answers."""
+    from sadpnet.data.holdout import load_holdout
+    from sadpnet.data.stream import map_workers
+
+    h = load_holdout()
+    cubic = h[h.role == "cubic"]
+    truth = dict(zip(cubic.material_id, cubic.space_group))
+    rows = map_workers(_exact_set, [(m, min_intensity) for m in cubic.material_id], workers)
+    joint = sum(CLASSES[int(np.argmax(joint_scores(ev)[0]))] == truth[m] for m, ev in rows)
+    ind = sum(CLASSES[int(np.argmax(independent_scores(ev)))] == truth[m] for m, ev in rows)
+    wrong = sorted(m for m, ev in rows if CLASSES[int(np.argmax(joint_scores(ev)[0]))] != truth[m])
+    return {"set": rate(joint, len(rows)), "set_independent": rate(ind, len(rows)), "wrong": wrong,
+            "min_intensity": min_intensity}

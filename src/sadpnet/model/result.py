@@ -32,3 +32,18 @@ def space_group_entry(label: str, probability: float) -> dict:
         return {"space_group": sg, "symbol": space_group_symbol(sg), "crystal_system": crystal_system_of(sg),
                 "probability": float(probability)}
     return {"label": label, "probability": float(probability)}
+
+
+def checked_request(patterns, calibration_inv_a_per_px: float | None, top_k: int) -> tuple[list, float | None]:
+    """The checks every ``classify_images`` makes: top-k >= 1, a calibration option in its physical range,
+    at least one pattern. Returns (patterns as a list, the checked calibration option)."""
+    from sadpnet.ranges import CALIBRATION_INV_A_PER_PX
+
+    if top_k < 1:
+        raise InputError(f"top-k must be at least 1, got {top_k}", "top_k")
+    if calibration_inv_a_per_px is not None:
+        calibration_inv_a_per_px = CALIBRATION_INV_A_PER_PX.check(calibration_inv_a_per_px)
+    patterns = list(patterns)
+    if not patterns:
+        raise InputError("no images given", "IMAGE")
+    return patterns, calibration_inv_a_per_px

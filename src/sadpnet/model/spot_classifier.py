@@ -16,13 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from sadpnet.errors import InputError
 from sadpnet.model import DEFAULT_TOP_K
 from sadpnet.model.indexing import CLASSES, evidence_features, joint_scores, pattern_evidence
-from sadpnet.model.result import RESULT_VERSION, calibration_of, space_group_entry
+from sadpnet.model.result import RESULT_VERSION, calibration_of, checked_request, space_group_entry
 from sadpnet.model.spot_model import ARCHITECTURE as SPOT_ARCHITECTURE
 from sadpnet.model.spot_model import LABELS, UNKNOWN_INDEX, SpotModel, is_unknown, joint_posterior, load_spot_model
-from sadpnet.ranges import CALIBRATION_INV_A_PER_PX
 
 
 def linear_image(pattern) -> np.ndarray:
@@ -49,13 +47,7 @@ class SpotClassifier:
     def classify_images(self, patterns, *, calibration_inv_a_per_px: float | None = None,
                         top_k: int = DEFAULT_TOP_K, ensemble: bool = False) -> dict:
         """Classify loaded patterns (``sadpnet.io.MeasuredPattern``); returns the documented result dict."""
-        if top_k < 1:
-            raise InputError(f"top-k must be at least 1, got {top_k}", "top_k")
-        if calibration_inv_a_per_px is not None:
-            calibration_inv_a_per_px = CALIBRATION_INV_A_PER_PX.check(calibration_inv_a_per_px)
-        patterns = list(patterns)
-        if not patterns:
-            raise InputError("no images given", "IMAGE")
+        patterns, calibration_inv_a_per_px = checked_request(patterns, calibration_inv_a_per_px, top_k)
         cals = [calibration_of(p, calibration_inv_a_per_px) for p in patterns]
         evidence = [self.evidence(p, cal) for p, (cal, _) in zip(patterns, cals)]
         probs = self.model.predict_proba(np.stack([evidence_features(e) for e in evidence]))
@@ -68,7 +60,7 @@ class SpotClassifier:
             centre = getattr(p, "centre_xy", None)
             images.append({"source": str(getattr(p, "source", f"image {i}")), "top": top, "prediction": top[0],
                            "unknown": {"verdict": bool(probs[i].argmax() == UNKNOWN_INDEX),
-                                       "score": float(probs[i][UNKNOWN_INDEX]), "threshold": None,
+                                       "score": float(probs[i][UNKNOWN_INDEX]),
                                        "score_name": "p_unknown", "n_spots": int(ev.n_spots)},
                            "centre_xy": None if centre is None else [float(centre[0]), float(centre[1])],
                            "calibration": {"pixel_size_inv_a": cals[i][0], "source": cals[i][1]}})
