@@ -71,12 +71,17 @@ def test_bcc_set_is_ambiguous_without_the_shared_lattice_parameter():
     assert joint[i229] - joint[i221] > max(0.05, 2 * abs(ind[i221] - ind[i229]))
 
 
-def test_noise_and_blank_frames_are_unknown_and_a_crystal_is_not():
-    from sadpnet.model.ood_sets import amorphous_rings, noise_only
+def test_blank_frames_are_unknown_and_noise_forms_no_net_while_a_crystal_does():
+    """Blank frames have no spots (unknown by rule); noise peaks and ring maxima form no 2-D net (the feature
+    the network's "unknown" output reads, with noisy blank frames), a crystal's spots do."""
     from sadpnet.data.stream import linear_image_array
+    from sadpnet.model.ood_sets import amorphous_rings, noise_only
 
-    junk = np.concatenate([noise_only(3, seed=5), amorphous_rings(3, seed=6),
-                           np.full((2, 256, 256), 20, np.uint8)])
-    for img in junk:
+    blank = np.stack([np.full((256, 256), 20, np.uint8), np.zeros((256, 256), np.uint8)])
+    for img in blank:
         assert is_unknown(pattern_evidence(linear_image_array(img), 0.0133, (128.0, 128.0)))
-    assert not is_unknown(_evidence(_crystal("Al"), (0, 0, 1)))
+    junk = np.concatenate([noise_only(4, seed=5), amorphous_rings(4, seed=6)])
+    nets = [pattern_evidence(linear_image_array(img), 0.0133, (128.0, 128.0)).net for img in junk]
+    crystal = _evidence(_crystal("Al"), (0, 0, 1))
+    assert not is_unknown(crystal) and crystal.net > 0.9
+    assert np.mean(nets) < 0.5 and max(nets) < crystal.net
