@@ -74,7 +74,7 @@ def test_bad_intensity_is_one_line_exit_2(quick_store, tmp_path, capsys):
 def test_bad_log_gain_is_refused_before_anything_is_written(store_with_val, tmp_path, capsys):
     code, err = _run(["train", str(store_with_val), "-o", str(tmp_path / "m"), "--log-gain", "0",
                       "--max-patterns", "24"], capsys)
-    assert code == 2 and "log_gain" in err and len(err.strip().splitlines()) == 1
+    assert code == 2 and "--log-gain" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "m").exists()
 
 

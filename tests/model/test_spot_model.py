@@ -81,6 +81,7 @@ def test_classify_command_runs_a_spot_model_on_files(tmp_path):
         assert abs(sum(t["probability"] for t in im["top"]) - 1) < 1e-6 and im["calibration"]["source"] == "file"
     a = out["ensemble"]["lattice_parameter_a"]["229"]
     assert a == pytest.approx(2.87, rel=0.03)  # the joint fit of bcc reads Fe's lattice parameter
+    assert out["ensemble"]["indexing"]["space_group"] == 229  # the no-learning joint answer: bcc
 
 
 def _fe():

@@ -6,7 +6,9 @@ as they use a ResNet. Each image is decoded to linear intensity (its `IntensityM
 (`sadpnet.model.indexing`), and the network's calibrated probabilities reported over the five cubic space
 groups, "other" and "unknown"; ``unknown.verdict`` is true when "unknown" is the answer. With ``ensemble``,
 the joint posterior uses the shared-lattice-parameter check (`sadpnet.model.spot_model.joint_posterior`) and
-reports the lattice parameter (A) of each cubic class's joint fit.
+reports the lattice parameter (A) of each cubic class's joint fit, and the no-learning indexing answer
+(``ensemble.indexing``: the class whose lattice explains every pattern best with one lattice parameter), which
+is the better 3-axis answer on the held-out crystals (docs/classifier-v2.md).
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ class SpotClassifier:
         patterns, calibration_inv_a_per_px = checked_request(patterns, calibration_inv_a_per_px, top_k)
         cals = [calibration_of(p, calibration_inv_a_per_px) for p in patterns]
         evidence = [self.evidence(p, cal) for p, (cal, _) in zip(patterns, cals)]
-        probs = self.model.predict_proba(np.stack([evidence_features(e) for e in evidence]))
+        probs = self.model.predict_proba(np.stack([evidence_features(e) for e in evidence]))  # (N, 7)
         k = min(int(top_k), len(LABELS))
         images = []
         for i, (p, ev) in enumerate(zip(patterns, evidence)):
@@ -71,11 +73,17 @@ class SpotClassifier:
         n_unk = sum(im["unknown"]["verdict"] for im in images)
         known = [i for i, im in enumerate(images) if not im["unknown"]["verdict"]]
         p = joint_posterior(self.model, [evidence[i] for i in known], probs[known]) if known else probs.mean(0)
-        _, a = joint_scores([evidence[i] for i in known]) if known else (None, np.full(len(CLASSES), np.nan))
+        js, a = (joint_scores([evidence[i] for i in known]) if known
+                 else (np.zeros(len(CLASSES)), np.full(len(CLASSES), np.nan)))
         top = _top(p, k)
+        best = int(np.argmax(js))
         return {"n_images": len(images), "rule": "product + shared lattice parameter", "top": top,
-                "prediction": top[0], "lattice_parameter_a": {str(c): (None if np.isnan(x) else float(x))
-                                                              for c, x in zip(CLASSES, a)},
+                "prediction": top[0], "lattice_parameter_a": {str(c): _or_none(x) for c, x in zip(CLASSES, a)},
+                "indexing": {**_without_probability(space_group_entry(str(CLASSES[best]), 0.0)),
+                             "lattice_parameter_a": _or_none(a[best]),
+                             "joint_scores": {str(c): float(x) for c, x in zip(CLASSES, js)},
+                             "rule": "no learning: the class whose lattice, with one lattice parameter, explains "
+                                     "the spots of every pattern best"},
                 "unknown": {"verdict": n_unk * 2 > len(images), "n_unknown": int(n_unk),
                             "score": float(p[UNKNOWN_INDEX]), "score_name": "p_unknown"}}
 
@@ -84,6 +92,14 @@ class SpotClassifier:
                 "architecture": SPOT_ARCHITECTURE, "classes": list(LABELS),
                 "weights_sha256": self.card["weights_sha256"], "temperature": self.model.temperature,
                 "kappa": self.model.kappa, "unknown_score": "p_unknown", "unknown_threshold": None}
+
+
+def _without_probability(entry: dict) -> dict:
+    return {k: v for k, v in entry.items() if k != "probability"}
+
+
+def _or_none(x: float) -> float | None:
+    return None if np.isnan(x) else float(x)
 
 
 def _top(p: np.ndarray, k: int) -> list[dict]:
