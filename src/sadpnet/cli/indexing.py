@@ -53,6 +53,8 @@ def evaluate_real_command(
                                     "evaluate; repeatable. The no-learning indexing baseline is always added."),
     cache: Path = typer.Option(None, "--cache", help="Folder of the test shots (built once; default OUT/shots)."),
     workers: int = typer.Option(2, "--workers", help="Processes that simulate and index patterns."),
+    ceiling: bool = typer.Option(False, "--ceiling", help="Also index the simulator's exact spot lists of the "
+                                 "3-axis sets (perfect spot detection) -> OUT/ceiling.json."),
 ) -> None:
     """Evaluate classifiers on the held-out real crystals (55 cubic, 25 non-cubic, junk frames): per pattern,
     per 3-axis set and per material, each share with its count and 95 % Wilson interval (docs/classifier-v2.md)."""
@@ -67,3 +69,13 @@ def evaluate_real_command(
         raise InputError(f"must be at least 1, got {workers}", "--workers")
     evaluate_real(models, out, cache_dir=cache, workers=workers)
     typer.echo((out / "table.md").read_text())
+    if ceiling:
+        import json
+
+        from sadpnet.model.realtest import exact_spot_ceiling
+
+        c = exact_spot_ceiling(workers=workers)
+        (out / "ceiling.json").write_text(json.dumps(c, indent=1, default=float) + "\n")
+        typer.echo(f"exact spot lists (>= {c['min_intensity']:g} of the strongest): 3-axis sets right "
+                   f"{c['set']['k']}/{c['set']['n']} jointly, {c['set_independent']['k']}/{c['set']['n']} by "
+                   f"independent votes")
