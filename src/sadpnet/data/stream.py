@@ -19,8 +19,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-#: The detector image's intensity mapping of every drawn pattern (the `render` defaults: log, R = 1e4, 8 bit).
-MAPPING = {"mapping": "log", "dynamic_range": 1e4, "bits": 8}
+from sadpnet.simulate.detector import DEFAULT_MAPPING
+
+#: The detector image's `IntensityMapping` of every drawn pattern (the defaults: log, R = 1e4, 8 bit).
+MAPPING = DEFAULT_MAPPING
 
 
 @dataclass(frozen=True)
@@ -107,8 +109,7 @@ def render_drawn(crystal, zone_axis, cond: Conditions, *, size_px: int = 256) ->
                    tilt_mrad=cond.tilt_mrad, debye_waller=cond.debye_waller_b_a2, oversample=2)
     stop = BeamStop(radius_px=cond.beam_stop_radius_px, arm_width_px=3.0) if cond.beam_stop_radius_px > 0 else None
     img = render(pat, psf_sigma_px=cond.psf_sigma_px, beam_stop=stop, noise=Noise(dose_e=cond.dose_e),
-                 mapping=MAPPING["mapping"], dynamic_range=MAPPING["dynamic_range"], bits=MAPPING["bits"],
-                 seed=cond.seed)
+                 mapping=MAPPING, seed=cond.seed)
     mask = np.ones(img.shape, dtype=bool)
     if stop is not None:
         from sadpnet.simulate.detector import _beam_stop_mask
@@ -147,7 +148,4 @@ def map_workers(fn, items, workers: int = 1, progress=None) -> list:
 
 def linear_image_array(image: np.ndarray) -> np.ndarray:
     """A `MAPPING`-rendered image (uint8) decoded to linear intensity (float32, brightest pixel 1)."""
-    from sadpnet.simulate.detector import linear_intensity
-
-    return linear_intensity(image, mapping=MAPPING["mapping"], dynamic_range=MAPPING["dynamic_range"],
-                            full_scale=float((1 << MAPPING["bits"]) - 1))
+    return np.asarray(MAPPING.decode(image), dtype=np.float32)
