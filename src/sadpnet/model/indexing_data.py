@@ -1,8 +1,10 @@
 """Training material of the spot-indexing classifier: drawn patterns -> evidence features, never a test crystal.
 
 Each drawn example picks a label uniformly among the five cubic classes, "other" and "unknown" (a frame
-with no crystal: shot noise, amorphous rings or a blank frame), a training crystal of that label (the corpus without the held-out families, `sadpnet.data.holdout.training_index`; "other" is
-every non-cubic crystal there; `extra_crystals` adds e.g. generated pyxtal crystals), a zone axis (the 16
+with no crystal: shot noise, amorphous rings or a blank frame), a training crystal of that label (half the
+time from the corpus without the held-out families, `sadpnet.data.holdout.training_index`, where "other" is
+every non-cubic crystal; half the time from the generated pyxtal crystals given to `use_generated`; the
+validation split, `use_split("val")`, draws from other families), a zone axis (the 16
 standard cubic ones plus random ones up to index 4; for non-cubic crystals one of their 16 lowest-index
 axes) and random conditions (`sadpnet.data.stream.draw_conditions`), simulates and renders it, then reduces
 it to `sadpnet.model.indexing.evidence_features`. Nothing is stored but the features: no pattern is seen
@@ -28,11 +30,11 @@ from sadpnet.model.spot_model import LABELS, UNKNOWN_INDEX
 _SPLIT = {"name": "train"}
 
 
-def is_validation(material_id: str) -> bool:
-    """One training-corpus material in seven (by a stable hash of its family) is kept for validation."""
+def is_validation(family_id: str) -> bool:
+    """One training-corpus family in seven (by a stable hash of its id) is kept for validation."""
     import zlib
 
-    return zlib.crc32(material_id.encode()) % 7 == 0
+    return zlib.crc32(family_id.encode()) % 7 == 0
 
 
 @lru_cache(maxsize=2)
