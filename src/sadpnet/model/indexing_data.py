@@ -65,6 +65,15 @@ def _crystal(material_id: str):
     return load_crystal(material_id)
 
 
+def _pick_crystal(rng: np.random.Generator, label: int):
+    """(corpus material id or generated `Crystal`, the `Crystal`) of a label: a generated crystal half the time
+    (always when the corpus has none of that label), else a corpus crystal of the current split."""
+    real, generated = _pools()[label], _GENERATED.get(label, [])
+    pool = generated if generated and (not real or rng.random() < 0.5) else real
+    pick = pool[int(rng.integers(len(pool)))]
+    return pick, (_crystal(pick) if isinstance(pick, str) else pick)
+
+
 def _random_cubic_zone(rng: np.random.Generator) -> tuple[int, int, int]:
     from sadpnet.crystal.lattice import STANDARD_CUBIC_ZONE_AXES
 
@@ -126,10 +135,7 @@ def draw_example(seed: int) -> tuple[np.ndarray, int, str]:
     label = int(rng.integers(len(LABELS)))
     if label == UNKNOWN_INDEX:
         return evidence_features(_junk_evidence(rng)), label, "junk"
-    real, generated = _pools()[label], _GENERATED.get(label, [])
-    pool = generated if generated and (not real or rng.random() < 0.5) else real
-    pick = pool[int(rng.integers(len(pool)))]
-    crystal = _crystal(pick) if isinstance(pick, str) else pick
+    pick, crystal = _pick_crystal(rng, label)
     if label < len(CLASSES):
         zone = _random_cubic_zone(rng)
     else:
@@ -180,10 +186,7 @@ def _draw_set(seed: int):
 
     rng = np.random.default_rng(seed)
     label = int(rng.integers(UNKNOWN_INDEX))  # sets of crystals only
-    real, generated = _pools()[label], _GENERATED.get(label, [])
-    pool = generated if generated and (not real or rng.random() < 0.5) else real
-    pick = pool[int(rng.integers(len(pool)))]
-    crystal = _crystal(pick) if isinstance(pick, str) else pick
+    pick, crystal = _pick_crystal(rng, label)
     zones = ((0, 0, 1), (0, 1, 1), (1, 1, 1)) if label < len(CLASSES) else lowest_index_zone_axes(crystal.atoms.cell, 3)
     evidence = []
     for z in zones:

@@ -192,16 +192,18 @@ def hypotheses(template: Template, g1: np.ndarray, g2: np.ndarray, *, tol_ratio:
 
 
 def score_hypothesis(template: Template, a_a: float, m: np.ndarray, g: np.ndarray, w: np.ndarray, g_tree,
-                     r_min: float, r_max: float, tol_abs: float, refine: bool = True) -> Fit:
+                     r_min: float, r_max: float, tol_abs: float, refine: bool = True,
+                     rg: np.ndarray | None = None) -> Fit:
     """Score the map ``m`` (template -> lab, 1/A) against observed spots ``g`` (weights ``w``, KD-tree
-    ``g_tree``); predicted reflections count between ``r_min`` and ``r_max`` (1/A). With ``refine``, the
-    scale and rotation are first refined by least squares over the matched spots (`refined_map`)."""
+    ``g_tree``, lengths ``rg`` = |g| when already computed); predicted reflections count between ``r_min``
+    and ``r_max`` (1/A). With ``refine``, the scale and rotation are first refined by least squares over the
+    matched spots (`refined_map`)."""
+    rg = np.hypot(g[:, 0], g[:, 1]) if rg is None else rg
     if refine:
-        a_a, m = refined_map(template, a_a, m, g, tol_abs)
+        a_a, m = refined_map(template, a_a, m, g, tol_abs, rg)
     lo, hi = np.searchsorted(template.lengths, [r_min * a_a, r_max * 1.02 * a_a])
     if hi <= lo:
         return Fit(template.space_group, template.zone, a_a, -1.0, 0.0, 1.0, 0)
-    rg = np.hypot(g[:, 0], g[:, 1])
     d_obs = template.tree.query(g @ np.linalg.inv(m))[0] / a_a
     hit = d_obs <= TOL_RELATIVE * rg + tol_abs
     explained = float(w[hit].sum() / w.sum())
@@ -216,10 +218,11 @@ def score_hypothesis(template: Template, a_a: float, m: np.ndarray, g: np.ndarra
                int(hi - lo), missing_low, unexplained_strong)
 
 
-def refined_map(template: Template, a_a: float, m: np.ndarray, g: np.ndarray, tol_abs: float):
+def refined_map(template: Template, a_a: float, m: np.ndarray, g: np.ndarray, tol_abs: float,
+                rg: np.ndarray | None = None):
     """(a, map) refined by a 2-D similarity fit (complex least squares g = z t) over the spots within
-    tolerance of a reflection; unchanged when fewer than 3 spots match."""
-    rg = np.hypot(g[:, 0], g[:, 1])
+    tolerance of a reflection; unchanged when fewer than 3 spots match. ``rg``: |g|, if already computed."""
+    rg = np.hypot(g[:, 0], g[:, 1]) if rg is None else rg
     d, idx = template.tree.query(g @ np.linalg.inv(m))
     ok = d / a_a <= TOL_RELATIVE * rg + tol_abs
     if ok.sum() < 3:
@@ -254,7 +257,8 @@ def fit_classes(spots, classes=(213, 221, 225, 227, 229), *, zones=None, pixel_s
     if not pairs:
         return out
     w = spot_weights(np.asarray(spots.intensity))
-    r_obs = float(np.hypot(g[:, 0], g[:, 1]).max())
+    rg = np.hypot(g[:, 0], g[:, 1])  # |g|, once per pattern, for every hypothesis
+    r_obs = float(rg.max())
     r_max = min(r_obs, spots.g_max_inv_a)
     tol_abs = TOL_PIXELS * pixel_size_inv_a
     g_tree = cKDTree(g)
@@ -264,7 +268,8 @@ def fit_classes(spots, classes=(213, 221, 225, 227, 229), *, zones=None, pixel_s
             tpl = zone_template(int(c), zone)
             for i, j in pairs:
                 for a_a, m in hypotheses(tpl, g[i], g[j]):
-                    fits.append(score_hypothesis(tpl, a_a, m, g, w, g_tree, spots.g_min_inv_a, r_max, tol_abs))
+                    fits.append(score_hypothesis(tpl, a_a, m, g, w, g_tree, spots.g_min_inv_a, r_max, tol_abs,
+                                                 rg=rg))
         out[int(c)] = _best_distinct(fits, keep)
     return out
 

@@ -115,9 +115,8 @@ def resnet_results(model_dir, shots: dict, *, batch: int = 64) -> dict:
                                          shots["mask"][s:s + batch])]
         res = clf.classify_images(pats, top_k=len(clf.scheme.classes))
         for r in res["images"]:
-            answers.append(UNKNOWN if r["unknown"]["verdict"] else str(r["prediction"].get("space_group",
-                                                                                            r["prediction"].get("label"))))
-            probs.append({str(t.get("space_group", t.get("label"))): t["probability"] for t in r["top"]})
+            answers.append(UNKNOWN if r["unknown"]["verdict"] else _entry_label(r["prediction"]))
+            probs.append({_entry_label(t): t["probability"] for t in r["top"]})
     answers = np.array(answers)
     sets, materials = {}, {}
     for m, idx in _groups(shots).items():
@@ -128,6 +127,11 @@ def resnet_results(model_dir, shots: dict, *, batch: int = 64) -> dict:
                 logp = {k: sum(math.log(max(probs[i].get(k, 0.0), 1e-4)) for i in rows) for k in labels}
                 store[m] = (max(logp, key=logp.get), None)
     return {"answer": answers, "set": sets, "material": materials, "probs_dicts": probs}
+
+
+def _entry_label(entry: dict) -> str:
+    """A result ``top`` entry's answer: its space group number, or its label ("other")."""
+    return str(entry.get("space_group", entry.get("label")))
 
 
 def _truth(shots: dict, holdout) -> np.ndarray:
@@ -274,6 +278,8 @@ def table_markdown(results: dict) -> str:
 def _exact_set(job):
     """Evidence of one held-out cubic material's 3-axis set from the simulator's exact spot list."""
     from sadpnet.data.corpus import load_crystal
+    from sadpnet.model.indexing import Evidence
+    from sadpnet.model.lattice_fit import fit_classes
     from sadpnet.model.spots import Spots
     from sadpnet.simulate.api import simulate
 
@@ -287,9 +293,6 @@ def _exact_set(job):
         inten = np.array([s.intensity for s in keep])
         spots = Spots(g, inten / max(inten.max(), 1e-12) if len(inten) else inten,
                       float(p.pixel_size_inv_a * p.intensity.shape[0] / 2), 0.0)
-        from sadpnet.model.indexing import Evidence
-        from sadpnet.model.lattice_fit import fit_classes
-
         out.append(Evidence(len(spots), fit_classes(spots, pixel_size_inv_a=p.pixel_size_inv_a)))
     return material_id, out
 
