@@ -89,3 +89,11 @@ def _fe():
     from sadpnet.resources import resource_path
 
     return read_cif(resource_path("cifs", "crystals_COD", "Fe.cif"))
+
+
+def test_evaluate_real_refuses_an_unknown_model_before_any_work(tmp_path):
+    out = tmp_path / "eval"
+    r = subprocess.run([sys.executable, "-m", "sadpnet", "evaluate-real", "-o", str(out), "--model", "nosuch"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "nosuch" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert not out.exists()

@@ -224,13 +224,13 @@ def evaluate_real(models: dict, out_dir, *, cache_dir=None, workers: int = 1, pr
     from sadpnet.model.spot_model import load_spot_model
 
     out_dir = Path(out_dir)
+    paths = {name: resolve_model_dir(folder) for name, folder in models.items()}  # bad names fail before any work
     shots = shots_for(cache_dir or out_dir / "shots", workers=workers, progress=progress)
     holdout = load_holdout()
     evidence = {role: evidence_of(shots[role], workers=workers, progress=progress) for role in ROLES}
     results = {"baseline (no learning)": {role: summary(baseline_results(shots[role], evidence[role]), shots[role],
                                                         holdout, role=role) for role in ("cubic",)}}
-    for name, folder in models.items():
-        path = resolve_model_dir(folder)
+    for name, path in paths.items():
         if _architecture(path) == SPOT_ARCHITECTURE:
             model = load_spot_model(path)
             answers = {role: spot_model_results(model, shots[role], evidence[role]) for role in ROLES}
