@@ -14,7 +14,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -e ".[test,ml-potential]" 2>&1 | { grep -v "is ignored: it is neither" || true; }
-	$(PY) -c "import sadpnet, torch, torchvision, finufft, spglib, ase"
+	$(PY) -c "import sadpnet, torch, torchvision, finufft, spglib, ase, gemmi"
 	touch $(STAMP)
 
 # The web page's end-to-end test drives Debian's chromium; install it (as root) when it is missing.
