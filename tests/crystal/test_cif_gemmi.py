@@ -227,3 +227,25 @@ def test_large_p1_block_is_read_directly_and_fast(tmp_path, al_crystal):
     assert len(c.atoms) == len(big) and c.space_group_number == 1 and np.all(c.occupancy == 1.0)
     assert np.allclose(c.atoms.positions, big.positions, atol=1e-5)
     assert took < 2.0  # ASE's reader took about 0.5 s here (and 7 s for a 97,000-atom twin block)
+
+
+def test_an_elements_entries_on_one_site_add_up(tmp_path):
+    """Fe2+ 0.5 and Fe3+ 0.21 on one site are Fe 0.71 (ASE's reader kept the last entry: Fe 0.21)."""
+    text = CELL + """_symmetry_space_group_name_H-M 'P 1'
+loop_
+_atom_site_label
+_atom_site_type_symbol
+_atom_site_fract_x
+_atom_site_fract_y
+_atom_site_fract_z
+_atom_site_occupancy
+Fe2 Fe2+ 0 0 0 0.5
+Li1 Li 0 0 0 0.23
+Fe3 Fe3+ 0 0 0 0.21
+"""
+    path = _write(tmp_path, text)
+    atoms = cif_module._gemmi_atoms(path, [])
+    assert list(atoms.get_chemical_symbols()) == ["Fe", "Li"]
+    assert np.allclose(atoms.arrays["occupancy"], [0.71, 0.23])
+    ase_atoms, _ = cif_module._ase_atoms(path)
+    assert np.allclose(ase_atoms.arrays["occupancy"], [0.21, 0.23])

@@ -279,7 +279,7 @@ def _gemmi_atoms(path: Path, notes: list[str]):
     symmetry operators (else the space group of the number, the Hermann-Mauguin name or the Hall symbol; else
     P1) applied to each site, images closer than 1e-3 in fractional coordinates merged, a site that falls on an
     earlier site's image dropped, and sites at the same position sharing it as species with their occupancies
-    (one atom per species, ``arrays["occupancy"]``).
+    (one atom per element, ``arrays["occupancy"]``; see `_expand_sites` for the one difference).
     """
     try:
         import gemmi
@@ -304,9 +304,10 @@ def _gemmi_atoms(path: Path, notes: list[str]):
 
 
 def _gemmi_numbers(gemmi, values) -> np.ndarray:
+    """The numbers of a CIF column; `_LeftToASE` where one is not a number ("?", ".", a quoted string)."""
     values = list(values)
     try:
-        out = np.array(values, dtype=float)
+        out = np.fromiter(map(float, values), dtype=float, count=len(values))
     except ValueError:  # standard uncertainties, "0.25(3)"
         out = np.array([gemmi.cif.as_number(v) for v in values], dtype=float)
     if not np.all(np.isfinite(out)):
@@ -360,7 +361,7 @@ def _gemmi_block_atoms(gemmi, block, notes: list[str]):
         atoms = Atoms(numbers=numbers, scaled_positions=frac, cell=cell, pbc=True)  # a large P1 block, as it is
         atoms.set_array("occupancy", np.ones(n))
         return atoms
-    positions, numbers, occ = expand_sites(frac, numbers, occupancy, rotations, translations)
+    positions, numbers, occ = _expand_sites(frac, numbers, occupancy, rotations, translations)
     atoms = Atoms(numbers=numbers, scaled_positions=positions, cell=cell, pbc=True)
     atoms.set_array("occupancy", occ)
     return atoms
@@ -419,12 +420,13 @@ def _standard_hm(gemmi, hm: str) -> bool:
     return compact in {"".join(group.hm.split()), "".join(group.xhm().split()), group.short_name()}
 
 
-def expand_sites(frac, numbers, occupancy, rotations, translations, symprec: float = _SITE_SYMPREC):
+def _expand_sites(frac, numbers, occupancy, rotations, translations, symprec: float = _SITE_SYMPREC):
     """All atoms of the unit cell from the sites of a CIF and its symmetry operators, as ASE's `crystal` does.
 
     Each site's images ``(R @ x + t) % 1`` closer than ``symprec`` (fractional, per axis) to an earlier image are
     dropped; a site on an image of an earlier site is dropped; with ``occupancy`` given, a site takes as species
-    itself and every other site within ``symprec`` of it (one atom per species, in that order).
+    itself and every other site within ``symprec`` of it (one atom per element, in that order; the occupancies
+    of an element's entries, e.g. Fe2+ and Fe3+, add up, where ASE's reader keeps the last).
 
     Returns:
         (scaled positions (m, 3), atomic numbers (m,), occupancies (m,)).
@@ -436,8 +438,8 @@ def expand_sites(frac, numbers, occupancy, rotations, translations, symprec: flo
         kinds = {int(numbers[i]): 1.0 if occupancy is None else float(occupancy[i])}
         if occupancy is not None:
             for j in np.flatnonzero(np.linalg.norm(frac - frac[i], axis=1) < symprec):
-                if j != i:
-                    kinds[int(numbers[j])] = float(occupancy[j])
+                if j != i:  # ASE's reader keeps the last of an element's entries (Fe2+ 0.5, Fe3+ 0.21: Fe 0.21)
+                    kinds[int(numbers[j])] = kinds.get(int(numbers[j]), 0.0) + float(occupancy[j])
         species.append(kinds)
     taken = np.empty((0, 3))
     positions, out_numbers, out_occ = [], [], []
