@@ -63,7 +63,8 @@ def test_gemmi_gives_the_atoms_of_ases_reader_on_every_shipped_cif():
 
 @pytest.mark.parametrize("rel", ["cifs/crystals_COD/Al.cif", "cifs/kvmani_pycrystallography/sigma_FeCr-JB.cif",
                                  "cifs/crystals_COD/BaTiO3_cubic.cif", "cifs/dans_diffraction/Silver.cif",
-                                 "cifs/dans_diffraction/Rutile.cif", "cifs/pymatgen_aflow/cif_p1/279_A_cP20_213_cd.cif"])
+                                 "cifs/dans_diffraction/Rutile.cif",
+                                 "cifs/pymatgen_aflow/cif_p1/279_A_cP20_213_cd.cif"])
 def test_read_cif_agrees_with_ases_reader(rel):
     """The `Crystal`: space group, formula with occupancies, lattice parameters, atoms, notes."""
     path = resource_path(*rel.split("/"))
