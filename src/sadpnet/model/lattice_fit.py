@@ -34,6 +34,12 @@ TOL_RELATIVE = 0.025
 TOL_PIXELS = 1.5
 #: Weight of the missing-reflection share in a hypothesis' score.
 MISSING_WEIGHT = 1.0
+#: Anchor pairs of a template come from its reflections of this many shortest lengths. Eight, not six: a
+#: pattern whose odd reflections are weak (e.g. fcc [013] of a rocksalt-like crystal) shows a sub-net whose
+#: short vectors are the template's 7th-8th shells. Chosen on 48 training-corpus crystals, 16 axes each
+#: (docs/classifier-v2.md): 3-axis sets right 43 / 45 / 45 / 45 and 16-axis materials 35 / 42 / 39 / 39 of 48
+#: for 6 / 8 / 10 / 14 shells, at the same time per pattern for 6 and 8.
+ANCHOR_SHELLS = 8
 
 
 def candidate_zones(max_index: int = 4) -> tuple[tuple[int, int, int], ...]:
@@ -80,7 +86,8 @@ def _cached(obj, name: str, make):
 
 
 @lru_cache(maxsize=None)
-def zone_template(space_group: int, zone: tuple[int, int, int], q_max: float = 20.0, n_shells: int = 6) -> Template:
+def zone_template(space_group: int, zone: tuple[int, int, int], q_max: float = 20.0,
+                  n_shells: int = ANCHOR_SHELLS) -> Template:
     """The `Template` of ``space_group`` on ``zone``: allowed h . [uvw] = 0 with |h| <= ``q_max``; anchor
     pairs among the reflections of the ``n_shells`` shortest lengths."""
     n = int(math.ceil(q_max))
