@@ -180,7 +180,30 @@ def test_cli_random_writes_a_cif(tmp_path):
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "--space-group" in r.stderr
     assert not (tmp_path / "bad.cif").exists()
     r = _cli("crystal", "random", "-g", "225", "--composition", "Na=3", "-o", str(tmp_path / "bad.cif"))
-    assert r.returncode == 2 and "--composition" in r.stderr and not (tmp_path / "bad.cif").exists()
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "--composition" in r.stderr
+    assert not (tmp_path / "bad.cif").exists()
+
+
+@pytest.mark.parametrize("composition, option", [("Na=4 Cl=4", "--composition"), (None, "--space-group")])
+def test_cli_random_that_no_draw_can_place_is_one_line_exit_2(tmp_path, capsys, monkeypatch, composition, option):
+    # a composition that fits the Wyckoff positions but not the distances (e.g. Na=4 Cl=4 in 225 with
+    # --min-distance-scale 2: 30 pyxtal draws, half a minute) ends in GenerationError: one line, exit 2
+    import sadpnet.crystal.synthetic as synthetic
+    from sadpnet.cli.app import main
+
+    def no_luck(space_group, *args, **kwargs):
+        raise synthetic.GenerationError(f"space group {space_group}: no structure passed the checks in 30 draws "
+                                        "(pyxtal)")
+
+    monkeypatch.setattr(synthetic, "random_crystal", no_luck)
+    out = tmp_path / "x.cif"
+    argv = ["crystal", "random", "-g", "225", "--min-distance-scale", "2", "-o", str(out)]
+    with pytest.raises(SystemExit) as exc:
+        main(argv + ([] if composition is None else ["--composition", composition]))
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exc.value.code == 2 and len(err) == 1, err
+    assert err[0].startswith(f"sadpnet: error: {option}: space group 225") and "--min-distance-scale" in err[0]
+    assert not out.exists()
 
 
 def test_cli_prior_unknown_exclude_is_exit_2(tmp_path):

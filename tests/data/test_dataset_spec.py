@@ -14,6 +14,8 @@ SPECS = Path(__file__).resolve().parents[2] / "specs"
 
 @pytest.mark.parametrize("raw, key", [
     ({"crystals": {"space_group": [225]}}, "crystals.space_group: unknown key"),
+    ({"crystals": {"space_groups": [225, 999]}}, "crystals.space_groups[1]: must be in [1, 230], got 999"),
+    ({"crystals": {"space_groups": [225, "Fm-3m"]}}, "crystals.space_groups[1]: expected an integer, got 'Fm-3m'"),
     ({"colour": "red"}, "colour: unknown key"),
     ({"microscope": {"voltages_kv": ["abc"]}}, "microscope.voltages_kv[0]: expected a number"),
     ({"microscope": {"voltages_kv": []}}, "microscope.voltages_kv: must not be empty"),
@@ -37,6 +39,20 @@ def test_bad_spec_names_the_key(raw, key, tmp_path):
         load_spec(p)
     msg = str(err.value)
     assert msg.startswith(f"{p}: ") and key in msg and "\n" not in msg
+
+
+def test_dataset_build_with_an_unknown_space_group_is_one_line_exit_2(tmp_path, capsys):
+    from sadpnet.cli.app import main
+
+    spec = tmp_path / "bad.yaml"
+    spec.write_text(yaml.safe_dump({"name": "bad", "crystals": {"space_groups": [225, 999]}}))
+    store = tmp_path / "store"
+    with pytest.raises(SystemExit) as exc:
+        main(["dataset", "build", str(spec), "-o", str(store), "--workers", "0"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exc.value.code == 2 and err == [f"sadpnet: error: {spec}: crystals.space_groups[1]: must be in [1, 230], "
+                                           "got 999"]
+    assert not store.exists()
 
 
 def test_missing_files_and_empty_selection(tmp_path):

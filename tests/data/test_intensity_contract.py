@@ -204,6 +204,9 @@ def test_card_mapping_errors_are_one_line_exit_2(al_crystal, tmp_path, capsys):
     bad = _model_with_mapping(tmp_path / "a", {"mapping": "sqrt", "full_scale": 255.0})
     code, out = _classify([str(good), "--model", str(bad)], capsys)
     assert code == 2 and len(out.err.strip().splitlines()) == 1 and "input_mapping" in out.err, out.err
+    code, out = _classify([str(good), "--model", str(bad), "--table", str(tmp_path / "t.csv")], capsys)
+    assert code == 2 and len(out.err.strip().splitlines()) == 1 and str(bad) in out.err, out.err
+    assert not (tmp_path / "t.csv").exists()  # refused on load, before any row is written
     # an input that says it holds the card's 8-bit mapping but holds 16-bit values cannot be converted
     m = _model_with_mapping(tmp_path / "b", {"mapping": "linear", "full_scale": 1.0})
     info = PngInfo()

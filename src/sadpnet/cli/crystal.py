@@ -99,7 +99,7 @@ def random_command(
 
     from sadpnet.crystal import write_cif
     from sadpnet.crystal.prior import load_prior
-    from sadpnet.crystal.synthetic import random_crystal
+    from sadpnet.crystal.synthetic import GenerationError, random_crystal
     from sadpnet.errors import InputError
 
     try:
@@ -107,6 +107,9 @@ def random_command(
                            min_distance_scale=min_distance_scale, composition=_parse_composition(composition))
     except InputError as exc:  # name the option as the user typed it
         raise InputError(exc.problem, _RANDOM_OPTIONS.get(exc.where, exc.where)) from None
+    except GenerationError as exc:  # a composition that fits the Wyckoff positions but not the distances
+        raise InputError(f"{exc}; try another --seed or a smaller --min-distance-scale",
+                         "--composition" if composition is not None else "--space-group") from None
     write_cif(c.atoms, out, comments=[f"sadpnet crystal random --space-group {space_group} --seed {seed}",
                                       *c.notes])
     for line in _cell_lines(c):

@@ -200,24 +200,25 @@ def hypotheses(template: Template, g1: np.ndarray, g2: np.ndarray, *, tol_ratio:
 
 def score_hypothesis(template: Template, a_a: float, m: np.ndarray, g: np.ndarray, w: np.ndarray, g_tree,
                      r_min: float, r_max: float, tol_abs: float, refine: bool = True,
-                     rg: np.ndarray | None = None) -> Fit:
+                     rg: np.ndarray | None = None, tol_relative: float = TOL_RELATIVE) -> Fit:
     """Score the map ``m`` (template -> lab, 1/A) against observed spots ``g`` (weights ``w``, KD-tree
     ``g_tree``, lengths ``rg`` = |g| when already computed); predicted reflections count between ``r_min``
-    and ``r_max`` (1/A). With ``refine``, the scale and rotation are first refined by least squares over the
-    matched spots (`refined_map`)."""
+    and ``r_max`` (1/A). A spot and a reflection match within ``tol_relative`` x |g| + ``tol_abs``. With
+    ``refine``, the scale and rotation are first refined by least squares over the matched spots
+    (`refined_map`)."""
     rg = np.hypot(g[:, 0], g[:, 1]) if rg is None else rg
     if refine:
-        a_a, m = refined_map(template, a_a, m, g, tol_abs, rg)
+        a_a, m = refined_map(template, a_a, m, g, tol_abs, rg, tol_relative)
     lo, hi = np.searchsorted(template.lengths, [r_min * a_a, r_max * 1.02 * a_a])
     if hi <= lo:
         return Fit(template.space_group, template.zone, a_a, -1.0, 0.0, 1.0, 0)
     d_obs = template.tree.query(g @ np.linalg.inv(m))[0] / a_a
-    hit = d_obs <= TOL_RELATIVE * rg + tol_abs
+    hit = d_obs <= tol_relative * rg + tol_abs
     explained = float(w[hit].sum() / w.sum())
     strong = w >= math.sqrt(0.05)
     unexplained_strong = float(np.mean(~hit[strong])) if strong.any() else 0.0
     lengths = template.lengths[lo:hi] / a_a
-    absent = g_tree.query(template.points[lo:hi] @ m)[0] > TOL_RELATIVE * lengths + tol_abs
+    absent = g_tree.query(template.points[lo:hi] @ m)[0] > tol_relative * lengths + tol_abs
     missing = float(np.mean(absent))
     low = lengths <= 0.5 * r_max
     missing_low = float(np.mean(absent[low])) if low.any() else missing
@@ -226,12 +227,12 @@ def score_hypothesis(template: Template, a_a: float, m: np.ndarray, g: np.ndarra
 
 
 def refined_map(template: Template, a_a: float, m: np.ndarray, g: np.ndarray, tol_abs: float,
-                rg: np.ndarray | None = None):
+                rg: np.ndarray | None = None, tol_relative: float = TOL_RELATIVE):
     """(a, map) refined by a 2-D similarity fit (complex least squares g = z t) over the spots within
     tolerance of a reflection; unchanged when fewer than 3 spots match. ``rg``: |g|, if already computed."""
     rg = np.hypot(g[:, 0], g[:, 1]) if rg is None else rg
     d, idx = template.tree.query(g @ np.linalg.inv(m))
-    ok = d / a_a <= TOL_RELATIVE * rg + tol_abs
+    ok = d / a_a <= tol_relative * rg + tol_abs
     if ok.sum() < 3:
         return a_a, m
     u = template.points[idx[ok]] @ (m * a_a)  # matched reflections, rotated and mirrored, a = 1
@@ -244,7 +245,8 @@ def refined_map(template: Template, a_a: float, m: np.ndarray, g: np.ndarray, to
 
 
 def fit_classes(spots, classes=(213, 221, 225, 227, 229), *, zones=None, pixel_size_inv_a: float = 0.0133,
-                keep: int = 8) -> dict[int, list[Fit]]:
+                keep: int = 8, tol_relative: float = TOL_RELATIVE, tol_pixels: float = TOL_PIXELS
+                ) -> dict[int, list[Fit]]:
     """The best ``keep`` hypotheses per class (distinct lattice parameters, best score first).
 
     Args:
@@ -252,6 +254,8 @@ def fit_classes(spots, classes=(213, 221, 225, 227, 229), *, zones=None, pixel_s
         classes: cubic space-group numbers.
         zones: candidate zone axes (default `candidate_zones()`: every family up to index 4).
         pixel_size_inv_a: the pattern's calibration (sets the absolute position tolerance).
+        tol_relative, tol_pixels: a spot matches a reflection within tol_relative x |g| + tol_pixels x
+            pixel_size_inv_a (defaults: the indexing tolerances; exact spot lists may ask for tighter ones).
 
     Returns:
         {space group: [Fit, ...]}; empty lists when fewer than 2 independent spots were found.
@@ -267,7 +271,7 @@ def fit_classes(spots, classes=(213, 221, 225, 227, 229), *, zones=None, pixel_s
     rg = np.hypot(g[:, 0], g[:, 1])  # |g|, once per pattern, for every hypothesis
     r_obs = float(rg.max())
     r_max = min(r_obs, spots.g_max_inv_a)
-    tol_abs = TOL_PIXELS * pixel_size_inv_a
+    tol_abs = tol_pixels * pixel_size_inv_a
     g_tree = cKDTree(g)
     for c in classes:
         fits = []
@@ -276,7 +280,7 @@ def fit_classes(spots, classes=(213, 221, 225, 227, 229), *, zones=None, pixel_s
             for i, j in pairs:
                 for a_a, m in hypotheses(tpl, g[i], g[j]):
                     fits.append(score_hypothesis(tpl, a_a, m, g, w, g_tree, spots.g_min_inv_a, r_max, tol_abs,
-                                                 rg=rg))
+                                                 rg=rg, tol_relative=tol_relative))
         out[int(c)] = _best_distinct(fits, keep)
     return out
 

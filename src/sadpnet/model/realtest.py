@@ -4,6 +4,8 @@
 into answers (the learned spot-indexing model, and the no-learning peer: the class whose lattice explains the
 spots best, jointly over a set); `resnet_results` runs a torchvision-ResNet model folder on the same images.
 `summary` reduces answers to the report's numbers, each accuracy with its count and 95 % Wilson interval.
+`lookalikes` marks the cubic test patterns that another class's net explains as well as the true class's
+(from the exact kinematic net, `lookalike_classes`): the per-pattern goal is measured on the others.
 
 Example:
     >>> shots = {k: load_shots(f"out/v2-test/{k}.npz") for k in ("cubic", "other", "junk")}
@@ -139,8 +141,11 @@ def _truth(shots: dict, holdout) -> np.ndarray:
     return np.array([str(sg[str(m)]) if sg.get(str(m)) in CLASSES else OTHER for m in shots["material"]])
 
 
-def summary(results: dict, shots: dict, holdout, *, role: str) -> dict:
-    """The goal numbers of one role ("cubic", "other" or "junk"), each a `rate` dict."""
+def summary(results: dict, shots: dict, holdout, *, role: str, lookalike: dict | None = None) -> dict:
+    """The goal numbers of one role ("cubic", "other" or "junk"), each a `rate` dict. With ``lookalike`` (cubic:
+    `lookalikes` of the same shots), also the per-pattern accuracy on the patterns without a look-alike of
+    another class (``pattern_distinct``, per class and for Al and Fe too), on the look-alikes
+    (``pattern_lookalike``) and on the patterns without even a near look-alike (``pattern_distinct_near``)."""
     ans = results["answer"]
     if role == "junk":
         out = {"unknown": rate((ans == UNKNOWN).sum(), len(ans))}
@@ -163,6 +168,18 @@ def summary(results: dict, shots: dict, holdout, *, role: str) -> dict:
     for name in ("cod/Al", "cod/Fe"):
         sel = shots["material"] == name
         out[f"pattern_{name}"] = rate(ok[sel].sum(), sel.sum())
+    if lookalike is not None:
+        distinct = ~np.asarray(lookalike["lookalike"], dtype=bool)
+        far = ~np.asarray(lookalike["near"], dtype=bool)
+        out["pattern_distinct"] = rate(ok[distinct].sum(), distinct.sum())
+        out["pattern_lookalike"] = rate(ok[~distinct].sum(), (~distinct).sum())
+        out["pattern_distinct_near"] = rate(ok[far].sum(), far.sum())
+        for c in CLASSES:
+            sel = distinct & (truth == str(c))
+            out[f"pattern_distinct_{c}"] = rate(ok[sel].sum(), sel.sum())
+        for name in ("cod/Al", "cod/Fe"):
+            sel = distinct & (shots["material"] == name)
+            out[f"pattern_distinct_{name}"] = rate(ok[sel].sum(), sel.sum())
     sg = dict(zip(holdout.material_id, holdout.space_group))
     for key in ("set", "material", "set_independent"):
         if key in results:
@@ -183,13 +200,20 @@ TABLE_ROWS = (
     ("material", "cubic", "16 axes jointly: materials right", 100.0, False),
     ("set_independent", "cubic", "3-axis set, independent votes (no shared lattice parameter)", None, False),
     ("pattern", "cubic", "per pattern (16 axes, drawn conditions)", None, False),
+    ("pattern_distinct", "cubic", "per pattern, patterns without a look-alike of another class", 95.0, False),
+    ("pattern_lookalike", "cubic", "per pattern, patterns with a look-alike (ambiguous on one pattern)", None, False),
+    ("pattern_distinct_near", "cubic", "per pattern, patterns without even a near look-alike (within the indexing "
+     "tolerance)", None, False),
     ("pattern_cod/Al", "cubic", "per pattern, pristine Al", 95.0, False),
     ("pattern_cod/Fe", "cubic", "per pattern, pristine Fe", 95.0, False),
+    ("pattern_distinct_cod/Al", "cubic", "per pattern, pristine Al, without a look-alike", 95.0, False),
+    ("pattern_distinct_cod/Fe", "cubic", "per pattern, pristine Fe, without a look-alike", 95.0, False),
     ("pattern_refused", "cubic", "clean cubic patterns refused (other/unknown)", 3.0, True),
     ("pattern_other_or_unknown", "other", "non-cubic patterns answered other/unknown", 95.0, False),
     ("material_other_or_unknown", "other", "non-cubic materials (16 axes) answered other/unknown", 95.0, False),
     ("unknown", "junk", "noise, rings, blank frames answered unknown", 99.0, False),
-) + tuple((f"pattern_{c}", "cubic", f"per pattern, class {c}", 85.0, False) for c in CLASSES)
+) + tuple((f"pattern_{c}", "cubic", f"per pattern, class {c}", 85.0, False) for c in CLASSES) + tuple(
+    (f"pattern_distinct_{c}", "cubic", f"per pattern, class {c}, without a look-alike", None, False) for c in CLASSES)
 
 ROLES = ("cubic", "other", "junk")
 
@@ -212,7 +236,9 @@ def shots_for(cache_dir, *, workers: int = 1, progress=None) -> dict:
 
 def evaluate_real(models: dict, out_dir, *, cache_dir=None, workers: int = 1, progress=None) -> dict:
     """Every model of ``models`` ({column name: model folder or shipped name}) and the no-learning baseline on
-    the held-out test shots; writes ``results.json`` and ``table.md`` into ``out_dir`` and returns the results.
+    the held-out test shots; writes ``results.json``, ``lookalikes.json`` (`lookalikes` of the cubic test
+    patterns: the summary and each pattern's look-alike classes) and ``table.md`` (the comparison table, then
+    the look-alike table) into ``out_dir`` and returns the results.
 
     Spot-indexing folders answer through their network (`spot_model_results`), other folders through
     `resnet_results`; "baseline" is always added (`baseline_results`)."""
@@ -227,19 +253,30 @@ def evaluate_real(models: dict, out_dir, *, cache_dir=None, workers: int = 1, pr
     paths = {name: resolve_model_dir(folder) for name, folder in models.items()}  # bad names fail before any work
     shots = shots_for(cache_dir or out_dir / "shots", workers=workers, progress=progress)
     holdout = load_holdout()
+    la = lookalikes(shots["cubic"], holdout, workers=workers, progress=progress)
     evidence = {role: evidence_of(shots[role], workers=workers, progress=progress) for role in ROLES}
-    results = {"baseline (no learning)": {role: summary(baseline_results(shots[role], evidence[role]), shots[role],
-                                                        holdout, role=role) for role in ("cubic",)}}
+
+    def summarise(answers: dict, role: str) -> dict:
+        return summary(answers, shots[role], holdout, role=role, lookalike=la if role == "cubic" else None)
+
+    results = {"baseline (no learning)": {"cubic": summarise(baseline_results(shots["cubic"], evidence["cubic"]),
+                                                             "cubic")}}
     for name, path in paths.items():
         if _architecture(path) == SPOT_ARCHITECTURE:
             model = load_spot_model(path)
             answers = {role: spot_model_results(model, shots[role], evidence[role]) for role in ROLES}
         else:
             answers = {role: resnet_results(path, shots[role]) for role in ROLES}
-        results[name] = {role: summary(answers[role], shots[role], holdout, role=role) for role in ROLES}
+        results[name] = {role: summarise(answers[role], role) for role in ROLES}
+    la_summary = lookalike_summary(la, shots["cubic"], holdout)
+    per_pattern = [{"material": str(m), "zone": [int(x) for x in z], "lookalike": c, "near": n}
+                   for m, z, c, n in zip(shots["cubic"]["material"], shots["cubic"]["zone"], la["classes"],
+                                         la["near_classes"])]
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "results.json").write_text(json.dumps(results, indent=1, default=float) + "\n")
-    (out_dir / "table.md").write_text(table_markdown(results) + "\n")
+    (out_dir / "lookalikes.json").write_text(json.dumps({"summary": la_summary, "patterns": per_pattern}, indent=1,
+                                                        default=float) + "\n")
+    (out_dir / "table.md").write_text(table_markdown(results) + "\n\n" + lookalike_markdown(la_summary) + "\n")
     return results
 
 
@@ -313,3 +350,138 @@ def exact_spot_ceiling(*, min_intensity: float = 1e-3, workers: int = 1) -> dict
     wrong = sorted(m for m, ev in rows if CLASSES[int(np.argmax(joint_scores(ev)[0]))] != truth[m])
     return {"set": rate(joint, len(rows)), "set_independent": rate(ind, len(rows)), "wrong": wrong,
             "min_intensity": min_intensity}
+
+
+#: Reflections of a pattern's exact net: kinematic |F|^2 at least this share of the strongest (`exact_net_spots`).
+EXACT_MIN_INTENSITY = 1e-3
+#: Another class is a look-alike when its best fit scores at least the true class's best, less this.
+LOOKALIKE_TOL = 1e-6
+#: Spot-to-reflection tolerance of the look-alike test: nets that coincide (0.5 % of |g|, no pixel term).
+#: Near look-alikes are tested with the indexing tolerance (`lattice_fit.TOL_RELATIVE`, `TOL_PIXELS`) instead.
+LOOKALIKE_TOL_RELATIVE = 0.005
+
+
+def exact_net_spots(crystal, zone, g_max_inv_a: float, *, min_intensity: float = EXACT_MIN_INTENSITY):
+    """The exact spot list of ``crystal`` on ``zone`` as `sadpnet.model.spots.Spots`: its zero-order Laue-zone
+    reflections with kinematic |F|^2 >= ``min_intensity`` of the strongest and |g| <= ``g_max_inv_a`` (the
+    detector's inscribed circle), intensities |F|^2 relative to the strongest, no beam stop.
+
+    The structure's net, not a rendered slab's: the simulator's spot list also holds higher-order Laue-zone
+    spots and zeroes reflections at the thickness fringes of its slab (Al 400 at 200 kV and 20 cells), which
+    are accidents of one thickness, not of the class (`sadpnet.simulate.zolz.zolz_net` leaves the excitation
+    error out for the same reason)."""
+    from sadpnet.model.spots import Spots
+    from sadpnet.simulate.zolz import zolz_net
+
+    pts, inten = zolz_net(crystal, tuple(int(x) for x in zone), min_intensity=min_intensity,
+                          g_max_inv_a=float(g_max_inv_a))
+    order = np.argsort(-inten, kind="stable")
+    return Spots(pts[order].reshape(-1, 2), inten[order], float(g_max_inv_a), 0.0)
+
+
+def lookalike_classes(fits: dict, true_class: int, classes=CLASSES, tol: float = LOOKALIKE_TOL) -> list[int]:
+    """The other classes whose net explains a pattern's exact spots as well as the true class's does.
+
+    ``fits`` are `sadpnet.model.lattice_fit.fit_classes` of the exact spots (`exact_net_spots`). A class's
+    best fit scores explained - missing (spot weight within tolerance of an allowed reflection, minus the
+    share of its allowed reflections inside the observed radius with no spot), over every zone family up to
+    index 4, any lattice parameter (2-25 A), rotation and mirror. Another class that reaches the true class's
+    best score (1 when the true net is complete: every spot explained, none missing) shows the same spots as
+    one of its own nets: no single-pattern classifier can tell the two apart from positions. When no class has
+    a hypothesis (fewer than two non-collinear spots: one systematic row), every class ties. Fit with
+    ``tol_relative=LOOKALIKE_TOL_RELATIVE, tol_pixels=0`` the nets coincide; with the indexing defaults they
+    agree within what the indexing can resolve (near look-alikes)."""
+    from sadpnet.model.indexing import Evidence
+
+    scores = dict(zip(classes, Evidence(0, fits).scores(classes)))
+    best = scores[int(true_class)]
+    return [int(c) for c in classes if int(c) != int(true_class) and scores[c] >= best - tol]
+
+
+def _lookalike_rows(job):
+    """Look-alike classes of every (zone, detector radius, pixel size) of one held-out cubic material."""
+    from sadpnet.data.corpus import load_crystal
+    from sadpnet.model.lattice_fit import fit_classes
+
+    material_id, space_group, rows = job
+    crystal = load_crystal(material_id)
+    out = []
+    for zone, g_max, px in rows:
+        spots = exact_net_spots(crystal, zone, g_max)
+        exact = fit_classes(spots, pixel_size_inv_a=px, tol_relative=LOOKALIKE_TOL_RELATIVE, tol_pixels=0.0)
+        near = fit_classes(spots, pixel_size_inv_a=px)
+        out.append({"classes": lookalike_classes(exact, space_group), "near": lookalike_classes(near, space_group),
+                    "scores": {int(c): (round(float(f[0].score), 6) if f else None) for c, f in exact.items()},
+                    "n_spots": len(spots)})
+    return out
+
+
+def lookalikes(shots: dict, holdout, *, workers: int = 1, progress=None) -> dict:
+    """Which cubic test patterns have a look-alike of another class (`lookalike_classes` on the exact net of
+    each (material, zone axis) within that pattern's detector circle).
+
+    Returns:
+        {"lookalike": (N,) bool, "classes": [look-alike classes of each pattern], "near": (N,) bool (a look-alike,
+        or a near look-alike within the indexing tolerance), "near_classes", "scores": [{class: best score of
+        the exact fit}], "n_spots": (N,)}, in the order of ``shots``.
+    """
+    from sadpnet.data.stream import map_workers
+
+    sg = dict(zip(holdout.material_id, holdout.space_group))
+    n = len(shots["material"])
+    half = np.array([img.shape[0] / 2 for img in shots["image"]]) if n else np.zeros(0)
+    g_max = np.asarray(shots["pixel_size_inv_a"], float) * half
+    order: dict = {}
+    for i, m in enumerate(shots["material"]):
+        order.setdefault(str(m), []).append(i)
+    jobs = [(m, int(sg[m]), [(tuple(int(x) for x in shots["zone"][i]), float(g_max[i]),
+                              float(shots["pixel_size_inv_a"][i])) for i in idx]) for m, idx in order.items()]
+    per_material = map_workers(_lookalike_rows, jobs, workers, progress)
+    rows: list = [None] * n
+    for idx, res in zip(order.values(), per_material):
+        for i, r in zip(idx, res):
+            rows[i] = r
+    return {"lookalike": np.array([bool(r["classes"]) for r in rows], dtype=bool),
+            "classes": [r["classes"] for r in rows],
+            "near": np.array([bool(r["classes"] or r["near"]) for r in rows], dtype=bool),
+            "near_classes": [sorted(set(r["classes"]) | set(r["near"])) for r in rows],
+            "scores": [r["scores"] for r in rows], "n_spots": np.array([r["n_spots"] for r in rows], dtype=int)}
+
+
+def lookalike_summary(la: dict, shots: dict, holdout) -> dict:
+    """Look-alike fractions of the cubic test patterns (`lookalikes`), each a `rate` dict, for look-alikes
+    (``exact``) and look-alikes or near look-alikes (``near``): all, per class, per zone axis, for Al and Fe;
+    how often each other class is the look-alike; and the look-alike ceiling: the expected per-pattern accuracy
+    of a perfect single-pattern indexer that picks at random among the classes tied with the truth."""
+    truth = _truth(shots, holdout)
+    zones = np.array(["".join(str(int(x)) for x in z) for z in shots["zone"]])
+    groups = {"all": np.ones(len(truth), bool)}
+    groups.update({f"class {c}": truth == str(c) for c in CLASSES})
+    groups.update({name: shots["material"] == name for name in ("cod/Al", "cod/Fe")})
+    groups.update({f"zone [{z}]": zones == z for z in dict.fromkeys(zones)})
+    out: dict = {}
+    for kind, flag_key, cls_key in (("exact", "lookalike", "classes"), ("near", "near", "near_classes")):
+        flag = np.asarray(la[flag_key], dtype=bool)
+        out[kind] = {name: rate(flag[sel].sum(), sel.sum()) for name, sel in groups.items()}
+        rows = {c: np.flatnonzero(truth == str(c)) for c in CLASSES}
+        out[f"{kind}_looks_like"] = {str(c): {str(o): int(sum(o in la[cls_key][i] for i in rows[c]))
+                                             for o in CLASSES if o != c} for c in CLASSES}
+    n = len(truth)
+    out["ceiling"] = {"value": (sum(1.0 / (1 + len(c)) for c in la["classes"]) / n) if n else math.nan, "n": n}
+    return out
+
+
+def lookalike_markdown(s: dict) -> str:
+    """The look-alike table: share of the cubic test patterns with a look-alike of another class (and with a
+    look-alike or a near look-alike), per class with the other classes they look like, and per zone axis."""
+    lines = ["| cubic test patterns | with a look-alike of another class (nets coincide) | looks like (patterns) "
+             "| with a look-alike or a near look-alike (indexing tolerance) |", "|---|---|---|---|"]
+    for name, r in s["exact"].items():
+        alike = ""
+        if name.startswith("class "):
+            alike = ", ".join(f"{o}: {k}" for o, k in s["exact_looks_like"][name[6:]].items() if k)
+        lines.append(f"| {name} | {_cell(r)} | {alike} | {_cell(s['near'][name])} |")
+    lines.append(f"\nLook-alike ceiling (expected per-pattern accuracy of a perfect single-pattern indexer that picks "
+                 f"at random among the classes tied with the truth): {100 * s['ceiling']['value']:.1f} % of "
+                 f"{s['ceiling']['n']} patterns.")
+    return "\n".join(lines)
