@@ -85,3 +85,36 @@ def test_blank_frames_are_unknown_and_noise_forms_no_net_while_a_crystal_does():
     crystal = _evidence(_crystal("Al"), (0, 0, 1))
     assert not is_unknown(crystal) and crystal.net > 0.9
     assert np.mean(nets) < 0.5 and max(nets) < crystal.net
+
+
+def test_joint_posterior_keeps_the_network_cubic_mass_and_lets_the_lattice_check_pick_the_class():
+    """Fe on [001], [011], [111]: a network that prefers simple cubic on every pattern (as look-alike patterns
+    make it) does not outvote the lattice check among the cubic classes; the cubic / other / unknown masses
+    stay the network's product rule."""
+    from sadpnet.model.spot_model import LABELS, SpotModel, joint_posterior
+
+    ev = [_evidence(_crystal("Fe"), z, seed=i) for i, z in enumerate(SET)]
+    probs = np.full((3, len(LABELS)), 0.02)
+    probs[:, LABELS.index("221")] = 0.6
+    probs[:, LABELS.index("229")] = 0.2
+    probs[:, LABELS.index("other")] = 0.12
+    probs /= probs.sum(1, keepdims=True)
+    model = SpotModel({}, np.zeros(1), np.ones(1), kappa=40.0)
+    p = joint_posterior(model, ev, probs)
+    q = np.exp(np.log(probs).sum(0))
+    q /= q.sum()
+    n = len(CLASSES)
+    assert p.sum() == pytest.approx(1.0)
+    assert p[:n].sum() == pytest.approx(q[:n].sum()) and p[n:] == pytest.approx(q[n:])
+    assert LABELS[int(np.argmax(p))] == "229"
+    model.kappa = 0.0  # no lattice check: the cubic mass is shared evenly
+    assert joint_posterior(model, ev, probs)[:n] == pytest.approx(np.full(n, q[:n].sum() / n))
+
+
+def test_kappa_is_fitted_large_when_the_joint_score_names_the_class_and_zero_when_it_misleads():
+    from sadpnet.model.spot_model import SpotModel, fit_kappa
+
+    ev = [_evidence(_crystal("Fe"), z, seed=i) for i, z in enumerate(SET)]
+    model = SpotModel({}, np.zeros(1), np.ones(1))
+    assert fit_kappa(model, [(ev, CLASSES.index(229))]).kappa >= 20
+    assert fit_kappa(model, [(ev, CLASSES.index(225))]).kappa == 0.0

@@ -97,3 +97,14 @@ def test_evaluate_real_refuses_an_unknown_model_before_any_work(tmp_path):
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and "nosuch" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_a_card_of_an_older_joint_rule_is_refused_with_one_line(tmp_path):
+    X, y = _toy(100)
+    save_spot_model(fit_spot_model(X, y, epochs=5), tmp_path / "m", {})
+    card = json.loads((tmp_path / "m" / "card.json").read_text())
+    del card["joint_rule"]
+    (tmp_path / "m" / "card.json").write_text(json.dumps(card))
+    with pytest.raises(InputError, match="older joint rule") as err:
+        load_spot_model(tmp_path / "m")
+    assert "\n" not in str(err.value)

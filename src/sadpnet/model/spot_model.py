@@ -6,10 +6,14 @@ five cubic classes, "other" (a crystal of another class) and "unknown" (no cryst
 blank frames), temperature-calibrated on validation crystals. Patterns with fewer than MIN_SPOTS spots are
 "unknown" before the network is asked.
 
-Several patterns of one specimen: the per-pattern posteriors multiply (divided by the prior, uniform here),
-and each cubic class is further weighted by how well one lattice parameter explains all patterns:
-exp(kappa x (joint score - independent score)) (`sadpnet.model.indexing.joint_scores`), kappa fitted on
-validation crystals' zone-axis sets. "other" and "unknown" take no such weight.
+Several patterns of one specimen (`joint_posterior`, rule ``JOINT_RULE``): the per-pattern posteriors
+multiply (divided by the prior, uniform here) into the mass of "a cubic crystal", "other" and "unknown";
+the cubic mass is then shared among the five classes by how well ONE lattice parameter explains all
+patterns: softmax(kappa x joint score) (`sadpnet.model.indexing.joint_scores`), kappa fitted on validation
+crystals' zone-axis sets by log-likelihood. The network decides whether the specimen is a cubic crystal of
+the five; the lattice check decides which. (Measured on 48 validation crystals: letting the network's
+per-pattern posteriors also vote among the cubic classes lost 3-axis sets, because look-alike patterns
+get confident wrong posteriors; docs/classifier-v2.md.)
 
 Files: ``model.safetensors`` (weights, feature mean and scale) and ``card.json`` (architecture
 ``spot-index-mlp``, labels, features, temperature, kappa, unknown rule, training data and versions).
@@ -29,9 +33,11 @@ import numpy as np
 
 from sadpnet.errors import InputError
 from sadpnet.model.indexing import CLASSES, CLASS_FEATURES, GLOBAL_FEATURES, MIN_SPOTS, Evidence, \
-    evidence_features, independent_scores, joint_scores
+    evidence_features, joint_scores
 
 ARCHITECTURE = "spot-index-mlp"
+#: The joint rule of `joint_posterior`; cards of other rules are refused (retrain with `sadpnet train-indexing`).
+JOINT_RULE = "cubic-mass-by-network, cubic-class-by-lattice-check"
 LABELS = tuple(str(c) for c in CLASSES) + ("other", "unknown")
 #: Index of the "unknown" output (noise, amorphous rings, blank frames).
 UNKNOWN_INDEX = LABELS.index("unknown")
@@ -80,15 +86,18 @@ def is_unknown(ev: Evidence) -> bool:
 
 
 def joint_posterior(model: SpotModel, evidence: list[Evidence], probs: np.ndarray | None = None) -> np.ndarray:
-    """(7,) posterior over `LABELS` of several patterns of one specimen (product rule and lattice check)."""
+    """(7,) posterior over `LABELS` of several patterns of one specimen (see module docstring): the
+    network's product rule gives the cubic / other / unknown masses, softmax(kappa x joint score) shares
+    the cubic mass among the classes."""
     if probs is None:
         probs = model.predict_proba(np.stack([evidence_features(e) for e in evidence]))
     logp = np.sum(np.log(np.clip(probs, 1e-6, None)), axis=0)
+    q = np.exp(logp - logp.max())
+    q /= q.sum()
     js, _ = joint_scores(evidence)
-    logp[: len(CLASSES)] += model.kappa * (js - independent_scores(evidence))
-    logp -= logp.max()
-    p = np.exp(logp)
-    return p / p.sum()
+    w = np.exp(model.kappa * (js - js.max()))
+    n = len(CLASSES)
+    return np.concatenate([q[:n].sum() * w / w.sum(), q[n:]])
 
 
 def fit_spot_model(X: np.ndarray, y: np.ndarray, *, seed: int = 0, epochs: int = 150, lr: float = 3e-3,
@@ -121,13 +130,17 @@ def calibrate(model: SpotModel, X_val: np.ndarray, y_val: np.ndarray) -> SpotMod
     return model
 
 
-def fit_kappa(model: SpotModel, sets: list[tuple[list[Evidence], int]], grid=np.linspace(0, 10, 21)) -> SpotModel:
-    """Choose kappa on validation zone-axis sets ((evidence list, label index)) by joint log-likelihood."""
+def fit_kappa(model: SpotModel, sets: list[tuple[list[Evidence], int]],
+              grid=(0.0, 1, 2, 5, 10, 20, 40, 80, 160)) -> SpotModel:
+    """Choose kappa (the lattice check's sharpness, per unit of joint score) on validation zone-axis sets
+    ((evidence list, label index)) by the log-likelihood of the cubic class among the cubic classes."""
+    cubic = [(joint_scores(ev)[0], y) for ev, y in sets if y < len(CLASSES)]
     best, best_ll = 0.0, -np.inf
-    cache = [(ev, model.predict_proba(np.stack([evidence_features(e) for e in ev])), y) for ev, y in sets]
     for k in grid:
-        model.kappa = float(k)
-        ll = sum(np.log(max(joint_posterior(model, ev, p)[y], 1e-12)) for ev, p, y in cache)
+        ll = 0.0
+        for js, y in cubic:
+            z = k * (js - js.max())
+            ll += z[y] - np.log(np.exp(z).sum())
         if ll > best_ll:
             best, best_ll = float(k), ll
     model.kappa = best
@@ -148,7 +161,7 @@ def save_spot_model(model: SpotModel, out_dir: str | Path, card: dict) -> Path:
     with atomic_path(out / "model.safetensors") as tmp:
         save_file(tensors, str(tmp))
     full = {"architecture": ARCHITECTURE, "labels": list(LABELS), "features": list(FEATURES),
-            "temperature": model.temperature, "kappa": model.kappa,
+            "temperature": model.temperature, "kappa": model.kappa, "joint_rule": JOINT_RULE,
             "unknown_rule": {"min_spots": MIN_SPOTS, "output": "unknown"},
             "weights_sha256": sha256_file(out / "model.safetensors"), "versions": library_versions(), **card}
     with atomic_path(out / "card.json") as tmp:
@@ -169,6 +182,9 @@ def load_spot_model(model_dir: str | Path) -> SpotModel:
         raise InputError(f"not a spot-indexing model folder ({exc.__class__.__name__})", model_dir) from None
     if card.get("architecture") != ARCHITECTURE or card.get("features") != list(FEATURES):
         raise InputError("the model card is not a spot-indexing model of this version's features", model_dir)
+    if card.get("joint_rule") != JOINT_RULE:
+        raise InputError("the model card was trained for an older joint rule; retrain it with sadpnet "
+                         "train-indexing", model_dir)
     if sha256_file(d / "model.safetensors") != card.get("weights_sha256"):
         raise InputError("model.safetensors does not match its card (SHA-256)", model_dir)
     t = load_file(str(d / "model.safetensors"))
