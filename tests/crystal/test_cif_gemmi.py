@@ -107,6 +107,16 @@ _cell_angle_gamma 90
 """
 
 
+SITES = """loop_
+_atom_site_label
+_atom_site_type_symbol
+_atom_site_fract_x
+_atom_site_fract_y
+_atom_site_fract_z
+_atom_site_occupancy
+"""
+
+
 def _write(tmp_path, text, name="t.cif") -> Path:
     path = tmp_path / name
     path.write_text(text)
@@ -115,14 +125,7 @@ def _write(tmp_path, text, name="t.cif") -> Path:
 
 def test_charged_type_symbols_uncertainties_and_labels(tmp_path):
     text = CELL + """_symmetry_space_group_name_H-M 'F m -3 m'
-loop_
-_atom_site_label
-_atom_site_type_symbol
-_atom_site_fract_x
-_atom_site_fract_y
-_atom_site_fract_z
-_atom_site_occupancy
-Fe1 Fe3+ 0 0 0 1.0
+""" + SITES + """Fe1 Fe3+ 0 0 0 1.0
 O1 O2- 0.5 0.5 0.5(2) 1.00(1)
 """
     path = _write(tmp_path, text)
@@ -140,14 +143,7 @@ O1 O2- 0.5 0.5 0.5(2) 1.00(1)
 def test_mixed_site_and_sites_on_special_positions(tmp_path):
     text = CELL + """_symmetry_space_group_name_H-M 'P m -3 m'
 _space_group_IT_number 221
-loop_
-_atom_site_label
-_atom_site_type_symbol
-_atom_site_fract_x
-_atom_site_fract_y
-_atom_site_fract_z
-_atom_site_occupancy
-Fe1 Fe 0 0 0 0.6
+""" + SITES + """Fe1 Fe 0 0 0 0.6
 Co1 Co 0 0 0 0.4
 Ni1 Ni 0.5 0.5 0.5 1
 Al1 Al 0.2 0 0 0.5
@@ -233,14 +229,7 @@ def test_large_p1_block_is_read_directly_and_fast(tmp_path, al_crystal):
 def test_an_elements_entries_on_one_site_add_up(tmp_path):
     """Fe2+ 0.5 and Fe3+ 0.21 on one site are Fe 0.71 (ASE's reader kept the last entry: Fe 0.21)."""
     text = CELL + """_symmetry_space_group_name_H-M 'P 1'
-loop_
-_atom_site_label
-_atom_site_type_symbol
-_atom_site_fract_x
-_atom_site_fract_y
-_atom_site_fract_z
-_atom_site_occupancy
-Fe2 Fe2+ 0 0 0 0.5
+""" + SITES + """Fe2 Fe2+ 0 0 0 0.5
 Li1 Li 0 0 0 0.23
 Fe3 Fe3+ 0 0 0 0.21
 """
