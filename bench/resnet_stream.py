@@ -113,7 +113,7 @@ def main(argv=None) -> dict:
     ap.add_argument("-o", "--out", type=Path, required=True)
     ap.add_argument("--images", type=int, default=1300)
     ap.add_argument("--val-images", type=int, default=200)
-    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--precision", default="fp32", help="bf16 autocast is ~25x slower than fp32 on this "
