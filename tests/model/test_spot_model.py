@@ -108,3 +108,38 @@ def test_a_card_of_an_older_joint_rule_is_refused_with_one_line(tmp_path):
     with pytest.raises(InputError, match="older joint rule") as err:
         load_spot_model(tmp_path / "m")
     assert "\n" not in str(err.value)
+
+
+def test_numpy_forward_is_the_torch_network():
+    import torch
+
+    from sadpnet.model.spot_model import _network
+
+    X, y = _toy(200)
+    model = fit_spot_model(X, y, epochs=20)
+    net = _network(X.shape[1], len(LABELS), model.state["0.weight"].shape[0])
+    net.load_state_dict({k: torch.as_tensor(v) for k, v in model.state.items()})
+    with torch.no_grad():
+        z = net(torch.as_tensor((X - model.mean) / model.scale)).numpy()
+    np.testing.assert_allclose(model.logits(X), z, rtol=1e-4, atol=1e-4)
+
+
+def test_classifying_with_the_spot_model_does_not_import_torch(tmp_path):
+    """torch's import costs about 2 s of every `sadpnet classify --model spot-index` command."""
+    from PIL import Image
+
+    img = np.zeros((256, 256), np.uint8)
+    for i in range(-3, 4):
+        for j in range(-3, 4):
+            if i or j:
+                img[128 + 20 * j - 1:128 + 20 * j + 2, 128 + 20 * i - 1:128 + 20 * i + 2] = 200
+    Image.fromarray(img).save(tmp_path / "p.png")
+    code = f"""
+import sys
+from sadpnet.model.infer import classify_paths
+classify_paths([{str(tmp_path / "p.png")!r}], model_dir="spot-index", calibration_inv_a_per_px=0.0133)
+print("torch" in sys.modules)
+"""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "False"

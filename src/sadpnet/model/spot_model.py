@@ -63,13 +63,16 @@ class SpotModel:
     card: dict = field(default_factory=dict)
 
     def logits(self, X: np.ndarray) -> np.ndarray:
-        import torch
-
-        net = _network(self.mean.size, len(LABELS), self.state["0.weight"].shape[0])
-        net.load_state_dict({k: torch.as_tensor(v) for k, v in self.state.items()})
-        with torch.no_grad():
-            z = net(torch.as_tensor((np.asarray(X, np.float32) - self.mean) / self.scale))
-        return z.numpy().astype(np.float64)
+        """(N, 7) logits of features ``X`` (N, F): the perceptron's forward pass in NumPy (float32, the
+        weights as trained by torch; no torch import on the classify path)."""
+        h = (np.asarray(X, np.float32) - self.mean) / self.scale
+        layers = sorted({int(k.split(".")[0]) for k in self.state})
+        for i, layer in enumerate(layers):
+            h = h @ np.asarray(self.state[f"{layer}.weight"], np.float32).T + np.asarray(self.state[f"{layer}.bias"],
+                                                                                          np.float32)
+            if i < len(layers) - 1:
+                h = np.maximum(h, np.float32(0.0))
+        return h.astype(np.float64)
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """(N, 7) calibrated probabilities over `LABELS` for features ``X`` (N, F)."""

@@ -24,6 +24,7 @@ are the ones `render` uses. Measured files hold linear intensity (`MEASURED_MAPP
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 from typing import Literal
 
@@ -131,13 +132,8 @@ class IntensityMapping:
         """Linear intensity (float32, same shape; NumPy array or torch tensor as given) of stored values:
         relative to the brightest pixel (1) for 8/16 bits and mapped kinds, unchanged for "linear" at 32 bits.
         8-bit quantisation makes the weakest non-zero pixel of the default log mapping 3.7e-6 of the brightest."""
-        try:
-            import torch
-
-            is_tensor = isinstance(stored, torch.Tensor)
-        except ImportError:  # pragma: no cover - torch is a dependency of the model stage only
-            is_tensor = False
-        if is_tensor:
+        torch = sys.modules.get("torch")  # a tensor exists only where torch is imported (importing it: 2 s)
+        if torch is not None and isinstance(stored, torch.Tensor):
             v = stored.to(torch.float32)
             if self.kind == "linear" and self.bits == 32:
                 return v
