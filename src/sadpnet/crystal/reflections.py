@@ -42,7 +42,9 @@ def _operations(space_group: int) -> tuple[np.ndarray, np.ndarray]:
         raise InputError(f"space group {space_group} is not one of 1-230", "space_group")
     spglib.error.OLD_ERROR_HANDLING = False
     sym = spglib.get_symmetry_from_database(_standard_hall_number(int(space_group)))
-    return np.asarray(sym["rotations"], dtype=int), np.asarray(sym["translations"], dtype=float)
+    # float rotations: h R as a float matrix product is exact for Miller indices and 10x faster than an
+    # integer einsum (the spot indexing builds 110 zone templates per process)
+    return np.asarray(sym["rotations"], dtype=float), np.asarray(sym["translations"], dtype=float)
 
 
 def allowed_reflections(space_group: int, hkl) -> np.ndarray:
@@ -57,6 +59,6 @@ def allowed_reflections(space_group: int, hkl) -> np.ndarray:
     """
     rot, trans = _operations(int(space_group))
     h = np.atleast_2d(np.asarray(hkl, dtype=int))
-    invariant = np.all(np.einsum("ni,oij->onj", h, rot) == h[None], axis=2)  # (ops, N)
+    invariant = np.all(h.astype(float) @ rot == h[None], axis=2)  # (ops, N): h R = h
     phase = trans @ h.T
     return ~np.any(invariant & (np.abs(phase - np.round(phase)) > 1e-6), axis=0)

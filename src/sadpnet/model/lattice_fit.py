@@ -86,16 +86,23 @@ def _cached(obj, name: str, make):
 
 
 @lru_cache(maxsize=None)
+def _hkl_ball(q_max: float) -> np.ndarray:
+    """(N, 3) int Miller indices with 0 < |h| <= ``q_max`` (built once; every zone template filters it)."""
+    n = int(math.ceil(q_max))
+    r = np.arange(-n, n + 1)
+    hkl = np.stack(np.meshgrid(r, r, r, indexing="ij"), -1).reshape(-1, 3)
+    norm = np.linalg.norm(hkl, axis=1)
+    return hkl[(norm > 0) & (norm <= q_max)]
+
+
+@lru_cache(maxsize=None)
 def zone_template(space_group: int, zone: tuple[int, int, int], q_max: float = 20.0,
                   n_shells: int = ANCHOR_SHELLS) -> Template:
     """The `Template` of ``space_group`` on ``zone``: allowed h . [uvw] = 0 with |h| <= ``q_max``; anchor
     pairs among the reflections of the ``n_shells`` shortest lengths."""
-    n = int(math.ceil(q_max))
-    r = np.arange(-n, n + 1)
-    hkl = np.stack(np.meshgrid(r, r, r, indexing="ij"), -1).reshape(-1, 3)
+    hkl = _hkl_ball(q_max)
     z = np.asarray(zone)
-    hkl = hkl[(hkl @ z == 0) & np.any(hkl != 0, axis=1)]
-    hkl = hkl[np.linalg.norm(hkl, axis=1) <= q_max]
+    hkl = hkl[hkl @ z == 0]
     hkl = hkl[allowed_reflections(space_group, hkl)]
     length = np.linalg.norm(hkl, axis=1)
     order = np.argsort(length, kind="stable")
