@@ -51,7 +51,7 @@ def draw_image(seed: int):
     rng = np.random.default_rng(seed)
     label = int(rng.integers(len(LABELS)))
     if label == UNKNOWN_INDEX:
-        image, px = junk_image(rng)
+        image, px = data.junk_image(rng)
         return image, px, label, "", "junk"
     pick, crystal = data._pick_crystal(rng, label)
     if label < len(CLASSES):
@@ -62,21 +62,6 @@ def draw_image(seed: int):
     shot = render_drawn(crystal, zone, draw_conditions(rng))
     name = pick if isinstance(pick, str) else getattr(crystal, "name", "generated")
     return shot.image, float(shot.pixel_size_inv_a), label, ",".join(map(str, zone)), name
-
-
-def junk_image(rng: np.random.Generator):
-    """The frame `indexing_data._junk_evidence` reduces (same draws): (uint8 image, 1/A per pixel)."""
-    from sadpnet.model.ood_sets import amorphous_rings, noise_only
-
-    seed, kind = int(rng.integers(10**6, 2**31)), int(rng.integers(3))
-    px = float(rng.uniform(0.009, 0.018))
-    if kind == 0:
-        image = noise_only(1, pixel_size_inv_a=px, seed=seed)[0]
-    elif kind == 1:
-        image = amorphous_rings(1, pixel_size_inv_a=px, seed=seed)[0]
-    else:
-        image = np.clip(rng.normal(rng.uniform(5, 60), rng.uniform(0.5, 4), (256, 256)), 0, 255).astype(np.uint8)
-    return image, px
 
 
 def draw_source(n: int, *, seed: int, workers: int):

@@ -146,10 +146,10 @@ def draw_example(seed: int) -> tuple[np.ndarray, int, str]:
     return evidence_features(ev), label, pick if isinstance(pick, str) else getattr(crystal, "name", "generated")
 
 
-def _junk_evidence(rng: np.random.Generator):
-    """Evidence of a frame with no crystal: shot noise, amorphous rings or a blank frame (read noise), at a
-    random calibration; seeds from ``rng`` (the test set's junk uses other seeds)."""
-    from sadpnet.data.stream import linear_image_array
+def junk_image(rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    """A frame with no crystal: shot noise, amorphous rings or a blank frame (read noise), at a random
+    calibration; seeds from ``rng`` (the test set's junk uses other seeds). Returns (uint8 image (256, 256),
+    1/A per pixel)."""
     from sadpnet.model.ood_sets import amorphous_rings, noise_only
 
     seed, kind = int(rng.integers(10**6, 2**31)), int(rng.integers(3))
@@ -160,6 +160,14 @@ def _junk_evidence(rng: np.random.Generator):
         image = amorphous_rings(1, pixel_size_inv_a=px, seed=seed)[0]
     else:
         image = np.clip(rng.normal(rng.uniform(5, 60), rng.uniform(0.5, 4), (256, 256)), 0, 255).astype(np.uint8)
+    return image, px
+
+
+def _junk_evidence(rng: np.random.Generator):
+    """Evidence of a `junk_image` frame."""
+    from sadpnet.data.stream import linear_image_array
+
+    image, px = junk_image(rng)
     return pattern_evidence(linear_image_array(image), px, (128.0, 128.0))
 
 
