@@ -162,24 +162,18 @@ def summary(results: dict, shots: dict, holdout, *, role: str, lookalike: dict |
     ok = ans == truth
     out = {"pattern": rate(ok.sum(), len(ok)),
            "pattern_refused": rate(np.isin(ans, [OTHER, UNKNOWN]).sum(), len(ans))}
-    for c in CLASSES:
-        sel = truth == str(c)
-        out[f"pattern_{c}"] = rate(ok[sel].sum(), sel.sum())
-    for name in ("cod/Al", "cod/Fe"):
-        sel = shots["material"] == name
-        out[f"pattern_{name}"] = rate(ok[sel].sum(), sel.sum())
+    groups = {**{str(c): truth == str(c) for c in CLASSES}, **{n: shots["material"] == n for n in ("cod/Al", "cod/Fe")}}
+    bases = {"pattern": np.ones(len(ok), bool)}
     if lookalike is not None:
         distinct = ~np.asarray(lookalike["lookalike"], dtype=bool)
         far = ~np.asarray(lookalike["near"], dtype=bool)
         out["pattern_distinct"] = rate(ok[distinct].sum(), distinct.sum())
         out["pattern_lookalike"] = rate(ok[~distinct].sum(), (~distinct).sum())
         out["pattern_distinct_near"] = rate(ok[far].sum(), far.sum())
-        for c in CLASSES:
-            sel = distinct & (truth == str(c))
-            out[f"pattern_distinct_{c}"] = rate(ok[sel].sum(), sel.sum())
-        for name in ("cod/Al", "cod/Fe"):
-            sel = distinct & (shots["material"] == name)
-            out[f"pattern_distinct_{name}"] = rate(ok[sel].sum(), sel.sum())
+        bases["pattern_distinct"] = distinct
+    for prefix, base in bases.items():  # per class and for Al and Fe, on all patterns and without look-alikes
+        for name, sel in groups.items():
+            out[f"{prefix}_{name}"] = rate(ok[base & sel].sum(), (base & sel).sum())
     sg = dict(zip(holdout.material_id, holdout.space_group))
     for key in ("set", "material", "set_independent"):
         if key in results:
@@ -345,9 +339,10 @@ def exact_spot_ceiling(*, min_intensity: float = 1e-3, workers: int = 1) -> dict
     cubic = h[h.role == "cubic"]
     truth = dict(zip(cubic.material_id, cubic.space_group))
     rows = map_workers(_exact_set, [(m, min_intensity) for m in cubic.material_id], workers)
-    joint = sum(CLASSES[int(np.argmax(joint_scores(ev)[0]))] == truth[m] for m, ev in rows)
+    answer = {m: CLASSES[int(np.argmax(joint_scores(ev)[0]))] for m, ev in rows}
+    joint = sum(answer[m] == truth[m] for m in answer)
     ind = sum(CLASSES[int(np.argmax(independent_scores(ev)))] == truth[m] for m, ev in rows)
-    wrong = sorted(m for m, ev in rows if CLASSES[int(np.argmax(joint_scores(ev)[0]))] != truth[m])
+    wrong = sorted(m for m in answer if answer[m] != truth[m])
     return {"set": rate(joint, len(rows)), "set_independent": rate(ind, len(rows)), "wrong": wrong,
             "min_intensity": min_intensity}
 
