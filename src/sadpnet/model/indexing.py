@@ -77,6 +77,13 @@ def pattern_evidence(image: np.ndarray, pixel_size_inv_a: float, centre_xy, mask
                     float(r[strong].min()) if strong.any() else float(r.min()), float(np.median(spots.intensity)))
 
 
+def _fit_scores(ev: Evidence, space_group: int, missing_weight: float | None) -> np.ndarray:
+    """Scores of a pattern's fits in one class for the joint answer: explained - weight x missing (default
+    weight `JOINT_MISSING_WEIGHT`)."""
+    w = JOINT_MISSING_WEIGHT if missing_weight is None else float(missing_weight)
+    return np.array([f.explained - w * f.missing for f in ev.fits.get(space_group, [])])
+
+
 def joint_scores(evidence: list[Evidence], classes=CLASSES, tol: float = 0.03,
                  missing_weight: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Lattice-parameter-consistent score of each class over several patterns of one crystal; each fit
@@ -86,11 +93,10 @@ def joint_scores(evidence: list[Evidence], classes=CLASSES, tol: float = 0.03,
         (scores, a_a): (C,) joint scores (sum over patterns) and (C,) the lattice parameter (A) that reaches
         them (NaN where no pattern had a hypothesis in that class).
     """
-    w = JOINT_MISSING_WEIGHT if missing_weight is None else float(missing_weight)
     scores, best_a = np.full(len(classes), UNEXPLAINED_SCORE * len(evidence)), np.full(len(classes), np.nan)
     for k, c in enumerate(classes):
-        per_pattern = [(np.array([f.a_a for f in ev.fits.get(c, [])]),
-                        np.array([f.explained - w * f.missing for f in ev.fits.get(c, [])])) for ev in evidence]
+        per_pattern = [(np.array([f.a_a for f in ev.fits.get(c, [])]), _fit_scores(ev, c, missing_weight))
+                       for ev in evidence]
         candidates = np.concatenate([a for a, _ in per_pattern]) if per_pattern else np.zeros(0)
         for a_star in candidates:
             total = 0.0
@@ -105,9 +111,8 @@ def joint_scores(evidence: list[Evidence], classes=CLASSES, tol: float = 0.03,
 def independent_scores(evidence: list[Evidence], classes=CLASSES, missing_weight: float | None = None) -> np.ndarray:
     """(C,) sum over patterns of each pattern's best score per class, scored as in `joint_scores`, but with
     no shared lattice parameter."""
-    w = JOINT_MISSING_WEIGHT if missing_weight is None else float(missing_weight)
-    best = [[max((f.explained - w * f.missing for f in ev.fits.get(c, [])), default=UNEXPLAINED_SCORE)
-             for c in classes] for ev in evidence]
+    best = [[max(_fit_scores(ev, c, missing_weight), default=UNEXPLAINED_SCORE) for c in classes]
+            for ev in evidence]
     return np.sum(best, axis=0)
 
 
