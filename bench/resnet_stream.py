@@ -6,7 +6,7 @@ The images come from the same draws as `sadpnet.model.indexing_data.draw_example
 cubic classes, "other" and "unknown"; a training-split corpus crystal or a generated pyxtal crystal; a zone
 axis; `draw_conditions`; `render_drawn`), but the rendered 8-bit detector image (`sadpnet.data.stream.MAPPING`)
 is kept instead of the evidence features. Junk ("unknown") frames are the same shot-noise / amorphous-ring /
-blank frames as `indexing_data._junk_evidence`. Validation images come from the validation families
+blank frames as `indexing_data.junk_image`. Validation images come from the validation families
 (``use_split("val")``) and another generated pool; no test crystal is drawn. The network has seven classes
 (column ``label``: 213 221 225 227 229 other unknown), so its answers carry labels, which
 `sadpnet.model.realtest.resnet_results` reads as they are ("unknown" also comes from its Mahalanobis rule).
@@ -32,7 +32,6 @@ from pathlib import Path
 import numpy as np
 
 from sadpnet.model import indexing_data as data
-from sadpnet.model.indexing import CLASSES
 from sadpnet.model.spot_model import LABELS, UNKNOWN_INDEX
 
 
@@ -44,24 +43,12 @@ def cpu_s() -> float:
 
 def draw_image(seed: int):
     """One example as an image: (uint8 (256, 256) `MAPPING` image, 1/A per pixel, label index into `LABELS`,
-    zone axis key, material). Same random draws as `indexing_data.draw_example` for the same seed."""
-    from sadpnet.crystal.lattice import lowest_index_zone_axes
-    from sadpnet.data.stream import draw_conditions, render_drawn
-
-    rng = np.random.default_rng(seed)
-    label = int(rng.integers(len(LABELS)))
+    zone axis key, material): `indexing_data.draw_pattern` of the seed, the pattern `draw_example` indexes."""
+    pattern, label, zone, name = data.draw_pattern(seed)
     if label == UNKNOWN_INDEX:
-        image, px = data.junk_image(rng)
-        return image, px, label, "", "junk"
-    pick, crystal = data._pick_crystal(rng, label)
-    if label < len(CLASSES):
-        zone = data._random_cubic_zone(rng)
-    else:
-        axes = lowest_index_zone_axes(crystal.atoms.cell, 16)
-        zone = axes[int(rng.integers(len(axes)))]
-    shot = render_drawn(crystal, zone, draw_conditions(rng))
-    name = pick if isinstance(pick, str) else getattr(crystal, "name", "generated")
-    return shot.image, float(shot.pixel_size_inv_a), label, ",".join(map(str, zone)), name
+        image, px = pattern
+        return image, px, label, "", name
+    return pattern.image, float(pattern.pixel_size_inv_a), label, ",".join(map(str, zone)), name
 
 
 def draw_source(n: int, *, seed: int, workers: int):

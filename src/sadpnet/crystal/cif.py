@@ -438,7 +438,7 @@ def _expand_sites(frac, numbers, occupancy, rotations, translations, symprec: fl
         kinds = {int(numbers[i]): 1.0 if occupancy is None else float(occupancy[i])}
         if occupancy is not None:
             for j in np.flatnonzero(np.linalg.norm(frac - frac[i], axis=1) < symprec):
-                if j != i:  # ASE's reader keeps the last of an element's entries (Fe2+ 0.5, Fe3+ 0.21: Fe 0.21)
+                if j != i:  # an element's entries add up (Fe2+ 0.5, Fe3+ 0.21: Fe 0.71; ASE's reader kept 0.21)
                     kinds[int(numbers[j])] = kinds.get(int(numbers[j]), 0.0) + float(occupancy[j])
         species.append(kinds)
     taken = np.empty((0, 3))

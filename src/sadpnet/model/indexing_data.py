@@ -125,16 +125,18 @@ def _generate(job):
         return label, None
 
 
-def draw_example(seed: int) -> tuple[np.ndarray, int, str]:
-    """One example: (features, label index into `LABELS`, material id or generated crystal's name).
+def draw_pattern(seed: int):
+    """One drawn pattern before indexing: (pattern, label index into `LABELS`, zone axis or None, material id
+    or generated crystal's name, "junk" for frames with no crystal). ``pattern`` is the rendered
+    `sadpnet.data.stream` shot of a crystal, or for "unknown" a `junk_image` (uint8 image, 1/A per pixel).
     Deterministic for a seed (and the generated pool)."""
     from sadpnet.crystal.lattice import lowest_index_zone_axes
-    from sadpnet.data.stream import draw_conditions, linear_image, render_drawn
+    from sadpnet.data.stream import draw_conditions, render_drawn
 
     rng = np.random.default_rng(seed)
     label = int(rng.integers(len(LABELS)))
     if label == UNKNOWN_INDEX:
-        return evidence_features(_junk_evidence(rng)), label, "junk"
+        return junk_image(rng), label, None, "junk"
     pick, crystal = _pick_crystal(rng, label)
     if label < len(CLASSES):
         zone = _random_cubic_zone(rng)
@@ -142,8 +144,21 @@ def draw_example(seed: int) -> tuple[np.ndarray, int, str]:
         axes = lowest_index_zone_axes(crystal.atoms.cell, 16)
         zone = axes[int(rng.integers(len(axes)))]
     shot = render_drawn(crystal, zone, draw_conditions(rng))
-    ev = pattern_evidence(linear_image(shot), shot.pixel_size_inv_a, shot.centre_xy, shot.mask)
-    return evidence_features(ev), label, pick if isinstance(pick, str) else getattr(crystal, "name", "generated")
+    return shot, label, zone, pick if isinstance(pick, str) else getattr(crystal, "name", "generated")
+
+
+def draw_example(seed: int) -> tuple[np.ndarray, int, str]:
+    """One example: (features, label index into `LABELS`, material id or generated crystal's name) of the
+    `draw_pattern` of ``seed``."""
+    from sadpnet.data.stream import linear_image, linear_image_array
+
+    pattern, label, _, name = draw_pattern(seed)
+    if label == UNKNOWN_INDEX:
+        image, px = pattern
+        ev = pattern_evidence(linear_image_array(image), px, (128.0, 128.0))
+    else:
+        ev = pattern_evidence(linear_image(pattern), pattern.pixel_size_inv_a, pattern.centre_xy, pattern.mask)
+    return evidence_features(ev), label, name
 
 
 def junk_image(rng: np.random.Generator) -> tuple[np.ndarray, float]:
@@ -161,14 +176,6 @@ def junk_image(rng: np.random.Generator) -> tuple[np.ndarray, float]:
     else:
         image = np.clip(rng.normal(rng.uniform(5, 60), rng.uniform(0.5, 4), (256, 256)), 0, 255).astype(np.uint8)
     return image, px
-
-
-def _junk_evidence(rng: np.random.Generator):
-    """Evidence of a `junk_image` frame."""
-    from sadpnet.data.stream import linear_image_array
-
-    image, px = junk_image(rng)
-    return pattern_evidence(linear_image_array(image), px, (128.0, 128.0))
 
 
 def draw_examples(n: int, *, seed: int = 0, workers: int = 1, progress=None):
