@@ -134,6 +134,13 @@ def visibly_lowered_pct(results: dict, s: dict) -> float | None:
     return None
 
 
+def answers_non_cubic(record: dict) -> bool:
+    """Whether a per-pattern verdict names a non-cubic crystal: a space group below 195, or "other" (a v2
+    model's "not one of the five cubic groups")."""
+    sg = record["space_group"]
+    return record["label"] == "other" if sg is None else sg < 195
+
+
 def lowered_curves(results: dict, series: str) -> list[dict]:
     """Against strain, per material: the share (%) of a strained set's patterns each available model answers
     with a non-cubic space group, and (``"model": None``) the share that visibly shows the lowered symmetry
@@ -149,7 +156,7 @@ def lowered_curves(results: dict, series: str) -> list[dict]:
             for s in sets:
                 recs = results["per_pattern"].get(model["name"], {}).get(s["key"], [])
                 if recs:
-                    pts.append((s["params"]["strain"], 100.0 * sum(r["space_group"] < 195 for r in recs) / len(recs)))
+                    pts.append((s["params"]["strain"], 100.0 * sum(map(answers_non_cubic, recs)) / len(recs)))
             if pts:
                 curves.append({"label": f"{model['name']}, {mat}", "model": model["name"], "material": mat,
                                "color": mi, "strain": [p[0] for p in pts], "share_pct": [p[1] for p in pts]})
