@@ -19,6 +19,9 @@ def train_indexing_command(
     generated_other: int = typer.Option(200, "--generated-other", help="pyxtal crystals of non-cubic groups."),
     seed: int = typer.Option(0, "--seed", help="Seed of every random choice."),
     workers: int = typer.Option(2, "--workers", help="Processes that simulate and index patterns."),
+    defects: float = typer.Option(0.0, "--defects", help="Share (0-1) of cubic patterns given a drawn defect "
+                                                         "(strain, thermal, point defects, twin, dislocation; "
+                                                         "sadpnet.data.stream_defects): a defect-aware model."),
 ) -> None:
     """Train the spot-indexing classifier: drawn patterns of generated and corpus crystals (never a held-out
     test family) -> indexing evidence -> a small network, calibrated, with the lattice-parameter check."""
@@ -31,6 +34,8 @@ def train_indexing_command(
                         (workers, "--workers")):
         if value < 1:
             raise InputError(f"must be at least 1, got {value}", name)
+    if not 0.0 <= defects <= 1.0:
+        raise InputError(f"must be between 0 and 1, got {defects}", "--defects")
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()) as bar:
         tasks: dict = {}
 
@@ -41,7 +46,7 @@ def train_indexing_command(
 
         info = train_spot_indexing(out, n_train=examples, n_val=val_examples, n_val_sets=val_sets,
                                    n_generated_cubic=generated_cubic, n_generated_other=generated_other, seed=seed,
-                                   workers=workers, progress=progress)
+                                   workers=workers, defect_rate=defects, progress=progress)
     typer.echo(f"{out}: validation accuracy {100 * info['val_accuracy']:.1f} % of {info['n_val']} patterns; "
                f"{info['examples_per_s']:.2f} training patterns/s drawn and indexed")
 

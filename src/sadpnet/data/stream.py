@@ -99,14 +99,19 @@ class Shot:
     conditions: Conditions
 
 
-def render_drawn(crystal, zone_axis, cond: Conditions, *, size_px: int = 256) -> Shot:
-    """Simulate ``crystal`` (a `Crystal`) on ``zone_axis`` under ``cond`` and render the detector image."""
+def render_drawn(crystal, zone_axis, cond: Conditions, *, size_px: int = 256, engine: str = "cell",
+                 debye_waller=None) -> Shot:
+    """Simulate ``crystal`` (a `Crystal`, or a `Specimen` with its own size) on ``zone_axis`` under ``cond`` and
+    render the detector image. ``engine``: simulation engine; ``debye_waller``: None = ``cond``'s B (A^2),
+    False for specimens whose atoms carry their displacements (`sadpnet.data.stream_defects`)."""
     from sadpnet.simulate.api import simulate
     from sadpnet.simulate.detector import BeamStop, Noise, render
 
+    b_a2 = cond.debye_waller_b_a2 if debye_waller is None else debye_waller
     pat = simulate(crystal, zone_axis, voltage_kv=cond.voltage_kv, camera_length_mm=cond.camera_length_mm,
-                   size_px=size_px, cells=(40, 30, cond.cells_z), inplane_rotation_deg=cond.inplane_rotation_deg,
-                   tilt_mrad=cond.tilt_mrad, debye_waller=cond.debye_waller_b_a2, oversample=2)
+                   size_px=size_px, engine=engine, cells=(40, 30, cond.cells_z),
+                   inplane_rotation_deg=cond.inplane_rotation_deg, tilt_mrad=cond.tilt_mrad, debye_waller=b_a2,
+                   oversample=2)
     stop = BeamStop(radius_px=cond.beam_stop_radius_px, arm_width_px=3.0) if cond.beam_stop_radius_px > 0 else None
     img = render(pat, psf_sigma_px=cond.psf_sigma_px, beam_stop=stop, noise=Noise(dose_e=cond.dose_e),
                  mapping=MAPPING, seed=cond.seed)

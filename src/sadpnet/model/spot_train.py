@@ -32,9 +32,12 @@ def _accuracy(model, X, y) -> float:
 
 def train_spot_indexing(out_dir, *, n_train: int = 3000, n_val: int = 600, n_val_sets: int = 150,
                         n_generated_cubic: int = 80, n_generated_other: int = 200, seed: int = 0, workers: int = 1,
-                        epochs: int = 150, progress=None) -> dict:
+                        epochs: int = 150, defect_rate: float = 0.0, progress=None) -> dict:
     """Train and save a spot-indexing model in ``out_dir``; returns the card's ``training`` block.
 
+    ``defect_rate``: share of cubic training and validation patterns whose crystal goes through
+    `sadpnet.data.stream_defects.draw_defect` (a defect-aware model; 0 = clean). The validation zone-axis sets
+    that fit the lattice-check weight stay clean.
     ``progress(stage, done, total)`` reports the long stages ("crystals", "train", "val", "sets").
     """
     def report(stage):
@@ -44,12 +47,14 @@ def train_spot_indexing(out_dir, *, n_train: int = 3000, n_val: int = 600, n_val
     data.use_generated(data.generated_pool(n_generated_cubic, n_generated_other, seed=2 * seed + 1, workers=workers))
     data.use_split("train")
     t1 = time.perf_counter()
-    X, y, material = data.draw_examples(n_train, seed=10 * seed + 1, workers=workers, progress=report("train"))
+    X, y, material = data.draw_examples(n_train, seed=10 * seed + 1, workers=workers, progress=report("train"),
+                                        defect_rate=defect_rate)
     t2 = time.perf_counter()
     data.use_generated(data.generated_pool(max(8, n_generated_cubic // 4), max(20, n_generated_other // 4),
                                            seed=2 * seed + 2, workers=workers))
     data.use_split("val")
-    Xv, yv, _ = data.draw_examples(n_val, seed=10 * seed + 2, workers=workers, progress=report("val"))
+    Xv, yv, _ = data.draw_examples(n_val, seed=10 * seed + 2, workers=workers, progress=report("val"),
+                                   defect_rate=defect_rate)
     sets = data.draw_sets(n_val_sets, seed=10 * seed + 3, workers=workers)
     data.use_split("train")
     t3 = time.perf_counter()
@@ -65,8 +70,14 @@ def train_spot_indexing(out_dir, *, n_train: int = 3000, n_val: int = 600, n_val
             "wall_s": {"crystals": t1 - t0, "train_examples": t2 - t1, "validation": time.perf_counter() - t2 - fit_s,
                        "fit": fit_s},
             "workers": workers, "held_out": "sadpnet/resources/holdout/classifier-v2-test.csv"}
+    if defect_rate > 0:
+        from sadpnet.data.stream_defects import FAMILY_WEIGHTS, MAX_SUPERCELL_ATOMS
+
+        info["defects"] = {"rate": float(defect_rate), "family_weights": FAMILY_WEIGHTS,
+                           "max_supercell_atoms": MAX_SUPERCELL_ATOMS, "module": "sadpnet.data.stream_defects"}
     card = {"name": Path(out_dir).name, "training": info,
             "command": (f"sadpnet train-indexing -o {out_dir} --examples {n_train} --val-examples {n_val} "
-                        f"--val-sets {n_val_sets} --seed {seed} --workers {workers}")}
+                        f"--val-sets {n_val_sets} --seed {seed} --workers {workers}"
+                        + (f" --defects {defect_rate:g}" if defect_rate > 0 else ""))}
     save_spot_model(model, out_dir, card)
     return info
