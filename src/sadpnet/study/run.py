@@ -1,9 +1,9 @@
 """Run the robustness study: simulate every test set, evaluate every model on it, write the report.
 
-Models are inputs: a list of (name, model directory). A model whose directory is missing or unreadable is
-kept in the study as "not available" (its columns say so), so the report always has every row and every
-model column. Classification goes through `sadpnet.model.infer` (the classifier stage); nothing of the
-model is re-implemented here.
+Models are inputs: a list of (name, model directory). A model given whose directory is missing or unreadable is
+kept in the study as "not available" (its columns say so), so the report always has every row and every model
+column; a default model that is not shipped is left out (`default_model_entries`). Classification goes through
+`sadpnet.model.infer` (the classifier stage); nothing of the model is re-implemented here.
 
 Results are a JSON-serialisable dict (written as ``results.json`` beside the report):
 ``{"mode", "seed", "grid", "models": [...], "sets": [...], "per_pattern": {model: {set_key: [...]}},
