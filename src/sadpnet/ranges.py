@@ -92,3 +92,5 @@ THICKNESS_A = Range("thickness_a", "A", 1.0, 1e5, "SAED specimens (thickness and
 #: One component of a uniform strain (dimensionless; 0.01 = 1 %).
 STRAIN = Range("strain", "", -0.5, 0.5, "too large; uniform strains are strictly within",
                (("percent", lambda v: v / 100.0),), strict=True)
+#: Detector image side of the robustness study (`sadpnet study --size-px`), pixels.
+STUDY_SIZE_PX = Range("size_px", "px", 64, 1024, "the study's detector images are")

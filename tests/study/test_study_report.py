@@ -62,17 +62,17 @@ def _fake_results(with_second_model: bool):
     sets = [s for s in paper_test_sets(quick=True)
             if s.defect in ("pristine", "dislocation", "twin", "vacancy") or s.key.endswith("0.0000")]
     rng = np.random.default_rng(0)
-    per_pattern, ensemble = {"clean-trained": {}}, {"clean-trained": {}}
+    per_pattern, ensemble = {"clean-trained v2": {}}, {"clean-trained v2": {}}
     for s in sets:
         good = s.defect in ("pristine", "vacancy")
         recs = [_rec(s.space_group if (good or rng.random() < 0.2) else 221, s.space_group,
                      float(rng.uniform(0.5, 1)), unknown=not good) for _ in range(4)]
-        per_pattern["clean-trained"][s.key] = recs
-        ensemble["clean-trained"][s.key] = {**recs[0], "correct": recs[0]["correct"]}
-    models = [{"name": "clean-trained", "dir": "/m", "status": "ok", "classes": ["225", "229"],
+        per_pattern["clean-trained v2"][s.key] = recs
+        ensemble["clean-trained v2"][s.key] = {**recs[0], "correct": recs[0]["correct"]}
+    models = [{"name": "clean-trained v2", "dir": "/m", "status": "ok", "classes": ["225", "229"],
                "architecture": "resnet18", "training_data": "test", "weights_sha256": "ab" * 32}]
     if with_second_model:
-        models.append({"name": "defect-aware", "dir": "/none", "status": "not available: no model directory /none",
+        models.append({"name": "defect-aware v2", "dir": "/none", "status": "not available: no model directory /none",
                        "classes": None, "architecture": None, "training_data": None, "weights_sha256": None})
     return {
         "mode": "quick", "seed": 0, "started": "now", "command": "sadpnet study --quick",
@@ -86,7 +86,7 @@ def _fake_results(with_second_model: bool):
                   "build_s": 0.1, "simulate_s": 0.2, "source": {"origin": "shipped: x"} if s.defect == "vacancy"
                   else {}, "simulate_options": {"engine": "cell"}} for s in sets],
         "per_pattern": per_pattern, "ensemble": ensemble,
-        "timing_s": {"simulate": 1.0, "classify": 1.0, "per_model": {"clean-trained": 1.0}, "before_report": 2.0},
+        "timing_s": {"simulate": 1.0, "classify": 1.0, "per_model": {"clean-trained v2": 1.0}, "before_report": 2.0},
         "versions": {"python": "3"}, "goals": GOALS,
     }
 
@@ -110,12 +110,12 @@ def test_report_from_results_has_sections_goals_and_no_empty_cells(tmp_path):
     assert "| 98.65 | 100.0 [51.0, 100.0] (4) | not available |" in row
     # 4 of 4 right cannot show 98.65 %: not met, not claimed either
     goal = next(line for line in md.splitlines() if line.startswith("| accuracy >= paper (98.65 %)"))
-    assert goal.endswith("| clean-trained | 100.0 [51.0, 100.0] (4) | not enough patterns | 1/1 sets |")
+    assert goal.endswith("| clean-trained v2 | 100.0 [51.0, 100.0] (4) | not enough patterns | 1/1 sets |")
     # dislocation + twin: every wrong one (17) is flagged unknown in the fake data -> 100 % flagged; with 17
     # patterns the interval's lower bound n / (n + 1.96^2) = 81.6 % clears 80 %: met
     goal = next(line for line in md.splitlines() if line.startswith("| flags") and "misclassified" in line)
     n_wrong = sum(not r["correct"] for s in res["sets"] if s["defect"] in ("dislocation", "twin")
-                  for r in res["per_pattern"]["clean-trained"][s["key"]])
+                  for r in res["per_pattern"]["clean-trained v2"][s["key"]])
     assert n_wrong >= 5 and goal.endswith(f"| 100.0 [{100 * (n_wrong / (n_wrong + 1.96 ** 2)):.1f}, 100.0] "
                                           f"({n_wrong}) | met | n/a |")
     # the first section says in words what is met and what is not
@@ -125,9 +125,9 @@ def test_report_from_results_has_sections_goals_and_no_empty_cells(tmp_path):
     assert "Not enough patterns to tell" in first and "Not checked" in first
     assert "4 to 4 patterns per test set" in first
     # the defect-aware goals cannot be checked without the model
-    assert any("| defect-aware | n/a | n/a | n/a |" in line for line in md.splitlines())
+    assert any("| defect-aware v2 | n/a | n/a | n/a |" in line for line in md.splitlines())
     saved = json.loads((tmp_path / "results.json").read_text())
-    assert saved["per_pattern"]["clean-trained"].keys() == res["per_pattern"]["clean-trained"].keys()
+    assert saved["per_pattern"]["clean-trained v2"].keys() == res["per_pattern"]["clean-trained v2"].keys()
 
 
 def test_cli_rejects_bad_model_argument():
@@ -144,15 +144,15 @@ def test_report_shows_the_mean_defect_gate_of_a_mixture_model(tmp_path):
     from sadpnet.study.report import write_report
 
     res = _fake_results(with_second_model=False)
-    res["models"].append({**res["models"][0], "name": "defect-aware", "mixture": "defect-gated mixture: ..."})
-    res["per_pattern"]["defect-aware"] = {k: [{**r, "defect_gate": g} for r, g in zip(recs, (0.1, 0.2, 0.3, 0.4))]
-                                          for k, recs in res["per_pattern"]["clean-trained"].items()}
-    res["ensemble"]["defect-aware"] = res["ensemble"]["clean-trained"]
-    res["timing_s"]["per_model"]["defect-aware"] = 1.0
+    res["models"].append({**res["models"][0], "name": "defect-aware v2", "mixture": "defect-gated mixture: ..."})
+    res["per_pattern"]["defect-aware v2"] = {k: [{**r, "defect_gate": g} for r, g in zip(recs, (0.1, 0.2, 0.3, 0.4))]
+                                          for k, recs in res["per_pattern"]["clean-trained v2"].items()}
+    res["ensemble"]["defect-aware v2"] = res["ensemble"]["clean-trained v2"]
+    res["timing_s"]["per_model"]["defect-aware v2"] = 1.0
     write_report(tmp_path, res, [])
     md = (tmp_path / "report.md").read_text()
     header = next(line for line in md.splitlines() if line.startswith("| set | status | patterns |"))
-    assert header.rstrip().endswith("| defect-aware defect gate |")  # only the mixture model gets the column
+    assert header.rstrip().endswith("| defect-aware v2 defect gate |")  # only the mixture model gets the column
     row = next(line for line in md.splitlines() if line.startswith("| Al pristine (0 K) | ok |"))
     assert row.rstrip().endswith("| 0.25 |")  # mean of 0.1, 0.2, 0.3, 0.4
 
@@ -181,7 +181,7 @@ def test_report_gives_the_visible_share_of_strained_sets(tmp_path):
 
     res = _fake_results(with_second_model=False)
     key = next(s["key"] for s in res["sets"] if s["defect"] == "strain-normal")
-    res["per_pattern"]["clean-trained"][key] = [
+    res["per_pattern"]["clean-trained v2"][key] = [
         {**_rec(sg, 225), "visible_space_group": vis, "visible_correct": sg == vis}
         for sg, vis in ((139, 139), (225, 139), (225, 225), (225, 225))]
     write_report(tmp_path, res, [])
@@ -192,7 +192,7 @@ def test_report_gives_the_visible_share_of_strained_sets(tmp_path):
     from sadpnet.study.tables import lowered_curves
 
     curves = {c["label"]: c for c in lowered_curves(res, "normal")}
-    model, shown = curves["clean-trained, Al"], curves["visibly lowered, Al"]
+    model, shown = curves["clean-trained v2, Al"], curves["visibly lowered, Al"]
     strain = next(s["params"]["strain"] for s in res["sets"] if s["key"] == key)
     assert model["share_pct"][model["strain"].index(strain)] == pytest.approx(25.0)  # one 139 answer of four
     assert shown["strain"] == [strain] and shown["share_pct"] == [pytest.approx(50.0)]
@@ -209,7 +209,7 @@ def test_random_blocks_are_the_primary_rows_and_the_periodic_construction_its_ow
     spec = next(s for s in paper_test_sets(quick=True) if s.key == "Fe-vacancy-3x3x3-shuffled")
     res["sets"].append({**next(s for s in res["sets"] if s["key"] == "Fe-vacancy-3x3x3"), "key": spec.key,
                         "label": spec.label, "defect": spec.defect, "family": spec.family})
-    res["per_pattern"]["clean-trained"][spec.key] = [_rec(229, 229)] * 3 + [_rec(221, 229)] * 3
+    res["per_pattern"]["clean-trained v2"][spec.key] = [_rec(229, 229)] * 3 + [_rec(221, 229)] * 3
     primary, periodic = paper_row_keys(res["sets"])
     assert primary["vacancy-high"] == ["Fe-vacancy-3x3x3-shuffled"]
     assert periodic["vacancy-high"] == ["Fe-vacancy-3x3x3"]

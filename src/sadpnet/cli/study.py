@@ -19,11 +19,14 @@ def study_command(
                                                                     "results.json, plots/)."),
     model: Optional[List[str]] = typer.Option(None, "--model",
                                               help="Model to evaluate, NAME=DIR or DIR; repeat for several. "
-                                                   "Default: the shipped clean-trained model plus the "
-                                                   "defect-aware and extended-symmetry models where shipped."),
+                                                   "Default: the shipped models that exist of clean-trained "
+                                                   "v2 (spot-index), defect-aware v2, clean-trained v1 "
+                                                   "(default), defect-aware v1 and extended-symmetry."),
     seed: int = typer.Option(0, "--seed", help="Seed of every random choice (grid points, defect realisations)."),
     patterns_per_set: int = typer.Option(6, "--patterns-per-set", min=1,
                                          help="Quick mode: grid points simulated per test set."),
+    size_px: int = typer.Option(256, "--size-px", help="Detector image side, pixels (64-1024); the field of "
+                                                       "view stays the paper's 256 px of 0.1 mm."),
     cache: Optional[Path] = typer.Option(None, "--cache", help="Directory for computed MD snapshots, relaxed "
                                                                "supercells and each set's patterns, reused by a "
                                                                "later run with the same code (default: "
@@ -42,7 +45,7 @@ def study_command(
     from sadpnet.study.testsets import Grid
 
     entries = parse_model_args(model) if model else default_model_entries()
-    grid = Grid.quick(seed, patterns_per_set) if quick else Grid.full(seed)
+    grid = Grid.quick(seed, patterns_per_set, size_px) if quick else Grid.full(seed, size_px)
     t0 = time.perf_counter()
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), TextColumn("{task.fields[item]}"), transient=False) as bar:

@@ -1,9 +1,9 @@
 """Run the robustness study: simulate every test set, evaluate every model on it, write the report.
 
-Models are inputs: a list of (name, model directory). A model whose directory is missing or unreadable is
-kept in the study as "not available" (its columns say so), so the report always has every row and every
-model column. Classification goes through `sadpnet.model.infer` (the classifier stage); nothing of the
-model is re-implemented here.
+Models are inputs: a list of (name, model directory). A model given whose directory is missing or unreadable is
+kept in the study as "not available" (its columns say so), so the report always has every row and every model
+column; a default model that is not shipped is left out (`default_model_entries`). Classification goes through
+`sadpnet.model.infer` (the classifier stage); nothing of the model is re-implemented here.
 
 Results are a JSON-serialisable dict (written as ``results.json`` beside the report):
 ``{"mode", "seed", "grid", "models": [...], "sets": [...], "per_pattern": {model: {set_key: [...]}},
@@ -34,8 +34,12 @@ GOALS = {
     "unknown_flags_clean_max_pct": 5.0,
 }
 
-#: Model names and shipped directories looked for when no --model is given (resources/models/<dir>).
-DEFAULT_MODELS = (("clean-trained", "default"), ("defect-aware", "defect-aware"),
+#: Model names and shipped directories (resources/models/<dir>) evaluated when no --model is given, in the
+#: report's order: classifier v2 (spot indexing) first, then classifier v1 (ResNet). An entry whose shipped
+#: folder does not exist is left out of the defaults (not shown as "not available"), so a model listed here
+#: before it ships (defect-aware v2) joins the study once its folder is there.
+DEFAULT_MODELS = (("clean-trained v2", "spot-index"), ("defect-aware v2", "spot-index-defects"),
+                  ("clean-trained v1", "default"), ("defect-aware v1", "defect-aware"),
                   ("extended-symmetry", "extended-symmetry"))
 
 
@@ -56,10 +60,11 @@ class ModelEntry:
 
 
 def default_model_entries() -> list[ModelEntry]:
-    """The clean-trained default model plus the defect-aware and extended-symmetry models if shipped."""
+    """The models of `DEFAULT_MODELS` whose shipped folder exists, in that order."""
     from sadpnet.resources import resource_path
 
-    return [ModelEntry(name, resource_path("models", d)) for name, d in DEFAULT_MODELS]
+    return [ModelEntry(name, resource_path("models", d)) for name, d in DEFAULT_MODELS
+            if resource_path("models", d).is_dir()]
 
 
 def parse_model_args(values: list[str]) -> list[ModelEntry]:
@@ -145,11 +150,13 @@ def model_record(e: ModelEntry) -> dict:
     """What the report says about a model: name, folder, status, classes, architecture, training data (the
     card's dataset id), weights hash and, for a defect-gated mixture, its parts."""
     card = e.card or {}
-    return {"name": e.name, "dir": str(e.model_dir), "status": e.status, "classes": card.get("classes"),
+    return {"name": e.name, "dir": str(e.model_dir), "status": e.status,
+            "classes": card.get("classes") or card.get("labels"),  # a spot-indexing (v2) card names "labels"
             "architecture": card.get("architecture"),
             "training_data": (card.get("training") or {}).get("dataset_id") or card.get("training_data",
                                                                                       card.get("dataset")),
-            "weights_sha256": (card.get("weights") or {}).get("sha256"), "mixture": _mixture_text(card)}
+            "weights_sha256": (card.get("weights") or {}).get("sha256") or card.get("weights_sha256"),
+            "mixture": _mixture_text(card)}
 
 
 def _mixture_text(card: dict | None) -> str | None:
@@ -295,12 +302,13 @@ def _examples(sets: list[SetPatterns], grid: Grid, seed: int, cache_dir: Path | 
 
 
 def _add_model_views(examples: list[dict], entries: list[ModelEntry]) -> None:
-    """Each example gets ``model_view``: (name, pristine input, defected input) of the first available model,
-    its preprocessed inputs (what the network sees, `Classifier.preprocess`; the stored images hold
-    `DEFAULT_MAPPING`, what `simulate_points` renders)."""
+    """Each example gets ``model_view``: (name, pristine input, defected input) of the first available model
+    that feeds an image to its network, its preprocessed inputs (what the network sees,
+    `Classifier.preprocess`; the stored images hold `DEFAULT_MAPPING`, what `simulate_points` renders). A
+    spot-indexing (v2) model has no such input: it reads the spots of the stored image."""
     from sadpnet.simulate.detector import DEFAULT_MAPPING
 
-    model = next((e for e in entries if e.available), None)
+    model = next((e for e in entries if e.available and hasattr(e.model, "preprocess")), None)
     if model is None:
         return
     for ex in examples:

@@ -141,6 +141,26 @@ def answers_non_cubic(record: dict) -> bool:
     return record["label"] == "other" if sg is None else sg < 195
 
 
+def can_answer_other(results: dict, model: dict) -> bool:
+    """Whether a model can answer "other" (not one of the five cubic groups, a v2 model): its classes name it,
+    or one of its verdicts in the run is it."""
+    if "other" in (model.get("classes") or []):
+        return True
+    return any(r["label"] == "other" for recs in results["per_pattern"].get(model["name"], {}).values()
+               for r in recs)
+
+
+def other_cell(results: dict, model: dict, keys: list[str]) -> str:
+    """Share answered "other" of one model on the sets ``keys``: % [95 % Wilson interval] (patterns), or why
+    there is no number."""
+    if model["status"] != "ok":
+        return NA
+    recs = [r for k in keys for r in results["per_pattern"].get(model["name"], {}).get(k, [])]
+    if not recs:
+        return "not simulated"
+    return share_text(sum(r["label"] == "other" for r in recs), len(recs))
+
+
 def lowered_curves(results: dict, series: str) -> list[dict]:
     """Against strain, per material: the share (%) of a strained set's patterns each available model answers
     with a non-cubic space group, and (``"model": None``) the share that visibly shows the lowered symmetry
@@ -308,77 +328,131 @@ def _share_goal(goal: str, model: str, st: dict | None, k_key: str, n_key: str, 
     return [goal, model, share_text(k, n), goal_verdict(k, n, thr, at_most), ens]
 
 
-def _loss_goal(goal: str, a: dict | None, c: dict | None, max_loss: float, ens: str) -> list[str]:
-    """The goal "the defect-aware model ``a`` loses at most ``max_loss`` points against the clean-trained ``c``":
-    the loss with its 95 % interval (Newcombe, `sadpnet.stats.difference_interval`), met when its upper bound is
-    at most ``max_loss``."""
+def _loss_goal(goal: str, model: str, a: dict | None, c: dict | None, max_loss: float, ens: str) -> list[str]:
+    """The goal "the defect-aware ``model`` (counts ``a``) loses at most ``max_loss`` points against its
+    clean-trained partner (counts ``c``)": the loss with its 95 % interval (Newcombe,
+    `sadpnet.stats.difference_interval`), met when its upper bound is at most ``max_loss``."""
     if not (a and c and a["n"] and c["n"]):
-        return [goal, "defect-aware", "n/a", NOT_CHECKED, "n/a"]
+        return [goal, model, "n/a", NOT_CHECKED, "n/a"]
     lo, hi = (100 * x for x in difference_interval(c["n_correct"], c["n"], a["n_correct"], a["n"]))
     loss = c["accuracy_pct"] - a["accuracy_pct"]
-    return [goal, "defect-aware", f"{loss:+.1f} points [{lo:+.1f}, {hi:+.1f}] ({a['n']}, {c['n']})",
+    return [goal, model, f"{loss:+.1f} points [{lo:+.1f}, {hi:+.1f}] ({a['n']}, {c['n']})",
             interval_verdict(lo, hi, max_loss, at_most=True), ens]
 
 
-def goal_rows(results: dict, by_row: dict) -> list[list[str]]:
-    """Rows [goal, model, measured, verdict, material level] of the goals of issue 6. Measured: share %
-    [95 % Wilson interval] (patterns); verdict: `sadpnet.stats.goal_verdict` ("met" only when the whole interval
-    clears the goal, "not enough patterns" when it straddles it, "not met", "n/a")."""
-    g = results["goals"]
-    sets = results["sets"]
-    models = {m["name"]: m for m in results["models"]}
-    rows = []
+#: Name families of the models the goals judge, and the name of the model of each family the goals of issue 18
+#: are about (judged in every run, "n/a" when it is not in it).
+CLEAN_TRAINED, DEFECT_AWARE = "clean-trained", "defect-aware"
+GOAL_MODEL_V2 = {CLEAN_TRAINED: "clean-trained v2", DEFECT_AWARE: "defect-aware v2"}
 
-    def keys(*defects):
+
+def goal_models(results: dict, family: str) -> list[str]:
+    """The models whose goal rows the report gives for a name family (``CLEAN_TRAINED``, ``DEFECT_AWARE``):
+    the family's v2 model (`GOAL_MODEL_V2`) first, then the run's other models whose names start with the
+    family, in the run's order ("clean-trained v1", or "clean-trained" of a run with its own names)."""
+    v2 = GOAL_MODEL_V2[family]
+    return [v2] + [m["name"] for m in results["models"] if m["name"].startswith(family) and m["name"] != v2]
+
+
+def clean_partner(defect_aware: str) -> str:
+    """The clean-trained model a defect-aware one is compared with: the same name with "clean-trained" for
+    "defect-aware" ("defect-aware v2" -> "clean-trained v2")."""
+    return defect_aware.replace(DEFECT_AWARE, CLEAN_TRAINED, 1)
+
+
+class _GoalData:
+    """What the goal rows read from one run: pooled counts and ensemble verdicts per model and set keys."""
+
+    def __init__(self, results: dict):
+        self.results = results
+        self.sets = results["sets"]
+        self.models = {m["name"]: m for m in results["models"]}
+
+    def keys(self, *defects) -> list[str]:
         """Keys of the sets of these defects; of thermal and point defects the random-blocks sets when the run
         has them (the primary rows, `paper_row_keys`)."""
-        shuffled = [s["key"] for s in sets if s["defect"].removesuffix("-shuffled") in defects
+        shuffled = [s["key"] for s in self.sets if s["defect"].removesuffix("-shuffled") in defects
                     and s["defect"].endswith("-shuffled")]
-        return shuffled or [s["key"] for s in sets if s["defect"] in defects]
+        return shuffled or [s["key"] for s in self.sets if s["defect"] in defects]
 
-    def acc(model, ks):
-        if model not in models or models[model]["status"] != "ok":
+    def acc(self, model: str, ks: list[str]) -> dict | None:
+        """`pooled` counts of ``model`` on ``ks``; None when the model is not in the run or not available."""
+        if model not in self.models or self.models[model]["status"] != "ok":
             return None
-        return pooled(results, model, ks)
+        return pooled(self.results, model, ks)
 
-    def ens(model, ks) -> str:
+    def ens(self, model: str, ks: list[str]) -> str:
         """'right/n sets' of the ensemble verdicts on the sets ``ks`` (n/a without the model or sets)."""
-        verdicts = [v for k in ks if (v := results.get("ensemble", {}).get(model, {}).get(k)) is not None]
-        if acc(model, ks) is None or not verdicts:
+        verdicts = [v for k in ks if (v := self.results.get("ensemble", {}).get(model, {}).get(k)) is not None]
+        if self.acc(model, ks) is None or not verdicts:
             return "n/a"
         return f"{sum(bool(v.get('correct')) for v in verdicts)}/{len(verdicts)} sets"
 
-    # clean-trained >= paper where the paper is >= 80 %, for every clean-trained model (name "clean-trained...")
-    clean = [n for n in models if n.startswith("clean-trained")] or ["clean-trained"]
+
+def _paper_goal_rows(d: _GoalData, by_row: dict, min_paper_pct: float) -> list[list[str]]:
+    """Clean-trained >= the paper on every paper row where the paper is >= ``min_paper_pct``, per clean-trained
+    model (`goal_models`)."""
+    rows = []
     for pr in paper.PAPER_ROWS:
-        if pr.accuracy_pct is None or pr.accuracy_pct < g["clean_at_least_paper_where_paper_ge_pct"]:
+        if pr.accuracy_pct is None or pr.accuracy_pct < min_paper_pct:
             continue
         ks = by_row.get(pr.key, [])
-        for name in clean:
+        for name in goal_models(d.results, CLEAN_TRAINED):
             rows.append(_share_goal(f"accuracy >= paper ({pr.accuracy_pct:.2f} %) on '{pr.label}'", name,
-                                    acc(name, ks), "n_correct", "n", pr.accuracy_pct, ens(name, ks)))
-    for label, ks, thr in (("dislocations", keys("dislocation"), g["defect_aware_dislocation_twin_min_pct"]),
-                           ("twins", keys("twin"), g["defect_aware_dislocation_twin_min_pct"]),
-                           ("thermal", keys("thermal-md", "thermal-debye"), g["defect_aware_thermal_point_min_pct"]),
-                           ("point defects", keys("vacancy", "substitution", "interstitial"),
-                            g["defect_aware_thermal_point_min_pct"])):
-        rows.append(_share_goal(f"accuracy >= {thr:g} % on {label}", "defect-aware", acc("defect-aware", ks),
-                                "n_correct", "n", thr, ens("defect-aware", ks)))
-    ks = keys("pristine")
-    rows.append(_loss_goal(f"loses at most {g['defect_aware_max_clean_loss_points']:g} point on pristine",
-                           acc("defect-aware", ks), acc("clean-trained", ks), g["defect_aware_max_clean_loss_points"],
-                           f"defect-aware {ens('defect-aware', ks)}, clean-trained {ens('clean-trained', ks)}"))
-    st = acc("clean-trained", keys("dislocation", "twin"))
-    goal = f"flags >= {g['unknown_flags_wrong_min_pct']:g} % of misclassified dislocation/twin patterns"
-    if st and st["n"] and not st["n_wrong"]:
-        rows.append([goal, "clean-trained", "no misclassified pattern", NOT_CHECKED, "n/a"])
-    else:
-        rows.append(_share_goal(goal, "clean-trained", st, "n_wrong_flagged", "n_wrong",
-                                g["unknown_flags_wrong_min_pct"], "n/a"))
-    rows.append(_share_goal(f"flags <= {g['unknown_flags_clean_max_pct']:g} % of pristine patterns", "clean-trained",
-                            acc("clean-trained", keys("pristine")), "n_unknown", "n", g["unknown_flags_clean_max_pct"],
-                            "n/a", at_most=True))
+                                    d.acc(name, ks), "n_correct", "n", pr.accuracy_pct, d.ens(name, ks)))
     return rows
+
+
+def _defect_aware_goal_rows(d: _GoalData, g: dict) -> list[list[str]]:
+    """The defect-aware goals per defect-aware model: accuracy on each defect family, and the loss on pristine
+    patterns against its clean-trained partner (`clean_partner`)."""
+    names = goal_models(d.results, DEFECT_AWARE)
+    rows = []
+    for label, ks, thr in (("dislocations", d.keys("dislocation"), g["defect_aware_dislocation_twin_min_pct"]),
+                           ("twins", d.keys("twin"), g["defect_aware_dislocation_twin_min_pct"]),
+                           ("thermal", d.keys("thermal-md", "thermal-debye"), g["defect_aware_thermal_point_min_pct"]),
+                           ("point defects", d.keys("vacancy", "substitution", "interstitial"),
+                            g["defect_aware_thermal_point_min_pct"])):
+        rows += [_share_goal(f"accuracy >= {thr:g} % on {label}", name, d.acc(name, ks), "n_correct", "n", thr,
+                             d.ens(name, ks)) for name in names]
+    ks = d.keys("pristine")
+    for name in names:
+        clean = clean_partner(name)
+        rows.append(_loss_goal(f"loses at most {g['defect_aware_max_clean_loss_points']:g} point on pristine "
+                               f"against {clean}", name, d.acc(name, ks), d.acc(clean, ks),
+                               g["defect_aware_max_clean_loss_points"],
+                               f"{name} {d.ens(name, ks)}, {clean} {d.ens(clean, ks)}"))
+    return rows
+
+
+def _unknown_goal_rows(d: _GoalData, g: dict) -> list[list[str]]:
+    """The unknown-verdict goals per clean-trained model: flags most misclassified dislocation and twin
+    patterns, and few pristine ones."""
+    rows = []
+    goal = f"flags >= {g['unknown_flags_wrong_min_pct']:g} % of misclassified dislocation/twin patterns"
+    for name in goal_models(d.results, CLEAN_TRAINED):
+        st = d.acc(name, d.keys("dislocation", "twin"))
+        if st and st["n"] and not st["n_wrong"]:
+            rows.append([goal, name, "no misclassified pattern", NOT_CHECKED, "n/a"])
+        else:
+            rows.append(_share_goal(goal, name, st, "n_wrong_flagged", "n_wrong", g["unknown_flags_wrong_min_pct"],
+                                    "n/a"))
+    for name in goal_models(d.results, CLEAN_TRAINED):
+        rows.append(_share_goal(f"flags <= {g['unknown_flags_clean_max_pct']:g} % of pristine patterns", name,
+                                d.acc(name, d.keys("pristine")), "n_unknown", "n", g["unknown_flags_clean_max_pct"],
+                                "n/a", at_most=True))
+    return rows
+
+
+def goal_rows(results: dict, by_row: dict) -> list[list[str]]:
+    """Rows [goal, model, measured, verdict, material level] of the goals of issues 6 and 18, each naming the
+    model it judges (`goal_models`: the v2 model of each family first). Measured: share % [95 % Wilson interval]
+    (patterns); verdict: `sadpnet.stats.goal_verdict` ("met" only when the whole interval clears the goal, "not
+    enough patterns" when it straddles it, "not met", "n/a")."""
+    g = results["goals"]
+    d = _GoalData(results)
+    return (_paper_goal_rows(d, by_row, g["clean_at_least_paper_where_paper_ge_pct"])
+            + _defect_aware_goal_rows(d, g) + _unknown_goal_rows(d, g))
 
 
 def verdict_lines(rows: list[list[str]]) -> list[str]:

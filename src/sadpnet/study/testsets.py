@@ -186,6 +186,10 @@ def paper_test_sets(quick: bool = True, materials: tuple[str, ...] = ("Al", "Fe"
     return sets
 
 
+#: Side of the detector's field of view, mm: the paper's 256 pixels of 0.1 mm (`Grid.with_size_px` keeps it).
+FIELD_OF_VIEW_MM = 0.1 * PAPER_SETTINGS["image_size_px"]
+
+
 @dataclass(frozen=True)
 class Grid:
     """The microscope grid of the study.
@@ -213,17 +217,32 @@ class Grid:
     extra: dict = field(default_factory=dict, compare=False)
 
     @classmethod
-    def full(cls, seed: int = 0) -> "Grid":
+    def full(cls, seed: int = 0, size_px: int = 256) -> "Grid":
+        """The paper's whole grid, with ``size_px`` detector images (`with_size_px`)."""
         from sadpnet.crystal import STANDARD_CUBIC_ZONE_AXES
         from sadpnet.simulate.microscope import DEFAULT_CAMERA_LENGTHS_MM, DEFAULT_VOLTAGES_KV
 
         return cls(tuple(DEFAULT_VOLTAGES_KV), tuple(DEFAULT_CAMERA_LENGTHS_MM), tuple(STANDARD_CUBIC_ZONE_AXES),
-                   None, seed=seed)
+                   None, seed=seed).with_size_px(size_px)
 
     @classmethod
-    def quick(cls, seed: int = 0, patterns_per_set: int = 6) -> "Grid":
+    def quick(cls, seed: int = 0, patterns_per_set: int = 6, size_px: int = 256) -> "Grid":
+        """``patterns_per_set`` points of the paper's grid per set, with ``size_px`` detector images."""
         g = cls.full(seed)
-        return cls(g.voltages_kv, g.camera_lengths_mm, g.zone_axes, patterns_per_set, seed=seed)
+        return cls(g.voltages_kv, g.camera_lengths_mm, g.zone_axes, patterns_per_set, seed=seed).with_size_px(size_px)
+
+    def with_size_px(self, size_px: int) -> "Grid":
+        """This grid with ``size_px`` x ``size_px`` detector images of the same field of view as the paper's
+        256 px of 0.1 mm: pixel side 0.1 mm x 256 / ``size_px``. `InputError` (naming ``size_px``) outside
+        `sadpnet.ranges.STUDY_SIZE_PX`."""
+        from dataclasses import replace
+
+        from sadpnet.ranges import STUDY_SIZE_PX
+
+        n = int(STUDY_SIZE_PX.check(size_px))
+        if n != size_px:
+            raise InputError(f"expected a whole number of pixels, got {size_px!r}", STUDY_SIZE_PX.name)
+        return replace(self, size_px=n, detector_pixel_size_mm=FIELD_OF_VIEW_MM / n)
 
     def points(self, zone_axes: tuple | None) -> list[tuple[tuple[int, int, int], float, float]]:
         """Grid points (zone_axis, voltage_kv, camera_length_mm) of a set with these zone axes (None = standard).
