@@ -97,3 +97,28 @@ def test_train_indexing_refuses_a_defect_share_outside_0_1(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert exc.value.code == 2 and err == ["sadpnet: error: --defects: must be between 0 and 1, got 1.5"]
     assert not (tmp_path / "m").exists()
+
+
+
+def test_a_supercell_the_cell_engine_would_refuse_is_not_drawn():
+    # Cu's 4-atom cell stretched to a = 11 A: a 2x2x2 supercell has 32 atoms (within the atom cap) but
+    # atoms x volume 32 x 10,648 A^3 = 3.4e5, beyond what the cell engine tabulates out to 5 1/A; vacancy and
+    # thermal fall back to the Debye-Waller factor (no supercell) instead of failing in the renderer
+    big = _crystal("Cu")
+    big.atoms.set_cell(big.atoms.cell * (11.0 / big.atoms.cell.lengths()[0]), scale_atoms=True)
+    for family in ("vacancy", "thermal"):
+        d = draw_defect(big, (0, 0, 1), np.random.default_rng(1), family=family)
+        assert d.family == "thermal" and d.options == {"engine": "cell", "debye_waller": d.params["b_a2"]}
+
+
+def test_a_defected_specimen_the_renderer_refuses_falls_back_to_the_pristine_pattern(monkeypatch):
+    from sadpnet.data import stream_defects
+    from sadpnet.model.indexing_data import draw_pattern
+
+    seed = next(s for s in range(40) if draw_pattern(s)[1] < 5)  # a cubic draw
+    clean = draw_pattern(seed)
+    monkeypatch.setattr(stream_defects, "draw_defect", lambda crystal, zone, rng, cells_z: stream_defects.DrawnDefect(
+        crystal, tuple(zone), "strain", {"engine": "no-such-engine"}))
+    fallback = draw_pattern(seed, 1.0)
+    assert fallback[1:] == clean[1:]
+    np.testing.assert_array_equal(np.asarray(fallback[0].image), np.asarray(clean[0].image))

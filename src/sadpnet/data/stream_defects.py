@@ -98,10 +98,18 @@ def _strain(crystal, zone, rng, cells_z) -> DrawnDefect:
 #: Most atoms in a cell-engine supercell (the engine's cost grows with atoms x reflections of the supercell).
 MAX_SUPERCELL_ATOMS = 128
 
+#: Most atoms x volume (A^3) of a cell-engine supercell: the engine refuses a table of more than
+#: `sadpnet.simulate.structure_factor.MAX_TABLE_WORK` (2e8) atoms x reflections, and a drawn pattern reaches
+#: out to about 5 1/A (4/3 pi 5^3 V N <= 2e8).
+MAX_SUPERCELL_ATOMS_X_VOLUME_A3 = 3.0e5
+
 
 def _supercell_size(crystal, rng, largest: int = 4) -> tuple[int, int, int]:
-    """n x n x n, n drawn from 2..``largest`` with at most `MAX_SUPERCELL_ATOMS` atoms; ValueError if none."""
-    sizes = [n for n in range(2, largest + 1) if n ** 3 * len(crystal.atoms) <= MAX_SUPERCELL_ATOMS]
+    """n x n x n, n drawn from 2..``largest`` with at most `MAX_SUPERCELL_ATOMS` atoms and atoms x volume at
+    most `MAX_SUPERCELL_ATOMS_X_VOLUME_A3`; ValueError if none."""
+    n_atoms, volume_a3 = len(crystal.atoms), abs(float(crystal.atoms.get_volume()))
+    sizes = [n for n in range(2, largest + 1) if n ** 3 * n_atoms <= MAX_SUPERCELL_ATOMS
+             and n ** 6 * n_atoms * volume_a3 <= MAX_SUPERCELL_ATOMS_X_VOLUME_A3]
     if not sizes:
         raise ValueError("conventional cell too large for a point-defect supercell")
     n = int(rng.choice(sizes))

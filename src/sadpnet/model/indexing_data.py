@@ -22,6 +22,7 @@ from functools import lru_cache
 import numpy as np
 
 from sadpnet.data.stream import map_workers
+from sadpnet.errors import SadpnetError
 from sadpnet.model.indexing import CLASSES, evidence_features, pattern_evidence
 from sadpnet.model.spot_model import LABELS, UNKNOWN_INDEX
 
@@ -116,7 +117,6 @@ def generated_pool(n_cubic: int, n_other: int, *, seed: int = 7, workers: int = 
 
 def _generate(job):
     from sadpnet.crystal.synthetic import random_crystal
-    from sadpnet.errors import SadpnetError
 
     label, group, seed = job
     try:
@@ -146,16 +146,23 @@ def draw_pattern(seed: int, defect_rate: float = 0.0):
         axes = lowest_index_zone_axes(crystal.atoms.cell, 16)
         zone = axes[int(rng.integers(len(axes)))]
     cond = draw_conditions(rng)
-    source, options = crystal, {}
     if label < len(CLASSES) and defect_rate > 0:
         from sadpnet.data.stream_defects import draw_defect
 
         drng = np.random.default_rng([seed, 18])
         if drng.random() < defect_rate:
             drawn = draw_defect(crystal, zone, drng, cells_z=cond.cells_z)
-            source, zone, options = drawn.source, drawn.zone_axis, drawn.options
-    shot = render_drawn(source, zone, cond, **options)
-    return shot, label, zone, pick if isinstance(pick, str) else getattr(crystal, "name", "generated")
+            try:
+                shot = render_drawn(drawn.source, drawn.zone_axis, cond, **drawn.options)
+                return shot, label, drawn.zone_axis, _name(pick, crystal)
+            except SadpnetError:  # a defected specimen the engine refuses (too large a table): the pristine crystal
+                pass
+    return render_drawn(crystal, zone, cond), label, zone, _name(pick, crystal)
+
+
+def _name(pick, crystal) -> str:
+    """Material id of a corpus pick, else the generated crystal's name."""
+    return pick if isinstance(pick, str) else getattr(crystal, "name", "generated")
 
 
 def draw_example(seed: int, defect_rate: float = 0.0) -> tuple[np.ndarray, int, str]:
