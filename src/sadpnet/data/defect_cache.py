@@ -142,25 +142,39 @@ def build_defect_cache(crystals, out_dir, *, per_crystal: int = 2, seed: int = 0
 def _build_crystal(job) -> int:
     """Build every block of one crystal, then its index.json; returns the number of blocks written."""
     from sadpnet.atomic_write import write_text_atomic
-    from sadpnet.data.stream_defects import _BUILDERS, ATOMS_FAMILIES
 
     crystal, key, folder, meta = job
     index = {"key": key, "name": getattr(crystal, "name", ""), "families": {}}
     for family in meta["families"]:
-        files = []
-        for i in range(meta["per_crystal"]):
-            rng = np.random.default_rng([meta["seed"], int(key[:8], 16), ATOMS_FAMILIES.index(family), i])
-            try:
-                drawn = _BUILDERS[family](crystal, (0, 0, 1), rng, 20)
-            except (SadpnetError, ValueError, KeyError, RuntimeError):  # the crystal cannot take this family
-                files = []
-                break
-            name = f"{family}-{i}.npz"
-            _write_block(Path(folder) / key / name, drawn, key)
-            files.append(name)
-        index["families"][family] = files
+        index["families"][family] = _build_family(crystal, key, Path(folder), meta, family)
     write_text_atomic(Path(folder) / key / "index.json", json.dumps(index, indent=1) + "\n")
     return sum(len(f) for f in index["families"].values())
+
+
+#: Draws tried per wanted block: a draw can fail where another succeeds (a twin boundary at some fractions
+#: puts atoms too close); a family none of whose draws succeed is recorded as one the crystal cannot take.
+TRIES_PER_BLOCK = 2
+
+
+def _build_family(crystal, key: str, folder: Path, meta: dict, family: str) -> list[str]:
+    """Write up to ``per_crystal`` blocks of one family; their file names ([] when no draw succeeded)."""
+    from sadpnet.data.stream_defects import _BUILDERS, ATOMS_FAMILIES
+
+    files: list[str] = []
+    for attempt in range(TRIES_PER_BLOCK * meta["per_crystal"]):
+        if len(files) == meta["per_crystal"]:
+            break
+        rng = np.random.default_rng([meta["seed"], int(key[:8], 16), ATOMS_FAMILIES.index(family), attempt])
+        try:
+            drawn = _BUILDERS[family](crystal, (0, 0, 1), rng, 20)
+        except (SadpnetError, ValueError, KeyError, RuntimeError):  # this draw (or the family) does not fit
+            if attempt == 0 and family != "twin":
+                break  # only the twin's failures depend on the draw (the boundary's position)
+            continue
+        name = f"{family}-{len(files)}.npz"
+        _write_block(folder / key / name, drawn, key)
+        files.append(name)
+    return files
 
 
 def _write_block(path: Path, drawn, key: str) -> None:
