@@ -66,7 +66,8 @@ def _meta(seed: int, per_crystal: int, families) -> dict:
     from sadpnet.data.stream_defects import BLOCK_CELLS, RANDOM_BLOCK_CELLS
 
     return {"format": CACHE_FORMAT, "sadpnet": __version__, "seed": int(seed), "per_crystal": int(per_crystal),
-            "families": list(families), "block_cells": list(BLOCK_CELLS), "random_block_cells": list(RANDOM_BLOCK_CELLS),
+            "families": list(families), "block_cells": list(BLOCK_CELLS),
+            "random_block_cells": list(RANDOM_BLOCK_CELLS),
             "module": "sadpnet.data.defect_cache"}
 
 

@@ -89,7 +89,8 @@ def train_spot_indexing(out_dir, *, n_train: int = 3000, n_val: int = 600, n_val
     if defect_rate > 0:
         from sadpnet.data.stream_defects import CACHE_FAMILY_WEIGHTS, FAMILY_WEIGHTS, MAX_SUPERCELL_ATOMS
 
-        info["defects"] = {"rate": float(defect_rate), "family_weights": CACHE_FAMILY_WEIGHTS if caches else FAMILY_WEIGHTS,
+        weights = CACHE_FAMILY_WEIGHTS if caches else FAMILY_WEIGHTS
+        info["defects"] = {"rate": float(defect_rate), "family_weights": weights,
                            "max_supercell_atoms": MAX_SUPERCELL_ATOMS, "module": "sadpnet.data.stream_defects"}
         if caches:
             from sadpnet.data.defect_cache import read_cache_meta
