@@ -117,7 +117,7 @@ def test_a_defected_specimen_the_renderer_refuses_falls_back_to_the_pristine_pat
 
     seed = next(s for s in range(40) if draw_pattern(s)[1] < 5)  # a cubic draw
     clean = draw_pattern(seed)
-    monkeypatch.setattr(stream_defects, "draw_defect", lambda crystal, zone, rng, cells_z: stream_defects.DrawnDefect(
+    monkeypatch.setattr(stream_defects, "draw_defect", lambda crystal, zone, rng, cells_z, cache=None: stream_defects.DrawnDefect(
         crystal, tuple(zone), "strain", {"engine": "no-such-engine"}))
     fallback = draw_pattern(seed, 1.0)
     assert fallback[1:] == clean[1:]

@@ -22,6 +22,12 @@ def train_indexing_command(
     defects: float = typer.Option(0.0, "--defects", help="Share (0-1) of cubic patterns given a drawn defect "
                                                          "(strain, thermal, point defects, twin, dislocation; "
                                                          "sadpnet.data.stream_defects): a defect-aware model."),
+    defect_cache: Path = typer.Option(None, "--defect-cache", help="Folder of pre-built atoms-engine defect blocks "
+                                      "(twins, dislocations, random placements; sadpnet.data.defect_cache): built "
+                                      "where it lacks a training crystal, reused where present. With it the "
+                                      "random-placement families are drawn too. Needs --defects above 0."),
+    defect_blocks: int = typer.Option(2, "--defect-blocks", help="Blocks per family and crystal when the "
+                                      "--defect-cache is built."),
 ) -> None:
     """Train the spot-indexing classifier: drawn patterns of generated and corpus crystals (never a held-out
     test family) -> indexing evidence -> a small network, calibrated, with the lattice-parameter check."""
@@ -36,17 +42,25 @@ def train_indexing_command(
             raise InputError(f"must be at least 1, got {value}", name)
     if not 0.0 <= defects <= 1.0:
         raise InputError(f"must be between 0 and 1, got {defects}", "--defects")
+    if defect_cache is not None and defects <= 0:
+        raise InputError("needs --defects above 0 (no defect is drawn without it)", "--defect-cache")
+    if defect_cache is not None and defect_cache.exists() and not defect_cache.is_dir():
+        raise InputError(f"{defect_cache} exists and is not a folder", "--defect-cache")
+    if defect_blocks < 1:
+        raise InputError(f"must be at least 1, got {defect_blocks}", "--defect-blocks")
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()) as bar:
         tasks: dict = {}
 
         def progress(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
-                tasks[stage] = bar.add_task(f"{stage} patterns", total=total)
+                tasks[stage] = bar.add_task(stage if stage.startswith("defect cache") else f"{stage} patterns",
+                                            total=total)
             bar.update(tasks[stage], completed=done)
 
         info = train_spot_indexing(out, n_train=examples, n_val=val_examples, n_val_sets=val_sets,
                                    n_generated_cubic=generated_cubic, n_generated_other=generated_other, seed=seed,
-                                   workers=workers, defect_rate=defects, progress=progress)
+                                   workers=workers, defect_rate=defects, defect_cache=defect_cache,
+                                   defect_blocks=defect_blocks, progress=progress)
     typer.echo(f"{out}: validation accuracy {100 * info['val_accuracy']:.1f} % of {info['n_val']} patterns; "
                f"{info['examples_per_s']:.2f} training patterns/s drawn and indexed")
 

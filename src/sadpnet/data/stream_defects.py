@@ -19,7 +19,19 @@ and labelled by its average structure (the parent's space group), as the study l
   `sadpnet.defects.twin`, seen edge-on, atoms engine;
 * ``dislocation``: an array of 3-5 edge dislocations on line [11-2] (`sadpnet.defects.dislocation`; b = a/2[111]
   in bcc, a/2[1-10] otherwise; one-element crystals with tabulated elastic constants), seen along the line,
-  [111] or [1-10], atoms engine.
+  [111] or [1-10], atoms engine;
+* ``thermal_random``: thermal snapshots as ``thermal`` (2x2x2 supercell, B = 0.5-3 A^2), but an independent
+  snapshot in every supercell block of a `RANDOM_BLOCK_CELLS` specimen, each at a random lattice translation
+  (`sadpnet.defects.specimen.random_supercell_specimen`): no repeat period, atoms engine, no Debye-Waller factor;
+* ``point_random``: a vacancy, substitution or interstitial supercell as above, tiled through the specimen with
+  every block at its own random lattice translation (`shuffled_supercell_specimen`): the defects sit at random
+  places, no superlattice reflections; atoms engine. These two are the study's primary thermal and point-defect
+  rows (issue 18).
+
+The atoms-engine families (twin, dislocation, thermal_random, point_random) can come from a pre-built cache
+(`sadpnet.data.defect_cache`): given ``cache``, `draw_defect` picks one of the crystal's cached blocks with the
+draw's generator instead of building one, and draws the families with `CACHE_FAMILY_WEIGHTS` (the random
+placements are drawn only with a cache). Without a cache every draw is what it was before they existed.
 
 A family a crystal cannot take (partially occupied sites, no elastic constants, no named interstitial site)
 falls back to ``thermal``, which every crystal can take. The atoms-engine families cost 1-4 s a pattern
@@ -43,8 +55,26 @@ from sadpnet.errors import SadpnetError
 FAMILY_WEIGHTS = {"none": 0.30, "strain": 0.15, "thermal": 0.15, "vacancy": 0.10, "substitution": 0.10,
                   "interstitial": 0.06, "twin": 0.07, "dislocation": 0.07}
 
+#: Drawing weights with a defect cache: the random placements take part of the periodic rows' share.
+CACHE_FAMILY_WEIGHTS = {"none": 0.30, "strain": 0.15, "thermal": 0.05, "thermal_random": 0.10, "vacancy": 0.03,
+                        "substitution": 0.03, "interstitial": 0.02, "point_random": 0.18, "twin": 0.07,
+                        "dislocation": 0.07}
+
+#: Families simulated with the atoms engine (the ones a `sadpnet.data.defect_cache` holds).
+ATOMS_FAMILIES = ("twin", "dislocation", "thermal_random", "point_random")
+
 #: Specimen block of the atoms-engine families, conventional cells (the study's 40 x 30 x 20).
 BLOCK_CELLS = (40, 30, 20)
+
+#: Block of the random-placement families, conventional cells. The study's size: smaller blocks render faster
+#: (Al, 2 busy cores: 40x30x20 1.1-1.2 s, 20x20x20 0.6 s, 12x12x12 0.35 s a pattern) but widen the spots and
+#: raise the diffuse background against them (mean pixel of [001] 1.7 -> 2.7 -> 5.0), unlike the pristine
+#: stream's 40 x 30 x cells_z patterns.
+RANDOM_BLOCK_CELLS = (40, 30, 20)
+
+#: Most atoms in a random-placement block (render time grows with atoms: about 1.2 s for 96 000); a crystal with
+#: more falls back to the periodic ``thermal`` family.
+MAX_BLOCK_ATOMS = 200_000
 
 
 @dataclass
@@ -59,24 +89,35 @@ class DrawnDefect:
     params: dict = field(default_factory=dict)
 
 
-def draw_family(rng: np.random.Generator) -> str:
-    """One family name, drawn with `FAMILY_WEIGHTS`."""
-    names = list(FAMILY_WEIGHTS)
-    p = np.array([FAMILY_WEIGHTS[n] for n in names])
+def draw_family(rng: np.random.Generator, weights: dict | None = None) -> str:
+    """One family name, drawn with ``weights`` (default `FAMILY_WEIGHTS`)."""
+    weights = FAMILY_WEIGHTS if weights is None else weights
+    names = list(weights)
+    p = np.array([weights[n] for n in names])
     return names[int(rng.choice(len(names), p=p / p.sum()))]
 
 
 def draw_defect(crystal, zone_axis, rng: np.random.Generator, *, cells_z: int = 20,
-                family: str | None = None) -> DrawnDefect:
+                family: str | None = None, cache=None) -> DrawnDefect:
     """A defected specimen of ``crystal`` (a cubic `Crystal`) for one training pattern on ``zone_axis``.
 
-    ``family`` (default: drawn) names the family; one the crystal cannot take falls back to "thermal".
+    ``family`` (default: drawn, with `CACHE_FAMILY_WEIGHTS` when ``cache`` is given, else `FAMILY_WEIGHTS`)
+    names the family; one the crystal cannot take falls back to "thermal".
     ``cells_z``: specimen thickness in conventional cells (cell-engine families).
+    ``cache``: a `sadpnet.data.defect_cache.DefectCache`; atoms-engine families then use one of the crystal's
+    cached blocks (built on the fly when the crystal is not in the cache). A corrupt cache file raises
+    `InputError` naming it.
     """
-    family = family or draw_family(rng)
+    family = family or draw_family(rng, CACHE_FAMILY_WEIGHTS if cache is not None else None)
     zone = tuple(int(v) for v in zone_axis)
     if family == "none":
         return DrawnDefect(crystal, zone, "none")
+    if cache is not None and family in ATOMS_FAMILIES:
+        blocks = cache.blocks(crystal, family)  # None: crystal not cached; []: the crystal cannot take it
+        if blocks == []:
+            return _thermal(crystal, zone, rng, cells_z)
+        if blocks:
+            return cache.load(blocks[int(rng.integers(len(blocks)))], crystal, zone, rng)
     try:
         return _BUILDERS[family](crystal, zone, rng, cells_z)
     except (SadpnetError, ValueError, KeyError, RuntimeError):
@@ -190,5 +231,56 @@ def _dislocation(crystal, zone, rng, cells_z) -> DrawnDefect:
     return DrawnDefect(specimen, axis, "dislocation", {"engine": "atoms"}, {"count": count})
 
 
+def _thermal_random(crystal, zone, rng, cells_z) -> DrawnDefect:
+    from sadpnet.defects.point import make_supercell
+    from sadpnet.defects.specimen import random_supercell_specimen
+
+    b_a2 = float(rng.uniform(0.5, 3.0))
+    _check_block_atoms(crystal)
+    size = _supercell_size(crystal, rng, largest=2)
+    base = make_supercell(crystal, size)
+    n_blocks = int(np.prod([math.ceil(c / s) for c, s in zip(RANDOM_BLOCK_CELLS, size)]))
+    u_a = math.sqrt(b_a2 / (8 * math.pi ** 2))
+    shots = []
+    for _ in range(n_blocks):
+        snap = base.copy()
+        snap.positions += rng.standard_normal(snap.positions.shape) * u_a
+        shots.append(snap)
+    tiling_seed = int(rng.integers(2**31))
+    specimen = random_supercell_specimen(shots, crystal, size, cells=RANDOM_BLOCK_CELLS, seed=tiling_seed,
+                                         metadata={"defect": "thermal_random"})
+    return DrawnDefect(specimen, zone, "thermal_random", {"engine": "atoms", "debye_waller": False},
+                       {"b_a2": b_a2, "supercell": list(size), "tiling_seed": tiling_seed})
+
+
+def _point_random(crystal, zone, rng, cells_z) -> DrawnDefect:
+    from sadpnet.defects.specimen import shuffled_supercell_specimen
+
+    _check_block_atoms(crystal)
+    kinds = ["vacancy", "substitution"] + (["interstitial"] if _takes_interstitial(crystal) else [])
+    kind = str(rng.choice(kinds))
+    periodic = _BUILDERS[kind](crystal, zone, rng, cells_z)
+    size = tuple(periodic.params["supercell"])
+    tiling_seed = int(rng.integers(2**31))
+    specimen = shuffled_supercell_specimen(periodic.source.unit, crystal, size, cells=RANDOM_BLOCK_CELLS,
+                                           seed=tiling_seed, metadata={"defect": "point_random", "kind": kind})
+    return DrawnDefect(specimen, zone, "point_random", {"engine": "atoms"},
+                       {"kind": kind, **periodic.params, "tiling_seed": tiling_seed})
+
+
+def _check_block_atoms(crystal) -> None:
+    """ValueError if a `RANDOM_BLOCK_CELLS` block of ``crystal`` would hold more than `MAX_BLOCK_ATOMS` atoms."""
+    if int(np.prod(RANDOM_BLOCK_CELLS)) * len(crystal.atoms) > MAX_BLOCK_ATOMS:
+        raise ValueError(f"a {RANDOM_BLOCK_CELLS} block of {crystal.name} exceeds {MAX_BLOCK_ATOMS} atoms")
+
+
+def _takes_interstitial(crystal) -> bool:
+    """Whether `interstitial` serves ``crystal`` (named sites: one-element fcc and bcc only)."""
+    from sadpnet.defects.point import lattice_type
+
+    return lattice_type(crystal) is not None
+
+
 _BUILDERS = {"strain": _strain, "thermal": _thermal, "vacancy": _vacancy, "substitution": _substitution,
-             "interstitial": _interstitial, "twin": _twin, "dislocation": _dislocation}
+             "interstitial": _interstitial, "twin": _twin, "dislocation": _dislocation,
+             "thermal_random": _thermal_random, "point_random": _point_random}

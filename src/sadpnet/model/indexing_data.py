@@ -125,13 +125,24 @@ def _generate(job):
         return label, None
 
 
-def draw_pattern(seed: int, defect_rate: float = 0.0):
+def cubic_crystals() -> list:
+    """Every cubic `Crystal` the stream can draw now: the corpus crystals of the current split and the generated
+    pool's, labels 0-4 (what a `sadpnet.data.defect_cache` must hold for a defect-aware run)."""
+    out = []
+    for label in range(len(CLASSES)):
+        out += [_crystal(m) for m in _pools()[label]] + list(_GENERATED.get(label, []))
+    return out
+
+
+def draw_pattern(seed: int, defect_rate: float = 0.0, defect_cache: str | None = None):
     """One drawn pattern before indexing: (pattern, label index into `LABELS`, zone axis or None, material id
     or generated crystal's name, "junk" for frames with no crystal). ``pattern`` is the rendered
     `sadpnet.data.stream` shot of a crystal, or for "unknown" a `junk_image` (uint8 image, 1/A per pixel).
     ``defect_rate``: share of cubic crystals passed through `sadpnet.data.stream_defects.draw_defect` (a
     defect family, or none, drawn from its own generator of ``seed``; 0 draws exactly what it did before).
-    Deterministic for a seed (and the generated pool)."""
+    ``defect_cache``: folder of a `sadpnet.data.defect_cache` (atoms-engine defects from it, random placements
+    drawn too); None draws exactly what it did before the cache existed.
+    Deterministic for a seed (and the generated pool and cache)."""
     from sadpnet.crystal.lattice import lowest_index_zone_axes
     from sadpnet.data.stream import draw_conditions, render_drawn
 
@@ -151,7 +162,12 @@ def draw_pattern(seed: int, defect_rate: float = 0.0):
 
         drng = np.random.default_rng([seed, 18])
         if drng.random() < defect_rate:
-            drawn = draw_defect(crystal, zone, drng, cells_z=cond.cells_z)
+            cache = None
+            if defect_cache:
+                from sadpnet.data.defect_cache import open_cache
+
+                cache = open_cache(str(defect_cache))
+            drawn = draw_defect(crystal, zone, drng, cells_z=cond.cells_z, cache=cache)
             try:
                 shot = render_drawn(drawn.source, drawn.zone_axis, cond, **drawn.options)
                 return shot, label, drawn.zone_axis, _name(pick, crystal)
@@ -165,12 +181,12 @@ def _name(pick, crystal) -> str:
     return pick if isinstance(pick, str) else getattr(crystal, "name", "generated")
 
 
-def draw_example(seed: int, defect_rate: float = 0.0) -> tuple[np.ndarray, int, str]:
+def draw_example(seed: int, defect_rate: float = 0.0, defect_cache: str | None = None) -> tuple[np.ndarray, int, str]:
     """One example: (features, label index into `LABELS`, material id or generated crystal's name) of the
-    `draw_pattern` of ``seed`` (and ``defect_rate``)."""
+    `draw_pattern` of ``seed`` (and ``defect_rate``, ``defect_cache``)."""
     from sadpnet.data.stream import linear_image, linear_image_array
 
-    pattern, label, _, name = draw_pattern(seed, defect_rate)
+    pattern, label, _, name = draw_pattern(seed, defect_rate, defect_cache)
     if label == UNKNOWN_INDEX:
         image, px = pattern
         ev = pattern_evidence(linear_image_array(image), px, (128.0, 128.0))
@@ -196,15 +212,17 @@ def junk_image(rng: np.random.Generator) -> tuple[np.ndarray, float]:
     return image, px
 
 
-def draw_examples(n: int, *, seed: int = 0, workers: int = 1, progress=None, defect_rate: float = 0.0):
+def draw_examples(n: int, *, seed: int = 0, workers: int = 1, progress=None, defect_rate: float = 0.0,
+                  defect_cache: str | None = None):
     """``n`` examples from seeds ``seed * 10**6 + i``: (X (n, F) float32, y (n,) int, material ids (n,)).
 
     ``workers`` > 1 draws in that many processes (each simulates and indexes on its own core);
-    ``progress(done, total)`` is called as examples arrive; ``defect_rate``: see `draw_pattern`.
+    ``progress(done, total)`` is called as examples arrive; ``defect_rate``, ``defect_cache``: see `draw_pattern`.
     """
     from functools import partial
 
-    fn = partial(draw_example, defect_rate=defect_rate) if defect_rate > 0 else draw_example
+    cache = str(defect_cache) if defect_cache else None
+    fn = partial(draw_example, defect_rate=defect_rate, defect_cache=cache) if defect_rate > 0 else draw_example
     rows = map_workers(fn, [seed * 10**6 + i for i in range(n)], workers, progress)
     X = np.stack([r[0] for r in rows]).astype(np.float32)
     return X, np.array([r[1] for r in rows], dtype=int), np.array([r[2] for r in rows])

@@ -30,15 +30,27 @@ def _accuracy(model, X, y) -> float:
     return float((model.predict_proba(X).argmax(1) == y).mean()) if len(y) else float("nan")
 
 
+def _ensure_cache(folder, per_crystal: int, workers: int, progress) -> dict:
+    """Build the defect cache for the cubic crystals the stream draws now (missing ones only); its summary."""
+    from sadpnet.data.defect_cache import build_defect_cache
+
+    return build_defect_cache(data.cubic_crystals(), folder, per_crystal=per_crystal, seed=0, workers=workers,
+                              progress=progress)
+
+
 def train_spot_indexing(out_dir, *, n_train: int = 3000, n_val: int = 600, n_val_sets: int = 150,
                         n_generated_cubic: int = 80, n_generated_other: int = 200, seed: int = 0, workers: int = 1,
-                        epochs: int = 150, defect_rate: float = 0.0, progress=None) -> dict:
+                        epochs: int = 150, defect_rate: float = 0.0, defect_cache=None, defect_blocks: int = 2,
+                        progress=None) -> dict:
     """Train and save a spot-indexing model in ``out_dir``; returns the card's ``training`` block.
 
     ``defect_rate``: share of cubic training and validation patterns whose crystal goes through
     `sadpnet.data.stream_defects.draw_defect` (a defect-aware model; 0 = clean). The validation zone-axis sets
     that fit the lattice-check weight stay clean.
-    ``progress(stage, done, total)`` reports the long stages ("crystals", "train", "val", "sets").
+    ``defect_cache``: folder of a `sadpnet.data.defect_cache`, built (``defect_blocks`` blocks per family and
+    crystal, seed 0) where it lacks a training or validation crystal, reused where present; the atoms-engine
+    defects then come from it and the random-placement families are drawn too (`CACHE_FAMILY_WEIGHTS`).
+    ``progress(stage, done, total)`` reports the long stages ("crystals", "defect cache", "train", "val", "sets").
     """
     def report(stage):
         return (lambda done, total: progress(stage, done, total)) if progress else None
@@ -46,15 +58,19 @@ def train_spot_indexing(out_dir, *, n_train: int = 3000, n_val: int = 600, n_val
     t0 = time.perf_counter()
     data.use_generated(data.generated_pool(n_generated_cubic, n_generated_other, seed=2 * seed + 1, workers=workers))
     data.use_split("train")
+    caches = [_ensure_cache(defect_cache, defect_blocks, workers, report("defect cache (train)"))] \
+        if defect_cache and defect_rate > 0 else []
     t1 = time.perf_counter()
     X, y, material = data.draw_examples(n_train, seed=10 * seed + 1, workers=workers, progress=report("train"),
-                                        defect_rate=defect_rate)
+                                        defect_rate=defect_rate, defect_cache=defect_cache)
     t2 = time.perf_counter()
     data.use_generated(data.generated_pool(max(8, n_generated_cubic // 4), max(20, n_generated_other // 4),
                                            seed=2 * seed + 2, workers=workers))
     data.use_split("val")
+    if caches:
+        caches.append(_ensure_cache(defect_cache, defect_blocks, workers, report("defect cache (val)")))
     Xv, yv, _ = data.draw_examples(n_val, seed=10 * seed + 2, workers=workers, progress=report("val"),
-                                   defect_rate=defect_rate)
+                                   defect_rate=defect_rate, defect_cache=defect_cache)
     sets = data.draw_sets(n_val_sets, seed=10 * seed + 3, workers=workers)
     data.use_split("train")
     t3 = time.perf_counter()
@@ -71,13 +87,20 @@ def train_spot_indexing(out_dir, *, n_train: int = 3000, n_val: int = 600, n_val
                        "fit": fit_s},
             "workers": workers, "held_out": "sadpnet/resources/holdout/classifier-v2-test.csv"}
     if defect_rate > 0:
-        from sadpnet.data.stream_defects import FAMILY_WEIGHTS, MAX_SUPERCELL_ATOMS
+        from sadpnet.data.stream_defects import CACHE_FAMILY_WEIGHTS, FAMILY_WEIGHTS, MAX_SUPERCELL_ATOMS
 
-        info["defects"] = {"rate": float(defect_rate), "family_weights": FAMILY_WEIGHTS,
+        weights = CACHE_FAMILY_WEIGHTS if caches else FAMILY_WEIGHTS
+        info["defects"] = {"rate": float(defect_rate), "family_weights": weights,
                            "max_supercell_atoms": MAX_SUPERCELL_ATOMS, "module": "sadpnet.data.stream_defects"}
+        if caches:
+            from sadpnet.data.defect_cache import read_cache_meta
+
+            info["defects"]["cache"] = {"folder": str(defect_cache), **read_cache_meta(defect_cache),
+                                        "builds": {"train": caches[0], "val": caches[1]}}
     card = {"name": Path(out_dir).name, "training": info,
             "command": (f"sadpnet train-indexing -o {out_dir} --examples {n_train} --val-examples {n_val} "
                         f"--val-sets {n_val_sets} --seed {seed} --workers {workers}"
-                        + (f" --defects {defect_rate:g}" if defect_rate > 0 else ""))}
+                        + (f" --defects {defect_rate:g}" if defect_rate > 0 else "")
+                        + (f" --defect-cache {defect_cache} --defect-blocks {defect_blocks}" if caches else ""))}
     save_spot_model(model, out_dir, card)
     return info
