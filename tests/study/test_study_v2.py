@@ -165,6 +165,13 @@ def test_report_with_other_and_unknown_verdicts_renders_every_table(tmp_path):
     assert any(line.startswith("| Al vacancy") and "specimen's group" in line for line in md.splitlines())
     assert (tmp_path / "plots" / "strain_lowered.png").is_file()
     assert (tmp_path / "plots" / "confusion_clean-trained v2.png").is_file()
+    family = _table(md, "defects | clean-trained v2: accuracy")
+    pristine = next(r for r in family if r[0] == "pristine")  # v2: 1 of 4 right per set; v1: all right
+    assert pristine[1].startswith("25.0 [") and pristine[1].endswith("(8); 2/2 sets right")
+    assert pristine[2] == "not available"
+    assert pristine[3].startswith("100.0 [") and pristine[3].endswith("(8); 2/2 sets right")
+    everything = next(r for r in family if r[0] == "all sets")
+    assert everything[3].endswith(f"{len(res['sets'])}/{len(res['sets'])} sets right")
 
 
 def test_ensemble_cell_and_strain_curves_take_an_other_verdict():

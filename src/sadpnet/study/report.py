@@ -23,7 +23,7 @@ from sadpnet.study import paper, plots
 from sadpnet.study.testsets import SHUFFLED_LABEL
 from sadpnet.study.tables import (NA, calibration, can_answer_other, confusion, ensemble_cell, fmt, gate_cell,
                                   goal_rows, lowered_curves, model_cell, other_cell, paper_row_keys, paper_rows, pooled,
-                                  specimen_group_rows, strain_curves, top_label_text, verdict_lines,
+                                  sets_right_text, specimen_group_rows, strain_curves, top_label_text, verdict_lines,
                                   visibly_lowered_pct)
 
 #: Sections every report has, in order (the smoke test checks them).
@@ -35,6 +35,7 @@ SECTIONS = (
     "Accuracy versus strain",
     "What the models assign to strained crystals",
     "Unknown verdicts",
+    "Accuracy by defect family",
     "Goals of issue 6",
     "Example patterns",
     "Confusion matrices",
@@ -229,6 +230,7 @@ def _blocks(results: dict, examples: list[dict]) -> list[tuple]:
               "share of patterns answered with a non-cubic space group versus strain"))
 
     B += _unknown_blocks(results)
+    B += _family_blocks(results)
 
     B.append(("h2", "Goals of issue 6"))
     B.append(("p", "Targets set by the project (issues 6 and 18), checked on this run's numbers, per pattern (the "
@@ -374,6 +376,25 @@ def _unknown_blocks(results: dict) -> list[tuple]:
     header = ["defects"] + sum([[f"{m['name']} unknown %", f"{m['name']} wrong", f"{m['name']} wrong flagged %"]
                                 + ([f"{m['name']} other %"] if m in other else []) for m in models], [])
     B.append(("table", header, rows))
+    return B
+
+
+def _family_blocks(results: dict) -> list[tuple]:
+    """The "Accuracy by defect family" section: every model's accuracy pooled over the sets of each family of
+    `UNKNOWN_FAMILIES` and over all sets, with the sets its ensemble verdict gets right."""
+    models, sets = results["models"], results["sets"]
+    B: list[tuple] = [("h2", "Accuracy by defect family")]
+    B.append(("p", "Every model's accuracy pooled over the sets of one defect family (space-group scoring: % [95 % "
+                   "Wilson interval] (patterns); the paper's appearance scoring after the slash), and how many of "
+                   "those sets its ensemble verdict (all patterns of a set together) gets right. More patterns per "
+                   "row than the paper table, so the intervals are narrower."))
+    rows = []
+    for fname, keys in [(f, [s["key"] for s in sets if s["defect"] in d]) for f, d in UNKNOWN_FAMILIES] + [
+            ("all sets", [s["key"] for s in sets])]:
+        rows.append([fname] + [NA if m["status"] != "ok" else f"{model_cell(results, m, keys)} / "
+                               f"{model_cell(results, m, keys, 'appearance')}; {sets_right_text(results, m, keys)}"
+                               for m in models])
+    B.append(("table", ["defects"] + [f"{m['name']}: accuracy / appearance; sets right" for m in models], rows))
     return B
 
 

@@ -102,6 +102,14 @@ def ensemble_cell(results: dict, model: dict, key: str) -> str:
             f"(p {e['probability']:.2f})")
 
 
+def sets_right_text(results: dict, model: dict, keys: list[str]) -> str:
+    """"k/n sets right": the sets among ``keys`` whose ensemble verdict names the right space group."""
+    if model["status"] != "ok":
+        return NA
+    verdicts = [e for k in keys if (e := results.get("ensemble", {}).get(model["name"], {}).get(k)) is not None]
+    return f"{sum(bool(e['correct']) for e in verdicts)}/{len(verdicts)} sets right"
+
+
 def strain_curves(results: dict, series: str) -> list[dict]:
     """Accuracy against strain of every available model and material, for `sadpnet.study.plots.strain_plot`:
     per curve "strain", "accuracy_pct", "n" (patterns) and the 95 % Wilson bounds "low_pct", "high_pct"."""
