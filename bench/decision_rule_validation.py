@@ -1,0 +1,59 @@
+"""The per-pattern decision rule of the spot-index model on its validation patterns (the ones its temperature
+was fitted on, `sadpnet.model.spot_train`): the shipped argmax over the seven labels against a "mass rule"
+(cubic / other / unknown by the summed probability of the five cubic classes first, then the class; see
+`bench/refusals.py` for the same on the test shots). Prints, per rule, the cubic patterns refused, the
+non-cubic patterns answered other/unknown, the junk answered unknown and the 7-label accuracy.
+
+Usage: .venv/bin/python bench/decision_rule_validation.py [--model spot-index] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+import numpy as np
+
+from sadpnet.model import indexing_data as data
+from sadpnet.model.indexing import GLOBAL_FEATURES, CLASS_FEATURES, CLASSES
+from sadpnet.model.spot_model import LABELS, UNKNOWN_INDEX, load_spot_model
+from sadpnet.resources import resource_path
+from sadpnet.stats import wilson_interval
+
+
+def share(mask: np.ndarray) -> str:
+    k, n = int(mask.sum()), len(mask)
+    lo, hi = wilson_interval(k, n)
+    return f"{100 * k / max(n, 1):.1f} % [{100 * lo:.1f}, {100 * hi:.1f}] ({k}/{n})"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", default="spot-index")
+    ap.add_argument("--workers", type=int, default=2)
+    a = ap.parse_args()
+    model = load_spot_model(Path(a.model) if Path(a.model).is_dir() else resource_path("models", a.model))
+    t = model.card["training"]
+    seed, n_val = int(t["seed"]), int(t["n_val"])
+    cubic, other = t["generated_crystals"]["cubic_per_class"], t["generated_crystals"]["other"]
+    data.use_generated(data.generated_pool(max(8, cubic // 4), max(20, other // 4), seed=2 * seed + 2,
+                                           workers=a.workers))
+    data.use_split("val")
+    X, y, _ = data.draw_examples(n_val, seed=10 * seed + 2, workers=a.workers)
+    probs = model.predict_proba(X)
+    n_spots_col = len(CLASSES) * len(CLASS_FEATURES) + GLOBAL_FEATURES.index("log_n_spots")
+    few = X[:, n_spots_col] < math.log1p(model.card["unknown_rule"]["min_spots"])
+    nc = len(CLASSES)
+    argmax = np.where(few, UNKNOWN_INDEX, probs.argmax(1))
+    masses = np.stack([probs[:, :nc].sum(1), probs[:, nc], probs[:, nc + 1]], 1).argmax(1)
+    mass = np.where(few, UNKNOWN_INDEX, np.where(masses == 0, probs[:, :nc].argmax(1), nc - 1 + masses))
+    for name, ans in (("argmax (shipped)", argmax), ("mass rule", mass)):
+        c, o, j = y < nc, y == nc, y == nc + 1
+        print(f"{name}: cubic refused {share(ans[c] >= nc)}; non-cubic other/unknown {share(ans[o] >= nc)}; "
+              f"junk unknown {share(ans[j] == UNKNOWN_INDEX)}; 7-label accuracy {share(ans == y)}")
+    print(f"labels: {', '.join(f'{LABELS[i]} {int((y == i).sum())}' for i in range(len(LABELS)))}")
+
+
+if __name__ == "__main__":
+    main()
