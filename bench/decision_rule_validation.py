@@ -19,13 +19,12 @@ from sadpnet.model import indexing_data as data
 from sadpnet.model.indexing import GLOBAL_FEATURES, CLASS_FEATURES, CLASSES
 from sadpnet.model.spot_model import LABELS, UNKNOWN_INDEX, load_spot_model
 from sadpnet.resources import resource_path
-from sadpnet.stats import wilson_interval
+from sadpnet.stats import share_text
 
 
 def share(mask: np.ndarray) -> str:
-    k, n = int(mask.sum()), len(mask)
-    lo, hi = wilson_interval(k, n)
-    return f"{100 * k / max(n, 1):.1f} % [{100 * lo:.1f}, {100 * hi:.1f}] ({k}/{n})"
+    """"k/n: % [95 % Wilson interval] (n)" of a boolean mask."""
+    return f"{int(mask.sum())}/{len(mask)}: {share_text(int(mask.sum()), len(mask))}"
 
 
 def main() -> None:

@@ -23,7 +23,7 @@ from sadpnet.model.indexing import evidence_features
 from sadpnet.model.realtest import evidence_of
 from sadpnet.model.spot_model import LABELS, is_unknown, load_spot_model
 from sadpnet.resources import resource_path
-from sadpnet.stats import wilson_interval
+from sadpnet.stats import share_text
 
 
 def answers(model, shots_file: Path, workers: int) -> tuple[np.ndarray, np.ndarray, dict]:
@@ -41,9 +41,8 @@ def answers(model, shots_file: Path, workers: int) -> tuple[np.ndarray, np.ndarr
 
 
 def share(mask: np.ndarray) -> str:
-    k, n = int(mask.sum()), len(mask)
-    lo, hi = wilson_interval(k, n)
-    return f"{k}/{n} = {100 * k / n:.1f} % [{100 * lo:.1f}, {100 * hi:.1f}]"
+    """"k/n: % [95 % Wilson interval] (n)" of a boolean mask."""
+    return f"{int(mask.sum())}/{len(mask)}: {share_text(int(mask.sum()), len(mask))}"
 
 
 REFUSED = ["other", "unknown", "unknown (too few spots)"]

@@ -227,13 +227,13 @@ class DefectCache:
         axis, a drawn dislocation-line axis, or ``zone_axis`` (random placements)."""
         from ase import Atoms
 
-        from sadpnet.data.stream_defects import DrawnDefect
+        from sadpnet.data.stream_defects import DISLOCATION_VIEW_AXES, DrawnDefect
         from sadpnet.defects.specimen import block_specimen
 
         z = _read_block(Path(path), crystal_key(crystal))
         family = str(z["family"])
         if family == "dislocation":
-            zone = [(1, 1, -2), (1, 1, 1), (1, -1, 0)][int(rng.integers(3))]
+            zone = DISLOCATION_VIEW_AXES[int(rng.integers(len(DISLOCATION_VIEW_AXES)))]
         elif family == "twin":
             zone = tuple(int(v) for v in z["zone_axis"])
         else:

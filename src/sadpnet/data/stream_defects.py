@@ -63,6 +63,9 @@ CACHE_FAMILY_WEIGHTS = {"none": 0.30, "strain": 0.15, "thermal": 0.05, "thermal_
 #: Families simulated with the atoms engine (the ones a `sadpnet.data.defect_cache` holds).
 ATOMS_FAMILIES = ("twin", "dislocation", "thermal_random", "point_random")
 
+#: Zone axes a dislocation array is seen along (drawn one per pattern): its line [11-2], [111] and [1-10].
+DISLOCATION_VIEW_AXES = ((1, 1, -2), (1, 1, 1), (1, -1, 0))
+
 #: Specimen block of the atoms-engine families, conventional cells (the study's 40 x 30 x 20).
 BLOCK_CELLS = (40, 30, 20)
 
@@ -174,8 +177,15 @@ def _thermal(crystal, zone, rng, cells_z) -> DrawnDefect:
         unit = make_supercell(crystal, size)
     except (SadpnetError, ValueError):  # large or disordered cells: the Debye-Waller factor of that B instead
         return DrawnDefect(crystal, zone, "thermal", {"engine": "cell", "debye_waller": b_a2}, {"b_a2": b_a2})
-    unit.positions += rng.standard_normal(unit.positions.shape) * math.sqrt(b_a2 / (8 * math.pi ** 2))
+    _displace(unit, b_a2, rng)
     return _periodic(unit, crystal, size, zone, cells_z, "thermal", {"debye_waller": False}, {"b_a2": b_a2})
+
+
+def _displace(atoms, b_a2: float, rng):
+    """``atoms`` with every position moved by Gaussian displacements of rms sqrt(B / 8 pi^2) per axis (A; B in
+    A^2), in place; returns ``atoms``."""
+    atoms.positions += rng.standard_normal(atoms.positions.shape) * math.sqrt(b_a2 / (8 * math.pi ** 2))
+    return atoms
 
 
 def _vacancy(crystal, zone, rng, cells_z) -> DrawnDefect:
@@ -224,7 +234,7 @@ def _dislocation(crystal, zone, rng, cells_z) -> DrawnDefect:
     from sadpnet.defects.specimen import block_specimen
 
     count = int(rng.integers(3, 6))
-    axis = [(1, 1, -2), (1, 1, 1), (1, -1, 0)][int(rng.integers(3))]
+    axis = DISLOCATION_VIEW_AXES[int(rng.integers(len(DISLOCATION_VIEW_AXES)))]
     burgers = (0.5, 0.5, 0.5) if crystal.space_group_number == 229 else (0.5, -0.5, 0.0)  # a/2<111> in bcc, a/2<110>
     r = build_dislocation_array(crystal, line=(1, 1, -2), burgers=burgers, count=count, cells=BLOCK_CELLS)
     specimen = block_specimen(r.atoms, crystal, metadata={"defect": "dislocation"})
@@ -240,12 +250,7 @@ def _thermal_random(crystal, zone, rng, cells_z) -> DrawnDefect:
     size = _supercell_size(crystal, rng, largest=2)
     base = make_supercell(crystal, size)
     n_blocks = int(np.prod([math.ceil(c / s) for c, s in zip(RANDOM_BLOCK_CELLS, size)]))
-    u_a = math.sqrt(b_a2 / (8 * math.pi ** 2))
-    shots = []
-    for _ in range(n_blocks):
-        snap = base.copy()
-        snap.positions += rng.standard_normal(snap.positions.shape) * u_a
-        shots.append(snap)
+    shots = [_displace(base.copy(), b_a2, rng) for _ in range(n_blocks)]
     tiling_seed = int(rng.integers(2**31))
     specimen = random_supercell_specimen(shots, crystal, size, cells=RANDOM_BLOCK_CELLS, seed=tiling_seed,
                                          metadata={"defect": "thermal_random"})

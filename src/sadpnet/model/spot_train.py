@@ -58,8 +58,9 @@ def train_spot_indexing(out_dir, *, n_train: int = 3000, n_val: int = 600, n_val
     t0 = time.perf_counter()
     data.use_generated(data.generated_pool(n_generated_cubic, n_generated_other, seed=2 * seed + 1, workers=workers))
     data.use_split("train")
-    caches = [_ensure_cache(defect_cache, defect_blocks, workers, report("defect cache (train)"))] \
-        if defect_cache and defect_rate > 0 else []
+    builds: dict = {}  # the defect cache's build summaries, per split (none without a cache)
+    if defect_cache and defect_rate > 0:
+        builds["train"] = _ensure_cache(defect_cache, defect_blocks, workers, report("defect cache (train)"))
     t1 = time.perf_counter()
     X, y, material = data.draw_examples(n_train, seed=10 * seed + 1, workers=workers, progress=report("train"),
                                         defect_rate=defect_rate, defect_cache=defect_cache)
@@ -67,8 +68,8 @@ def train_spot_indexing(out_dir, *, n_train: int = 3000, n_val: int = 600, n_val
     data.use_generated(data.generated_pool(max(8, n_generated_cubic // 4), max(20, n_generated_other // 4),
                                            seed=2 * seed + 2, workers=workers))
     data.use_split("val")
-    if caches:
-        caches.append(_ensure_cache(defect_cache, defect_blocks, workers, report("defect cache (val)")))
+    if builds:
+        builds["val"] = _ensure_cache(defect_cache, defect_blocks, workers, report("defect cache (val)"))
     Xv, yv, _ = data.draw_examples(n_val, seed=10 * seed + 2, workers=workers, progress=report("val"),
                                    defect_rate=defect_rate, defect_cache=defect_cache)
     sets = data.draw_sets(n_val_sets, seed=10 * seed + 3, workers=workers)
@@ -89,18 +90,18 @@ def train_spot_indexing(out_dir, *, n_train: int = 3000, n_val: int = 600, n_val
     if defect_rate > 0:
         from sadpnet.data.stream_defects import CACHE_FAMILY_WEIGHTS, FAMILY_WEIGHTS, MAX_SUPERCELL_ATOMS
 
-        weights = CACHE_FAMILY_WEIGHTS if caches else FAMILY_WEIGHTS
+        weights = CACHE_FAMILY_WEIGHTS if builds else FAMILY_WEIGHTS
         info["defects"] = {"rate": float(defect_rate), "family_weights": weights,
                            "max_supercell_atoms": MAX_SUPERCELL_ATOMS, "module": "sadpnet.data.stream_defects"}
-        if caches:
+        if builds:
             from sadpnet.data.defect_cache import read_cache_meta
 
             info["defects"]["cache"] = {"folder": str(defect_cache), **read_cache_meta(defect_cache),
-                                        "builds": {"train": caches[0], "val": caches[1]}}
+                                        "builds": builds}
     card = {"name": Path(out_dir).name, "training": info,
             "command": (f"sadpnet train-indexing -o {out_dir} --examples {n_train} --val-examples {n_val} "
                         f"--val-sets {n_val_sets} --seed {seed} --workers {workers}"
                         + (f" --defects {defect_rate:g}" if defect_rate > 0 else "")
-                        + (f" --defect-cache {defect_cache} --defect-blocks {defect_blocks}" if caches else ""))}
+                        + (f" --defect-cache {defect_cache} --defect-blocks {defect_blocks}" if builds else ""))}
     save_spot_model(model, out_dir, card)
     return info

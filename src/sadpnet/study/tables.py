@@ -102,12 +102,19 @@ def ensemble_cell(results: dict, model: dict, key: str) -> str:
             f"(p {e['probability']:.2f})")
 
 
+def ensemble_right(results: dict, model: str, keys: list[str]) -> tuple[int, int]:
+    """(right, n): the sets among ``keys`` with an ensemble verdict of ``model``, and how many name the right
+    space group."""
+    verdicts = [v for k in keys if (v := results.get("ensemble", {}).get(model, {}).get(k)) is not None]
+    return sum(bool(v.get("correct")) for v in verdicts), len(verdicts)
+
+
 def sets_right_text(results: dict, model: dict, keys: list[str]) -> str:
     """"k/n sets right": the sets among ``keys`` whose ensemble verdict names the right space group."""
     if model["status"] != "ok":
         return NA
-    verdicts = [e for k in keys if (e := results.get("ensemble", {}).get(model["name"], {}).get(k)) is not None]
-    return f"{sum(bool(e['correct']) for e in verdicts)}/{len(verdicts)} sets right"
+    right, n = ensemble_right(results, model["name"], keys)
+    return f"{right}/{n} sets right"
 
 
 def strain_curves(results: dict, series: str) -> list[dict]:
@@ -391,10 +398,10 @@ class _GoalData:
 
     def ens(self, model: str, ks: list[str]) -> str:
         """'right/n sets' of the ensemble verdicts on the sets ``ks`` (n/a without the model or sets)."""
-        verdicts = [v for k in ks if (v := self.results.get("ensemble", {}).get(model, {}).get(k)) is not None]
-        if self.acc(model, ks) is None or not verdicts:
+        right, n = ensemble_right(self.results, model, ks)
+        if self.acc(model, ks) is None or not n:
             return "n/a"
-        return f"{sum(bool(v.get('correct')) for v in verdicts)}/{len(verdicts)} sets"
+        return f"{right}/{n} sets"
 
 
 def _paper_goal_rows(d: _GoalData, by_row: dict, min_paper_pct: float) -> list[list[str]]:
