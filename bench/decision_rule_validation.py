@@ -1,7 +1,7 @@
 """The per-pattern decision rule of the spot-index model on its validation patterns (the ones its temperature
-was fitted on, `sadpnet.model.spot_train`): the shipped argmax over the seven labels against a "mass rule"
-(cubic / other / unknown by the summed probability of the five cubic classes first, then the class; see
-`bench/refusals.py` for the same on the test shots). Prints, per rule, the cubic patterns refused, the
+was fitted on, `sadpnet.model.spot_train`): the argmax over the seven labels against the "mass rule" shipped
+since 2026-12-07 (`sadpnet.model.spot_model.decide`: cubic / other / unknown by the summed probability of the
+five cubic classes first, then the class; see `bench/refusals.py` for the same on the test shots). Prints, per rule, the cubic patterns refused, the
 non-cubic patterns answered other/unknown, the junk answered unknown and the 7-label accuracy.
 
 Usage: .venv/bin/python bench/decision_rule_validation.py [--model spot-index] [--workers 2]
@@ -17,7 +17,7 @@ import numpy as np
 
 from sadpnet.model import indexing_data as data
 from sadpnet.model.indexing import GLOBAL_FEATURES, CLASS_FEATURES, CLASSES
-from sadpnet.model.spot_model import LABELS, UNKNOWN_INDEX, load_spot_model
+from sadpnet.model.spot_model import LABELS, UNKNOWN_INDEX, decide, load_spot_model
 from sadpnet.resources import resource_path
 from sadpnet.stats import share_text
 
@@ -45,9 +45,8 @@ def main() -> None:
     few = X[:, n_spots_col] < math.log1p(model.card["unknown_rule"]["min_spots"])
     nc = len(CLASSES)
     argmax = np.where(few, UNKNOWN_INDEX, probs.argmax(1))
-    masses = np.stack([probs[:, :nc].sum(1), probs[:, nc], probs[:, nc + 1]], 1).argmax(1)
-    mass = np.where(few, UNKNOWN_INDEX, np.where(masses == 0, probs[:, :nc].argmax(1), nc - 1 + masses))
-    for name, ans in (("argmax (shipped)", argmax), ("mass rule", mass)):
+    mass = np.where(few, UNKNOWN_INDEX, decide(probs))
+    for name, ans in (("argmax over seven labels", argmax), ("mass rule (shipped, spot_model.decide)", mass)):
         c, o, j = y < nc, y == nc, y == nc + 1
         print(f"{name}: cubic refused {share(ans[c] >= nc)}; non-cubic other/unknown {share(ans[o] >= nc)}; "
               f"junk unknown {share(ans[j] == UNKNOWN_INDEX)}; 7-label accuracy {share(ans == y)}")

@@ -1,9 +1,10 @@
 """Why the spot-index model refuses clean cubic test patterns (answers "other" or "unknown"): too few spots
-(the spot-count rule, no indexing possible) or the network's choice, per zone axis; and what a "mass rule"
-would do: decide cubic / other / unknown by the summed probability of the five cubic classes against "other"
-and "unknown" first, then the cubic class (the shipped answer is the argmax over the seven labels, where the
-cubic mass is split five ways). With ``--other`` and ``--junk`` also the non-cubic and junk shots under both
-rules. A sensitivity measurement on test data, not a choice (choose on validation crystals).
+(the spot-count rule, no indexing possible) or the network's choice, per zone axis, under two decision rules:
+the argmax over the seven labels (shipped until 2026-12-07; it splits the cubic mass five ways) and the
+shipped group rule ("mass rule", `sadpnet.model.spot_model.decide`: cubic / other / unknown by summed
+probability first, then the cubic class). With ``--other`` and ``--junk`` also the non-cubic and junk shots
+under both rules. A sensitivity measurement on test data, not a choice (the rule was chosen on validation
+crystals, `bench/decision_rule_validation.py`).
 
 Input: the test shots of `sadpnet evaluate-real` (``OUT/shots/cubic.npz``, ``other.npz``, ``junk.npz``).
 
@@ -19,25 +20,40 @@ from pathlib import Path
 
 import numpy as np
 
+from sadpnet.data.holdout import load_holdout
+from sadpnet.model.calibrate import expected_calibration_error
 from sadpnet.model.indexing import evidence_features
-from sadpnet.model.realtest import evidence_of
-from sadpnet.model.spot_model import LABELS, is_unknown, load_spot_model
+from sadpnet.model.realtest import _truth, evidence_of
+from sadpnet.model.spot_model import LABELS, decide, is_unknown, load_spot_model
 from sadpnet.resources import resource_path
 from sadpnet.stats import share_text
 
 
-def answers(model, shots_file: Path, workers: int) -> tuple[np.ndarray, np.ndarray, dict]:
-    """(argmax answers, mass-rule answers, shots): "unknown (too few spots)" where the spot-count rule applies."""
+def answers(model, shots_file: Path, workers: int) -> tuple[np.ndarray, np.ndarray, dict, np.ndarray]:
+    """(argmax answers, mass-rule answers, shots, probabilities): "unknown (too few spots)" where the spot-count
+    rule applies (its probabilities one-hot "unknown", as `sadpnet classify` reports them)."""
     shots = dict(np.load(shots_file, allow_pickle=False))
     ev = evidence_of(shots, workers=workers)
     probs = model.predict_proba(np.stack([evidence_features(e) for e in ev]))
     few = np.array([is_unknown(e) for e in ev])
+    probs[few] = np.eye(len(LABELS))[LABELS.index("unknown")]
     labels = np.array(LABELS)
     argmax = np.where(few, "unknown (too few spots)", labels[probs.argmax(1)])
-    masses = np.stack([probs[:, :5].sum(1), probs[:, 5], probs[:, 6]], 1)
-    mass = np.where(masses.argmax(1) == 0, labels[probs[:, :5].argmax(1)],
-                    np.where(masses.argmax(1) == 1, "other", "unknown"))
-    return argmax, np.where(few, "unknown (too few spots)", mass), shots
+    return argmax, np.where(few, "unknown (too few spots)", labels[decide(probs)]), shots, probs
+
+
+def ece_text(probs: np.ndarray, answer: np.ndarray, truth: np.ndarray) -> str:
+    """ECE (15 bins) of the answer's probability, in %."""
+    lab = [a if a in LABELS else "unknown" for a in answer]
+    idx = np.array([LABELS.index(a) for a in lab])
+    return f"{100 * expected_calibration_error(probs, np.array([LABELS.index(t) for t in truth]), answers=idx):.1f} %"
+
+
+def confident_cubic(probs: np.ndarray, answer: np.ndarray) -> str:
+    """How many answers are a cubic class at p >= 0.6 and at p >= 0.8."""
+    cubic = np.isin(answer, LABELS[:5])
+    p = np.array([probs[i, LABELS.index(a)] if c else 0.0 for i, (a, c) in enumerate(zip(answer, cubic))])
+    return f"{int((p >= 0.6).sum())} at p >= 0.6, {int((p >= 0.8).sum())} at p >= 0.8"
 
 
 def share(mask: np.ndarray) -> str:
@@ -57,20 +73,25 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     a = ap.parse_args()
     model = load_spot_model(Path(a.model) if Path(a.model).is_dir() else resource_path("models", a.model))
-    argmax, mass, shots = answers(model, a.shots, a.workers)
+    argmax, mass, shots, probs = answers(model, a.shots, a.workers)
     refused = np.isin(argmax, REFUSED)
-    print(f"clean cubic patterns refused (shipped argmax): {share(refused)}")
+    print(f"clean cubic patterns refused (argmax over seven labels): {share(refused)}")
     for why, k in Counter(argmax[refused]).most_common():
         print(f"  {why}: {k}")
     zones = Counter(tuple(int(x) for x in z) for z in shots["zone"][refused])
     print("  by zone axis: " + ", ".join(f"[{''.join(map(str, z))}] {k}" for z, k in zones.most_common()))
-    print(f"clean cubic patterns refused (mass rule): {share(np.isin(mass, REFUSED))}")
+    print(f"clean cubic patterns refused (mass rule, shipped): {share(np.isin(mass, REFUSED))}")
+    truth = _truth(shots, load_holdout())
+    print(f"ECE of the answer's probability, cubic patterns: argmax {ece_text(probs, argmax, truth)}; "
+          f"mass rule {ece_text(probs, mass, truth)}")
     if a.other:
-        am, ms, _ = answers(model, a.other, a.workers)
+        am, ms, _, po = answers(model, a.other, a.workers)
         print(f"non-cubic patterns answered other/unknown: argmax {share(np.isin(am, REFUSED))}; "
               f"mass rule {share(np.isin(ms, REFUSED))}")
+        print(f"non-cubic patterns answered cubic: argmax {confident_cubic(po, am)}; "
+              f"mass rule {confident_cubic(po, ms)}")
     if a.junk:
-        am, ms, _ = answers(model, a.junk, a.workers)
+        am, ms, _, _ = answers(model, a.junk, a.workers)
         print(f"junk frames answered unknown: argmax {share(np.char.startswith(am.astype(str), 'unknown'))}; "
               f"mass rule {share(np.char.startswith(ms.astype(str), 'unknown'))}")
 

@@ -79,6 +79,13 @@ def test_classify_command_runs_a_spot_model_on_files(tmp_path):
     assert out["model"]["architecture"] == "spot-index-mlp" and len(out["images"]) == 3
     for im in out["images"]:
         assert abs(sum(t["probability"] for t in im["top"]) - 1) < 1e-6 and im["calibration"]["source"] == "file"
+        assert abs(sum(im["groups"].values()) - 1) < 1e-6
+        group = max(im["groups"], key=im["groups"].get)  # the answer lies in the group of largest mass
+        answer = im["prediction"]
+        assert ("space_group" in answer) == (group == "cubic") and im["unknown"]["verdict"] == (group == "unknown")
+        if group == "cubic":  # the most probable of the five classes
+            cubic = [t for t in im["top"] if "space_group" in t]
+            assert answer["probability"] == max(t["probability"] for t in cubic)
     a = out["ensemble"]["lattice_parameter_a"]["229"]
     assert a == pytest.approx(2.87, rel=0.03)  # the joint fit of bcc reads Fe's lattice parameter
     assert out["ensemble"]["indexing"]["space_group"] == 229  # the no-learning joint answer: bcc
@@ -143,3 +150,20 @@ print("torch" in sys.modules)
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_the_answer_is_decided_group_first():
+    """A pattern whose cubic mass (0.56) is split between two look-alike classes is answered cubic, not
+    "other" (0.44); "other" and "unknown" win only by their own mass; one label above one half always wins."""
+    from sadpnet.model.spot_model import decide, group_probabilities
+
+    p = np.array([[0.30, 0.26, 0.0, 0.0, 0.0, 0.44, 0.0],   # split cubic mass
+                  [0.20, 0.10, 0.0, 0.0, 0.0, 0.70, 0.0],   # other
+                  [0.10, 0.10, 0.1, 0.0, 0.0, 0.25, 0.45],  # unknown by its mass (cubic 0.30)
+                  [0.05, 0.10, 0.3, 0.2, 0.0, 0.0, 0.35]])  # cubic 0.65 against unknown 0.35: class 225
+    assert [LABELS[i] for i in decide(p)] == ["213", "other", "unknown", "225"]
+    assert np.allclose(group_probabilities(p).sum(1), 1)
+    rng = np.random.default_rng(0)
+    q = rng.dirichlet(np.full(len(LABELS), 0.3), size=500)
+    sure = q.max(1) > 0.5
+    assert (decide(q)[sure] == q[sure].argmax(1)).all()

@@ -100,4 +100,8 @@ def _verdict(r: dict) -> str:
     gate = r.get("defect_gate")
     if gate is not None:  # a defect-gated mixture model: how much the defect-trained network decided
         return f"{_name(p)}, {100 * p['probability']:.1f} % (defect gate {gate['probability']:.2f})"
+    groups = r.get("groups")
+    if groups and "space_group" in p and groups["cubic"] > p["probability"] + 0.005:  # spot-indexing models
+        return (f"{_name(p)}, {100 * p['probability']:.1f} % (a cubic crystal of the five: "
+                f"{100 * groups['cubic']:.1f} %)")
     return f"{_name(p)}, {100 * p['probability']:.1f} %"

@@ -2,7 +2,7 @@
 
 `fit_temperature(logits, labels)` finds T > 0 minimising the negative log-likelihood of softmax(logits / T)
 on validation data; `expected_calibration_error(probs, labels, n_bins=15)` is the usual equal-width-bin ECE
-(fraction, 0..1) of the top-1 confidence.
+(fraction, 0..1) of the confidence of the answer (by default the top-1 class).
 """
 
 from __future__ import annotations
@@ -35,12 +35,17 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     return float(np.exp(res.x))
 
 
-def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, n_bins: int = 15) -> float:
-    """ECE (0..1): sum over confidence bins of |accuracy - mean confidence| weighted by the bin's share."""
+def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, n_bins: int = 15,
+                               answers: np.ndarray | None = None) -> float:
+    """ECE (0..1): sum over confidence bins of |accuracy - mean confidence| weighted by the bin's share.
+
+    The confidence is the probability of the answer: the top-1 class, or ``answers`` (N,) class indices where
+    the answer is decided otherwise (e.g. `sadpnet.model.spot_model.decide`)."""
     probs = np.asarray(probs, dtype=np.float64)
     labels = np.asarray(labels)
-    conf = probs.max(axis=1)
-    correct = (probs.argmax(axis=1) == labels).astype(np.float64)
+    answers = probs.argmax(axis=1) if answers is None else np.asarray(answers)
+    conf = probs[np.arange(len(probs)), answers]
+    correct = (answers == labels).astype(np.float64)
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     ece = 0.0
     for lo, hi in zip(edges[:-1], edges[1:]):

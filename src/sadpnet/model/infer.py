@@ -18,7 +18,9 @@ Both return the documented, stable JSON-serialisable dict (``RESULT_VERSION`` = 
                "mixture": {"clean", "gate", "gate_classes", "rule"} (only for a mixture model)},
      "images": [{"source": str,
                  "top": [{"space_group": int, "symbol": str, "crystal_system": str, "probability": float}, ...],
-                 "prediction": <the first entry of "top">,
+                 "prediction": <the answer: the first entry of "top"; for a spot-indexing model decided group
+                                first, `sadpnet.model.spot_model.decide`, so possibly a later entry>,
+                 "groups": {"cubic", "other", "unknown"} (spot-indexing models only: summed probabilities),
                  "unknown": {"verdict": bool, "score": float, "threshold": float, "score_name": str,
                              "defect_signature": {"flagged", "probability", "threshold", "classes"} (only
                              for models with an attached defect detector, `sadpnet.model.detector`: flagged =

@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from sadpnet.model.indexing import CLASSES, evidence_features, joint_scores, independent_scores, pattern_evidence
-from sadpnet.model.spot_model import LABELS, is_unknown, joint_posterior
+from sadpnet.model.spot_model import LABELS, UNKNOWN_INDEX, decide, is_unknown, joint_posterior
 from sadpnet.model.testshots import SET_AXES
 
 UNKNOWN = "unknown"
@@ -63,11 +63,13 @@ def _groups(shots: dict) -> dict:
 
 
 def spot_model_results(model, shots: dict, evidence: list) -> dict:
-    """Per-pattern answers (label or "unknown") and probabilities, and per-set / per-material joint answers."""
+    """Per-pattern answers (label, "other" or "unknown", by `sadpnet.model.spot_model.decide`) and
+    probabilities, and per-set / per-material joint answers (the same rule on the joint posterior)."""
     X = np.stack([evidence_features(e) for e in evidence])
     probs = model.predict_proba(X)
     unknown = np.array([is_unknown(e) for e in evidence])
-    answer = np.where(unknown, UNKNOWN, np.array(LABELS)[probs.argmax(1)])
+    probs[unknown] = np.eye(len(LABELS))[UNKNOWN_INDEX]  # as `sadpnet classify` reports them
+    answer = np.array(LABELS)[decide(probs)]
     sets, materials, independent = {}, {}, {}
     for m, idx in _groups(shots).items():
         members = [idx[z] for z in SET_AXES if z in idx]
@@ -80,10 +82,10 @@ def spot_model_results(model, shots: dict, evidence: list) -> dict:
                 store[m] = (UNKNOWN, None)
                 continue
             p = joint_posterior(model, [evidence[i] for i in known], probs[known])
-            store[m] = (LABELS[int(p.argmax())], p)
+            store[m] = (LABELS[int(decide(p)[0])], p)
         if members:
             logp = np.sum(np.log(np.clip(probs[members], 1e-6, None)), axis=0)
-            independent[m] = LABELS[int(logp.argmax())]
+            independent[m] = LABELS[int(decide(np.exp(logp - logp.max()))[0])]
     return {"answer": answer, "probs": probs, "unknown": unknown, "set": sets, "material": materials,
             "set_independent": independent}
 
@@ -184,7 +186,8 @@ def summary(results: dict, shots: dict, holdout, *, role: str, lookalike: dict |
         from sadpnet.model.calibrate import expected_calibration_error
 
         y = np.array([LABELS.index(t) for t in truth])
-        out["ece"] = float(expected_calibration_error(results["probs"], y))
+        out["ece"] = float(expected_calibration_error(results["probs"], y,
+                                                      answers=np.array([LABELS.index(a) for a in ans])))
     return out
 
 

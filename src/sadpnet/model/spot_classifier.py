@@ -4,11 +4,14 @@
 ``spot-index-mlp`` architecture, so ``sadpnet classify --model DIR``, the batch table and the web page use it
 as they use a ResNet. Each image is decoded to linear intensity (its `IntensityMapping`), its spots indexed
 (`sadpnet.model.indexing`), and the network's calibrated probabilities reported over the five cubic space
-groups, "other" and "unknown"; ``unknown.verdict`` is true when "unknown" is the answer. With ``ensemble``,
-the joint posterior uses the shared-lattice-parameter check (`sadpnet.model.spot_model.joint_posterior`) and
-reports the lattice parameter (A) of each cubic class's joint fit, and the no-learning indexing answer
-(``ensemble.indexing``: the class whose lattice explains every pattern best with one lattice parameter), which
-is the better 3-axis answer on the held-out crystals (docs/classifier-v2.md).
+groups, "other" and "unknown". The answer (``prediction``) is decided group first
+(`sadpnet.model.spot_model.decide`): a cubic crystal of the five, "other" or "unknown" by summed probability
+(``groups``), then the class, so it is not always the first entry of ``top``; ``unknown.verdict`` is true when
+"unknown" is the answer. With ``ensemble``, the joint posterior uses the shared-lattice-parameter check
+(`sadpnet.model.spot_model.joint_posterior`) and reports the lattice parameter (A) of each cubic class's joint
+fit, and the no-learning indexing answer (``ensemble.indexing``: the class whose lattice explains every
+pattern best with one lattice parameter), which is the better 3-axis answer on the held-out crystals
+(docs/classifier-v2.md).
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from sadpnet.model import DEFAULT_TOP_K
 from sadpnet.model.indexing import CLASSES, evidence_features, joint_scores, pattern_evidence
 from sadpnet.model.result import RESULT_VERSION, calibration_of, checked_request, space_group_entry
 from sadpnet.model.spot_model import ARCHITECTURE as SPOT_ARCHITECTURE
-from sadpnet.model.spot_model import LABELS, UNKNOWN_INDEX, SpotModel, is_unknown, joint_posterior, load_spot_model
+from sadpnet.model.spot_model import DECISION_RULE, GROUPS, LABELS, UNKNOWN_INDEX, SpotModel, decide, \
+    group_probabilities, is_unknown, joint_posterior, load_spot_model
 
 
 def linear_image(pattern) -> np.ndarray:
@@ -55,13 +59,13 @@ class SpotClassifier:
         probs = self.model.predict_proba(np.stack([evidence_features(e) for e in evidence]))  # (N, 7)
         k = min(int(top_k), len(LABELS))
         images = []
+        probs[[is_unknown(ev) for ev in evidence]] = np.eye(len(LABELS))[UNKNOWN_INDEX]
+        answer = decide(probs)
         for i, (p, ev) in enumerate(zip(patterns, evidence)):
-            if is_unknown(ev):
-                probs[i] = np.eye(len(LABELS))[UNKNOWN_INDEX]
-            top = _top(probs[i], k)
             centre = getattr(p, "centre_xy", None)
-            images.append({"source": str(getattr(p, "source", f"image {i}")), "top": top, "prediction": top[0],
-                           "unknown": {"verdict": bool(probs[i].argmax() == UNKNOWN_INDEX),
+            images.append({"source": str(getattr(p, "source", f"image {i}")), "top": _top(probs[i], k),
+                           **_decision(probs[i], int(answer[i])),
+                           "unknown": {"verdict": bool(answer[i] == UNKNOWN_INDEX),
                                        "score": float(probs[i][UNKNOWN_INDEX]),
                                        "score_name": "p_unknown", "n_spots": int(ev.n_spots)},
                            "centre_xy": None if centre is None else [float(centre[0]), float(centre[1])],
@@ -75,10 +79,10 @@ class SpotClassifier:
         p = joint_posterior(self.model, [evidence[i] for i in known], probs[known]) if known else probs.mean(0)
         js, a = (joint_scores([evidence[i] for i in known]) if known
                  else (np.zeros(len(CLASSES)), np.full(len(CLASSES), np.nan)))
-        top = _top(p, k)
         best = int(np.argmax(js))
-        return {"n_images": len(images), "rule": "product + shared lattice parameter", "top": top,
-                "prediction": top[0], "lattice_parameter_a": {str(c): _or_none(x) for c, x in zip(CLASSES, a)},
+        return {"n_images": len(images), "rule": "product + shared lattice parameter", "top": _top(p, k),
+                **_decision(p, int(decide(p)[0])),
+                "lattice_parameter_a": {str(c): _or_none(x) for c, x in zip(CLASSES, a)},
                 "indexing": {**_without_probability(space_group_entry(str(CLASSES[best]), 0.0)),
                              "lattice_parameter_a": _or_none(a[best]),
                              "joint_scores": {str(c): float(x) for c, x in zip(CLASSES, js)},
@@ -91,7 +95,14 @@ class SpotClassifier:
         return {"name": self.card.get("name", self.model_dir.name), "dir": str(self.model_dir),
                 "architecture": SPOT_ARCHITECTURE, "classes": list(LABELS),
                 "weights_sha256": self.card["weights_sha256"], "temperature": self.model.temperature,
-                "kappa": self.model.kappa, "unknown_score": "p_unknown", "unknown_threshold": None}
+                "kappa": self.model.kappa, "decision_rule": DECISION_RULE, "unknown_score": "p_unknown",
+                "unknown_threshold": None}
+
+
+def _decision(p: np.ndarray, answer: int) -> dict:
+    """The answer's entry (``prediction``) and the summed probability of each answer group (``groups``)."""
+    return {"prediction": space_group_entry(LABELS[answer], p[answer]),
+            "groups": {g: float(x) for g, x in zip(GROUPS, group_probabilities(p)[0])}}
 
 
 def _without_probability(entry: dict) -> dict:

@@ -23,11 +23,11 @@ from pathlib import Path
 import numpy as np
 
 from sadpnet.model import indexing_data as data
-from sadpnet.model.spot_model import calibrate, fit_kappa, fit_spot_model, save_spot_model
+from sadpnet.model.spot_model import calibrate, decide, fit_kappa, fit_spot_model, save_spot_model
 
 
 def _accuracy(model, X, y) -> float:
-    return float((model.predict_proba(X).argmax(1) == y).mean()) if len(y) else float("nan")
+    return float((decide(model.predict_proba(X)) == y).mean()) if len(y) else float("nan")
 
 
 def _ensure_cache(folder, per_crystal: int, workers: int, progress) -> dict:

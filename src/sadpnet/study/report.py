@@ -52,8 +52,9 @@ def _verdict_blocks(results: dict, goals: list[list[str]]) -> list[tuple]:
     if sizes:
         n = min(sizes)
         lo = 100 * wilson_interval(n, n)[0]
-        B.append(("p", f"Mode **{results['mode']}**, {_detector_text(results['grid'])}: {min(sizes)} to "
-                       f"{max(sizes)} patterns per test set. Every "
+        span = str(n) if n == max(sizes) else f"{n} to {max(sizes)}"
+        B.append(("p", f"Mode **{results['mode']}**, {_detector_text(results['grid'])}: {span} "
+                       "patterns per test set. Every "
                        "accuracy below carries its 95 % Wilson interval, and a goal counts as met only when the whole "
                        f"interval clears it. With {n} patterns even {n} of {n} right leaves the interval down to "
                        f"{lo:.0f} %, so a set of that size alone cannot show a goal above {lo:.0f} %; pooled rows "
