@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from sadpnet.model import indexing_data as data
 from sadpnet.model.calibrate import expected_calibration_error
 from sadpnet.model.indexing import CLASS_FEATURES, CLASSES, GLOBAL_FEATURES, evidence_features
 from sadpnet.model.spot_model import LABELS, UNKNOWN_INDEX, decide, load_spot_model
+from sadpnet.model.spot_train import validation_examples
 from sadpnet.resources import resource_path
 
 GRID = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2, 1.4, 1.59, 1.8, 2.0, 2.5)
@@ -58,13 +58,7 @@ def main() -> None:
     ap.add_argument("--shots", type=Path)
     a = ap.parse_args()
     model = load_spot_model(Path(a.model) if Path(a.model).is_dir() else resource_path("models", a.model))
-    t = model.card["training"]
-    seed, n_val = int(t["seed"]), int(t["n_val"])
-    cubic, other = t["generated_crystals"]["cubic_per_class"], t["generated_crystals"]["other"]
-    data.use_generated(data.generated_pool(max(8, cubic // 4), max(20, other // 4), seed=2 * seed + 2,
-                                           workers=a.workers))
-    data.use_split("val")
-    X, y, material = data.draw_examples(n_val, seed=10 * seed + 2, workers=a.workers)
+    X, y, material = validation_examples(model.card, workers=a.workers)
     n_spots_col = len(CLASSES) * len(CLASS_FEATURES) + GLOBAL_FEATURES.index("log_n_spots")
     few = X[:, n_spots_col] < math.log1p(model.card["unknown_rule"]["min_spots"])
     z = model.logits(X)

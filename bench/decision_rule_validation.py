@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from sadpnet.model import indexing_data as data
 from sadpnet.model.indexing import GLOBAL_FEATURES, CLASS_FEATURES, CLASSES
 from sadpnet.model.spot_model import LABELS, UNKNOWN_INDEX, decide, load_spot_model
+from sadpnet.model.spot_train import validation_examples
 from sadpnet.resources import resource_path
 from sadpnet.stats import share_text
 
@@ -33,13 +33,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     a = ap.parse_args()
     model = load_spot_model(Path(a.model) if Path(a.model).is_dir() else resource_path("models", a.model))
-    t = model.card["training"]
-    seed, n_val = int(t["seed"]), int(t["n_val"])
-    cubic, other = t["generated_crystals"]["cubic_per_class"], t["generated_crystals"]["other"]
-    data.use_generated(data.generated_pool(max(8, cubic // 4), max(20, other // 4), seed=2 * seed + 2,
-                                           workers=a.workers))
-    data.use_split("val")
-    X, y, _ = data.draw_examples(n_val, seed=10 * seed + 2, workers=a.workers)
+    X, y, _ = validation_examples(model.card, workers=a.workers)
     probs = model.predict_proba(X)
     n_spots_col = len(CLASSES) * len(CLASS_FEATURES) + GLOBAL_FEATURES.index("log_n_spots")
     few = X[:, n_spots_col] < math.log1p(model.card["unknown_rule"]["min_spots"])

@@ -30,6 +30,26 @@ def _accuracy(model, X, y) -> float:
     return float((decide(model.predict_proba(X)) == y).mean()) if len(y) else float("nan")
 
 
+def use_validation_crystals(seed: int, n_generated_cubic: int, n_generated_other: int, workers: int = 1) -> None:
+    """Draw from the validation crystals of a training run of ``seed``: the validation corpus families and a
+    generated pool a quarter the size of the training one (its own seed)."""
+    data.use_generated(data.generated_pool(max(8, n_generated_cubic // 4), max(20, n_generated_other // 4),
+                                           seed=2 * seed + 2, workers=workers))
+    data.use_split("val")
+
+
+def validation_examples(card: dict, *, workers: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(X, y, material) of the validation patterns a spot-index model was calibrated on, drawn again from its
+    card's ``training`` block (clean patterns; a defect-aware model's validation also had defects)."""
+    t = card["training"]
+    seed, g = int(t["seed"]), t["generated_crystals"]
+    use_validation_crystals(seed, g["cubic_per_class"], g["other"], workers)
+    try:
+        return data.draw_examples(int(t["n_val"]), seed=10 * seed + 2, workers=workers)
+    finally:
+        data.use_split("train")
+
+
 def _ensure_cache(folder, per_crystal: int, workers: int, progress) -> dict:
     """Build the defect cache for the cubic crystals the stream draws now (missing ones only); its summary."""
     from sadpnet.data.defect_cache import build_defect_cache
@@ -65,9 +85,7 @@ def train_spot_indexing(out_dir, *, n_train: int = 3000, n_val: int = 600, n_val
     X, y, material = data.draw_examples(n_train, seed=10 * seed + 1, workers=workers, progress=report("train"),
                                         defect_rate=defect_rate, defect_cache=defect_cache)
     t2 = time.perf_counter()
-    data.use_generated(data.generated_pool(max(8, n_generated_cubic // 4), max(20, n_generated_other // 4),
-                                           seed=2 * seed + 2, workers=workers))
-    data.use_split("val")
+    use_validation_crystals(seed, n_generated_cubic, n_generated_other, workers)
     if builds:
         builds["val"] = _ensure_cache(defect_cache, defect_blocks, workers, report("defect cache (val)"))
     Xv, yv, _ = data.draw_examples(n_val, seed=10 * seed + 2, workers=workers, progress=report("val"),
