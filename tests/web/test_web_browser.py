@@ -173,6 +173,22 @@ def test_model_choice_and_top_k_default(page, server, tmp_path):
     assert len(result["images"][0]["top"]) == DEFAULT_TOP_K
 
 
+def test_spot_index_model_shows_the_cubic_mass(page, server):
+    """With the spot-indexing model the page also says how much probability the five cubic classes share
+    (its answer is decided group first): bcc Fe [011] in z2_saed.dm3 is a cubic crystal, split among classes."""
+    page.goto(server.url + "/")
+    page.wait_for_function("document.getElementById('model').options.length > 1")
+    page.select_option("#model", "spot-index")
+    page.wait_for_function("document.getElementById('model-line').textContent.includes('spot-index')")
+    page.set_input_files("#file-input", str(DM3))
+    page.wait_for_function("document.getElementById('status').textContent.startsWith('Done')", timeout=90_000)
+    text = page.inner_text("#verdict")
+    assert "A cubic crystal of the five:" in text
+    share = float(text.split("A cubic crystal of the five:")[1].split("%")[0])
+    answer = float(text.split("Most likely")[1].split("%")[0].split(":")[-1])
+    assert share > answer
+
+
 def test_drag_and_drop_and_the_unknown_verdict(page):
     """A classifier that calls the pattern unknown (fake, to force the verdict): the page says so. The file
     arrives by drag and drop (a DataTransfer dropped on the drop zone)."""

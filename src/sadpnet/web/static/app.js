@@ -248,6 +248,12 @@ function renderResult() {
       ": " + pct(best.probability) + (r.ensemble ? " (ensemble of " + r.ensemble.n_images + " patterns)" : "") + ".";
   }
   verdict.append(p);
+  if (ans.groups && best.space_group !== undefined && ans.groups.cubic > best.probability + 0.005) {
+    const g = document.createElement("p");  // a spot-indexing model answers group first (docs/classifier-v2.md)
+    g.textContent = "A cubic crystal of the five: " + pct(ans.groups.cubic) + ", shared among the classes below " +
+      "(one pattern often cannot tell them apart; several zone axes can).";
+    verdict.append(g);
+  }
   const sig = ans.unknown && ans.unknown.defect_signature;
   const nFlag = ans.unknown && ans.unknown.n_defect_flagged;
   if ((sig && sig.flagged) || (nFlag && 2 * nFlag > (r.ensemble ? r.ensemble.n_images : 1))) {
