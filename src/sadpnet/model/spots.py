@@ -5,7 +5,8 @@ The first step of the spot-indexing classifier (`sadpnet.model.indexing`). Steps
 1. `background_removed`: white top-hat (the image minus its grey opening), which keeps features smaller than
    a spot and drops the diffuse centre, rings and uneven background;
 2. `local_maxima`: pixels that are the maximum of their neighbourhood and stand ``min_snr`` times the robust
-   noise (median absolute deviation) above zero and ``min_relative`` of the strongest spot;
+   noise (median absolute deviation) above zero (and ``min_relative`` of the strongest spot: 0 by default,
+   `MIN_RELATIVE`);
 3. sub-pixel centroids over 3 x 3 pixels; spots within ``exclude_radius_px`` of the direct beam or on masked
    pixels (beam stop) are dropped.
 
@@ -21,6 +22,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+#: Default floor relative to the strongest spot's peak: none (0), the noise threshold alone decides. A floor of
+#: 1e-3 dropped real weak reflections of bright patterns (their strongest spot stands 10^4-10^5 above the
+#: noise), which left the true net "missing" them; validation-family crystals, no-learning per-pattern answer on
+#: patterns without a look-alike: 62 % at 1e-3, 74 / 78 / 83 % at 3e-4 / 1e-4 / 0 (with
+#: `lattice_fit.MISSING_SHARE`; docs/classifier-v2.md). Junk frames give the same spots either way.
+MIN_RELATIVE = 0.0
 
 
 @dataclass(frozen=True)
@@ -81,7 +89,7 @@ def _centroids(signal: np.ndarray, rc: np.ndarray) -> np.ndarray:
 
 
 def find_spots(image: np.ndarray, pixel_size_inv_a: float, centre_xy, mask: np.ndarray | None = None, *,
-               spot_radius_px: int | None = None, min_snr: float = 6.0, min_relative: float = 1e-3,
+               spot_radius_px: int | None = None, min_snr: float = 6.0, min_relative: float = MIN_RELATIVE,
                exclude_radius_px: float | None = None, max_spots: int = 150) -> Spots:
     """Spots of a diffraction image.
 
@@ -92,7 +100,7 @@ def find_spots(image: np.ndarray, pixel_size_inv_a: float, centre_xy, mask: np.n
         mask: optional (H, W) bool, True = usable pixel (False on the beam stop, saturated halo ...).
         spot_radius_px: half-width of the neighbourhoods, pixels; default max(2, round(min(H, W) / 128)).
         min_snr: a spot's top-hat peak must exceed this many robust noise standard deviations.
-        min_relative: ... and this fraction of the strongest spot's peak.
+        min_relative: ... and this fraction of the strongest spot's peak (default `MIN_RELATIVE`: no floor).
         exclude_radius_px: no spots within this radius of the centre (the direct beam); default
             3 * ``spot_radius_px``.
         max_spots: keep at most this many, strongest first.
