@@ -25,7 +25,8 @@ def _crystal(name):
 
 def _exact_fits(name, zone):
     spots = exact_net_spots(_crystal(name), zone, G_MAX)
-    return fit_classes(spots, pixel_size_inv_a=PX, tol_relative=LOOKALIKE_TOL_RELATIVE, tol_pixels=0.0)
+    return fit_classes(spots, pixel_size_inv_a=PX, tol_relative=LOOKALIKE_TOL_RELATIVE, tol_pixels=0.0,
+                       missing_share=1.0)  # as the look-alike rule: complete nets
 
 
 def test_fcc_001_is_a_lookalike_of_bcc_001_at_a_over_sqrt2():

@@ -117,6 +117,21 @@ def test_a_card_of_an_older_joint_rule_is_refused_with_one_line(tmp_path):
     assert "\n" not in str(err.value)
 
 
+def test_a_model_of_other_indexing_evidence_is_refused(tmp_path):
+    """A card trained on another evidence version (spot finding, fits) would be fed features it never saw."""
+    X, y = _toy(50)
+    save_spot_model(fit_spot_model(X, y, epochs=5), tmp_path / "m", {})
+    from sadpnet.model.indexing import EVIDENCE_VERSION
+
+    card = json.loads((tmp_path / "m" / "card.json").read_text())
+    assert card["evidence_version"] == EVIDENCE_VERSION
+    card["evidence_version"] = EVIDENCE_VERSION + 1  # e.g. spots found without the relative floor
+    (tmp_path / "m" / "card.json").write_text(json.dumps(card))
+    with pytest.raises(InputError, match=f"evidence version {EVIDENCE_VERSION + 1}") as err:
+        load_spot_model(tmp_path / "m")
+    assert "\n" not in str(err.value) and "train-indexing" in str(err.value)
+
+
 def test_numpy_forward_is_the_torch_network():
     import torch
 

@@ -34,6 +34,12 @@ TOL_RELATIVE = 0.025
 TOL_PIXELS = 1.5
 #: Weight of the missing-reflection share in a hypothesis' score.
 MISSING_WEIGHT = 1.0
+#: Predicted reflections count as missing inside the radius that holds this share of the observed spot weight
+#: (`missing_radius`); 1.0: out to the farthest detected spot. 0.9 counts the weak high-order reflections that a
+#: detector loses before its last faint spot as not missing, which helps on clean validation crystals together
+#: with no spot-finder floor, but the pair was not adopted (`spots.MIN_RELATIVE`; docs/classifier-v2.md,
+#: "Spot indexing on patterns without a look-alike").
+MISSING_SHARE = 1.0
 #: Anchor pairs of a template come from its reflections of this many shortest lengths. Eight, not six: a
 #: pattern whose odd reflections are weak (e.g. fcc [013] of a rocksalt-like crystal) shows a sub-net whose
 #: short vectors are the template's 7th-8th shells. Chosen on 48 training-corpus crystals, 16 axes each
@@ -251,9 +257,21 @@ def refined_map(template: Template, a_a: float, m: np.ndarray, g: np.ndarray, to
     return 1 / abs(z), (m * a_a) @ zmat
 
 
+def missing_radius(rg: np.ndarray, w: np.ndarray, g_max: float, share: float = MISSING_SHARE) -> float:
+    """Outer radius (1/A) inside which a hypothesis' predicted reflections count as missing: the smallest |g|
+    that holds ``share`` of the spot weight ``w`` of spots at ``rg`` = |g| (the farthest spot when ``share`` >= 1),
+    at most ``g_max`` (the detector's inscribed circle)."""
+    if share >= 1.0:
+        return min(float(rg.max()), float(g_max))
+    order = np.argsort(rg, kind="stable")
+    cum = np.cumsum(w[order]) / w.sum()
+    k = min(int(np.searchsorted(cum, share - 1e-12)), len(rg) - 1)
+    return min(float(rg[order][k]), float(g_max))
+
+
 def fit_classes(spots, classes=(213, 221, 225, 227, 229), *, zones=None, pixel_size_inv_a: float = 0.0133,
-                keep: int = 8, tol_relative: float = TOL_RELATIVE, tol_pixels: float = TOL_PIXELS
-                ) -> dict[int, list[Fit]]:
+                keep: int = 8, tol_relative: float = TOL_RELATIVE, tol_pixels: float = TOL_PIXELS,
+                missing_share: float = MISSING_SHARE) -> dict[int, list[Fit]]:
     """The best ``keep`` hypotheses per class (distinct lattice parameters, best score first).
 
     Args:
@@ -263,6 +281,8 @@ def fit_classes(spots, classes=(213, 221, 225, 227, 229), *, zones=None, pixel_s
         pixel_size_inv_a: the pattern's calibration (sets the absolute position tolerance).
         tol_relative, tol_pixels: a spot matches a reflection within tol_relative x |g| + tol_pixels x
             pixel_size_inv_a (defaults: the indexing tolerances; exact spot lists may ask for tighter ones).
+        missing_share: predicted reflections count as missing inside `missing_radius` of this share of the
+            spot weight (default `MISSING_SHARE`; 1.0: out to the farthest spot, for complete exact nets).
 
     Returns:
         {space group: [Fit, ...]}; empty lists when fewer than 2 independent spots were found.
@@ -276,8 +296,7 @@ def fit_classes(spots, classes=(213, 221, 225, 227, 229), *, zones=None, pixel_s
         return out
     w = spot_weights(np.asarray(spots.intensity))
     rg = np.hypot(g[:, 0], g[:, 1])  # |g|, once per pattern, for every hypothesis
-    r_obs = float(rg.max())
-    r_max = min(r_obs, spots.g_max_inv_a)
+    r_max = missing_radius(rg, w, spots.g_max_inv_a, missing_share)
     tol_abs = tol_pixels * pixel_size_inv_a
     g_tree = cKDTree(g)
     for c in classes:

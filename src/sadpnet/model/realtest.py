@@ -406,8 +406,10 @@ def _lookalike_rows(job):
     out = []
     for zone, g_max, px in rows:
         spots = exact_net_spots(crystal, zone, g_max)
-        exact = fit_classes(spots, pixel_size_inv_a=px, tol_relative=LOOKALIKE_TOL_RELATIVE, tol_pixels=0.0)
-        near = fit_classes(spots, pixel_size_inv_a=px)
+        # complete nets: missing reflections counted out to the farthest reflection (missing_share=1)
+        exact = fit_classes(spots, pixel_size_inv_a=px, tol_relative=LOOKALIKE_TOL_RELATIVE, tol_pixels=0.0,
+                            missing_share=1.0)
+        near = fit_classes(spots, pixel_size_inv_a=px, missing_share=1.0)
         out.append({"classes": lookalike_classes(exact, space_group), "near": lookalike_classes(near, space_group),
                     "scores": {int(c): (round(float(f[0].score), 6) if f else None) for c, f in exact.items()},
                     "n_spots": len(spots)})

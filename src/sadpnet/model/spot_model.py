@@ -33,8 +33,8 @@ from pathlib import Path
 import numpy as np
 
 from sadpnet.errors import InputError
-from sadpnet.model.indexing import CLASSES, CLASS_FEATURES, GLOBAL_FEATURES, MIN_SPOTS, Evidence, \
-    evidence_features, joint_scores
+from sadpnet.model.indexing import CLASSES, CLASS_FEATURES, EVIDENCE_VERSION, GLOBAL_FEATURES, MIN_SPOTS, \
+    Evidence, evidence_features, joint_scores
 
 ARCHITECTURE = "spot-index-mlp"
 #: The joint rule of `joint_posterior`; cards of other rules are refused (retrain with `sadpnet train-indexing`).
@@ -196,7 +196,7 @@ def save_spot_model(model: SpotModel, out_dir: str | Path, card: dict) -> Path:
         save_file(tensors, str(tmp))
     full = {"architecture": ARCHITECTURE, "labels": list(LABELS), "features": list(FEATURES),
             "temperature": model.temperature, "kappa": model.kappa, "joint_rule": JOINT_RULE,
-            "decision_rule": DECISION_RULE,
+            "decision_rule": DECISION_RULE, "evidence_version": EVIDENCE_VERSION,
             "unknown_rule": {"min_spots": MIN_SPOTS, "output": "unknown"},
             "weights_sha256": sha256_file(out / "model.safetensors"), "versions": library_versions(), **card}
     with atomic_path(out / "card.json") as tmp:
@@ -217,6 +217,10 @@ def load_spot_model(model_dir: str | Path) -> SpotModel:
         raise InputError(f"not a spot-indexing model folder ({exc.__class__.__name__})", model_dir) from None
     if card.get("architecture") != ARCHITECTURE or card.get("features") != list(FEATURES):
         raise InputError("the model card is not a spot-indexing model of this version's features", model_dir)
+    if card.get("evidence_version", 1) != EVIDENCE_VERSION:
+        raise InputError(f"the model was trained on indexing evidence version {card.get('evidence_version', 1)}, "
+                         f"this version computes {EVIDENCE_VERSION}; retrain it with sadpnet train-indexing",
+                         model_dir)
     if card.get("joint_rule") != JOINT_RULE:
         raise InputError("the model card was trained for an older joint rule; retrain it with sadpnet "
                          "train-indexing", model_dir)
