@@ -49,17 +49,9 @@ def _shots(job):
 
 
 def _la(job):
-    from sadpnet.model.lattice_fit import fit_classes
-    from sadpnet.model.realtest import LOOKALIKE_TOL_RELATIVE, exact_net_spots, lookalike_classes
+    from sadpnet.model.realtest import lookalike_rows
     mid, sg, rows = job
-    crystal = _load(mid)
-    out = []
-    for zone, g_max, px in rows:
-        spots = exact_net_spots(crystal, zone, g_max)
-        exact = fit_classes(spots, pixel_size_inv_a=px, tol_relative=LOOKALIKE_TOL_RELATIVE, tol_pixels=0.0)
-        near = fit_classes(spots, pixel_size_inv_a=px)
-        out.append({"classes": lookalike_classes(exact, sg), "near": lookalike_classes(near, sg), "n_spots": len(spots)})
-    return out
+    return lookalike_rows(_load(mid), sg, rows)
 
 
 def main(out: str):

@@ -399,10 +399,16 @@ def lookalike_classes(fits: dict, true_class: int, classes=CLASSES, tol: float =
 def _lookalike_rows(job):
     """Look-alike classes of every (zone, detector radius, pixel size) of one held-out cubic material."""
     from sadpnet.data.corpus import load_crystal
-    from sadpnet.model.lattice_fit import fit_classes
 
     material_id, space_group, rows = job
-    crystal = load_crystal(material_id)
+    return lookalike_rows(load_crystal(material_id), space_group, rows)
+
+
+def lookalike_rows(crystal, space_group: int, rows) -> list[dict]:
+    """`lookalike_classes` of a cubic ``crystal`` (`sadpnet.crystal.Crystal`) of ``space_group`` for each
+    (zone, detector radius in 1/A, pixel size in 1/A) of ``rows``: {"classes", "near", "scores", "n_spots"}."""
+    from sadpnet.model.lattice_fit import fit_classes
+
     out = []
     for zone, g_max, px in rows:
         spots = exact_net_spots(crystal, zone, g_max)
