@@ -22,9 +22,8 @@ import numpy as np
 
 from sadpnet.data.holdout import load_holdout
 from sadpnet.model.calibrate import expected_calibration_error
-from sadpnet.model.indexing import evidence_features
 from sadpnet.model.realtest import _truth, evidence_of
-from sadpnet.model.spot_model import LABELS, decide, is_unknown, load_spot_model
+from sadpnet.model.spot_model import LABELS, decide, is_unknown, load_spot_model, pattern_probabilities
 from sadpnet.resources import resource_path
 from sadpnet.stats import share_text
 
@@ -34,9 +33,8 @@ def answers(model, shots_file: Path, workers: int) -> tuple[np.ndarray, np.ndarr
     rule applies (its probabilities one-hot "unknown", as `sadpnet classify` reports them)."""
     shots = dict(np.load(shots_file, allow_pickle=False))
     ev = evidence_of(shots, workers=workers)
-    probs = model.predict_proba(np.stack([evidence_features(e) for e in ev]))
+    probs = pattern_probabilities(model, ev)
     few = np.array([is_unknown(e) for e in ev])
-    probs[few] = np.eye(len(LABELS))[LABELS.index("unknown")]
     labels = np.array(LABELS)
     argmax = np.where(few, "unknown (too few spots)", labels[probs.argmax(1)])
     return argmax, np.where(few, "unknown (too few spots)", labels[decide(probs)]), shots, probs
@@ -64,6 +62,11 @@ def share(mask: np.ndarray) -> str:
 REFUSED = ["other", "unknown", "unknown (too few spots)"]
 
 
+def both(measure, argmax: np.ndarray, mass: np.ndarray) -> str:
+    """"argmax X; mass rule Y" of one measure of the answers under both rules."""
+    return f"argmax {measure(argmax)}; mass rule {measure(mass)}"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("shots", type=Path)
@@ -82,18 +85,16 @@ def main() -> None:
     print("  by zone axis: " + ", ".join(f"[{''.join(map(str, z))}] {k}" for z, k in zones.most_common()))
     print(f"clean cubic patterns refused (mass rule, shipped): {share(np.isin(mass, REFUSED))}")
     truth = _truth(shots, load_holdout())
-    print(f"ECE of the answer's probability, cubic patterns: argmax {ece_text(probs, argmax, truth)}; "
-          f"mass rule {ece_text(probs, mass, truth)}")
+    print("ECE of the answer's probability, cubic patterns: " + both(lambda ans: ece_text(probs, ans, truth),
+                                                                      argmax, mass))
     if a.other:
         am, ms, _, po = answers(model, a.other, a.workers)
-        print(f"non-cubic patterns answered other/unknown: argmax {share(np.isin(am, REFUSED))}; "
-              f"mass rule {share(np.isin(ms, REFUSED))}")
-        print(f"non-cubic patterns answered cubic: argmax {confident_cubic(po, am)}; "
-              f"mass rule {confident_cubic(po, ms)}")
+        print("non-cubic patterns answered other/unknown: " + both(lambda ans: share(np.isin(ans, REFUSED)), am, ms))
+        print("non-cubic patterns answered cubic: " + both(lambda ans: confident_cubic(po, ans), am, ms))
     if a.junk:
         am, ms, _, _ = answers(model, a.junk, a.workers)
-        print(f"junk frames answered unknown: argmax {share(np.char.startswith(am.astype(str), 'unknown'))}; "
-              f"mass rule {share(np.char.startswith(ms.astype(str), 'unknown'))}")
+        print("junk frames answered unknown: "
+              + both(lambda ans: share(np.char.startswith(ans.astype(str), "unknown")), am, ms))
 
 
 if __name__ == "__main__":

@@ -19,8 +19,8 @@ import math
 
 import numpy as np
 
-from sadpnet.model.indexing import CLASSES, evidence_features, joint_scores, independent_scores, pattern_evidence
-from sadpnet.model.spot_model import LABELS, UNKNOWN_INDEX, decide, is_unknown, joint_posterior
+from sadpnet.model.indexing import CLASSES, joint_scores, independent_scores, pattern_evidence
+from sadpnet.model.spot_model import LABELS, decide, is_unknown, joint_posterior, pattern_probabilities
 from sadpnet.model.testshots import SET_AXES
 
 UNKNOWN = "unknown"
@@ -65,10 +65,8 @@ def _groups(shots: dict) -> dict:
 def spot_model_results(model, shots: dict, evidence: list) -> dict:
     """Per-pattern answers (label, "other" or "unknown", by `sadpnet.model.spot_model.decide`) and
     probabilities, and per-set / per-material joint answers (the same rule on the joint posterior)."""
-    X = np.stack([evidence_features(e) for e in evidence])
-    probs = model.predict_proba(X)
+    probs = pattern_probabilities(model, evidence)  # as `sadpnet classify` reports them
     unknown = np.array([is_unknown(e) for e in evidence])
-    probs[unknown] = np.eye(len(LABELS))[UNKNOWN_INDEX]  # as `sadpnet classify` reports them
     answer = np.array(LABELS)[decide(probs)]
     sets, materials, independent = {}, {}, {}
     for m, idx in _groups(shots).items():

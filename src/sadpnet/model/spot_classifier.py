@@ -22,11 +22,11 @@ from pathlib import Path
 import numpy as np
 
 from sadpnet.model import DEFAULT_TOP_K
-from sadpnet.model.indexing import CLASSES, evidence_features, joint_scores, pattern_evidence
+from sadpnet.model.indexing import CLASSES, joint_scores, pattern_evidence
 from sadpnet.model.result import RESULT_VERSION, calibration_of, checked_request, space_group_entry
 from sadpnet.model.spot_model import ARCHITECTURE as SPOT_ARCHITECTURE
 from sadpnet.model.spot_model import DECISION_RULE, GROUPS, LABELS, UNKNOWN_INDEX, SpotModel, decide, \
-    group_probabilities, is_unknown, joint_posterior, load_spot_model
+    group_probabilities, joint_posterior, load_spot_model, pattern_probabilities
 
 
 def linear_image(pattern) -> np.ndarray:
@@ -56,10 +56,9 @@ class SpotClassifier:
         patterns, calibration_inv_a_per_px = checked_request(patterns, calibration_inv_a_per_px, top_k)
         cals = [calibration_of(p, calibration_inv_a_per_px) for p in patterns]
         evidence = [self.evidence(p, cal) for p, (cal, _) in zip(patterns, cals)]
-        probs = self.model.predict_proba(np.stack([evidence_features(e) for e in evidence]))  # (N, 7)
+        probs = pattern_probabilities(self.model, evidence)  # (N, 7)
         k = min(int(top_k), len(LABELS))
         images = []
-        probs[[is_unknown(ev) for ev in evidence]] = np.eye(len(LABELS))[UNKNOWN_INDEX]
         answer = decide(probs)
         for i, (p, ev) in enumerate(zip(patterns, evidence)):
             centre = getattr(p, "centre_xy", None)

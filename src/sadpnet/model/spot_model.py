@@ -93,6 +93,14 @@ def is_unknown(ev: Evidence) -> bool:
     return ev.n_spots < MIN_SPOTS
 
 
+def pattern_probabilities(model: SpotModel, evidence: list[Evidence]) -> np.ndarray:
+    """(N, 7) probabilities over `LABELS` of N patterns' evidence as reported: the network's, and one-hot
+    "unknown" for the patterns with too few spots (`is_unknown`)."""
+    probs = model.predict_proba(np.stack([evidence_features(e) for e in evidence]))
+    probs[[is_unknown(e) for e in evidence]] = np.eye(len(LABELS))[UNKNOWN_INDEX]
+    return probs
+
+
 def group_probabilities(probs: np.ndarray) -> np.ndarray:
     """(N, 3) summed probabilities of the `GROUPS` (a cubic crystal of the five, other, unknown) of (N, 7)
     posteriors over `LABELS`."""
