@@ -35,6 +35,39 @@ def test_spots_are_found_where_the_simulator_put_them():
     assert (d <= 0.5 * p.pixel_size_inv_a).mean() >= 0.9  # sub-pixel positions of the visible spots
 
 
+def _net_over_speckle(speckle: float, seed: int = 0):
+    """A 256 px square net of spots (period 20 px, peaks 1 .. 0.05) over exponential speckle of mean ``speckle``
+    filling the inner 120 px (thermal diffuse scattering of one snapshot); the true spot positions (row, col)."""
+    rng = np.random.default_rng(seed)
+    img = np.zeros((256, 256), np.float32)
+    yy, xx = np.mgrid[0:256, 0:256]
+    true = [(128 + 20 * i, 128 + 20 * j) for i in range(-5, 6) for j in range(-5, 6) if (i, j) != (0, 0)]
+    for r, c in true:
+        peak = max(0.05, 1.0 / (1 + abs(r - 128) / 20 + abs(c - 128) / 20))
+        img += peak * np.exp(-((yy - r) ** 2 + (xx - c) ** 2) / 2.0)
+    inner = (np.abs(yy - 128) < 60) & (np.abs(xx - 128) < 60)
+    img += np.where(inner, rng.exponential(speckle, img.shape), 0).astype(np.float32)
+    return img, np.array(true, float)
+
+
+def test_local_floor_drops_diffuse_speckle_and_keeps_a_clean_pattern_as_it_was():
+    from sadpnet.model.spots import local_noise
+
+    clean, true = _net_over_speckle(0.0)
+    off = find_spots(clean, 0.01, (128, 128), min_relative=0.0, local_snr=0.0)
+    on = find_spots(clean, 0.01, (128, 128), min_relative=0.0, local_snr=6.0)
+    np.testing.assert_array_equal(on.g_inv_a, off.g_inv_a)  # no texture: the local floor changes nothing
+    assert len(on) == len(true)
+    speckled, _ = _net_over_speckle(0.004)
+    assert local_noise(speckled, 16)[128, 128] > 10 * local_noise(speckled, 16)[10, 10]
+    off = find_spots(speckled, 0.01, (128, 128), min_relative=0.0, local_snr=0.0, max_spots=1000)
+    on = find_spots(speckled, 0.01, (128, 128), min_relative=0.0, local_snr=6.0, max_spots=1000)
+    rc = np.stack([128 - on.g_inv_a[:, 1] / 0.01, 128 + on.g_inv_a[:, 0] / 0.01], axis=1)
+    d = np.hypot(*(rc[:, None, :] - true[None]).transpose(2, 0, 1)).min(axis=1)
+    assert len(off) >= 2 * len(true)  # the speckle peaks pass the image-wide noise floor ...
+    assert (d <= 1.0).sum() == len(true) and (d > 1.0).sum() <= 0.4 * len(true)  # ... few pass the local one
+
+
 def test_template_of_fcc_011_holds_111_200_022():
     t = zone_template(225, (0, 1, 1))
     lengths = sorted(set(np.round(t.lengths[:12], 4)))

@@ -36,7 +36,8 @@ JOINT_MISSING_WEIGHT = 0.1
 #: Version of the evidence (spot finding and per-class fits) that `evidence_features` reads. A spot-indexing
 #: model is trained on one version and refused on another (`sadpnet.model.spot_model.load_spot_model`); cards
 #: without the key are version 1. 1: spots above 1e-3 of the strongest (`spots.MIN_RELATIVE`), missing
-#: reflections out to the farthest spot (`lattice_fit.MISSING_SHARE`). Change it with either constant.
+#: reflections out to the farthest spot (`lattice_fit.MISSING_SHARE`), no local floor (`spots.LOCAL_SNR` 0).
+#: Change it with any of the three constants.
 EVIDENCE_VERSION = 1
 
 

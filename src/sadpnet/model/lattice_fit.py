@@ -271,7 +271,7 @@ def missing_radius(rg: np.ndarray, w: np.ndarray, g_max: float, share: float = M
 
 def fit_classes(spots, classes=(213, 221, 225, 227, 229), *, zones=None, pixel_size_inv_a: float = 0.0133,
                 keep: int = 8, tol_relative: float = TOL_RELATIVE, tol_pixels: float = TOL_PIXELS,
-                missing_share: float = MISSING_SHARE) -> dict[int, list[Fit]]:
+                missing_share: float | None = None) -> dict[int, list[Fit]]:
     """The best ``keep`` hypotheses per class (distinct lattice parameters, best score first).
 
     Args:
@@ -296,7 +296,7 @@ def fit_classes(spots, classes=(213, 221, 225, 227, 229), *, zones=None, pixel_s
         return out
     w = spot_weights(np.asarray(spots.intensity))
     rg = np.hypot(g[:, 0], g[:, 1])  # |g|, once per pattern, for every hypothesis
-    r_max = missing_radius(rg, w, spots.g_max_inv_a, missing_share)
+    r_max = missing_radius(rg, w, spots.g_max_inv_a, MISSING_SHARE if missing_share is None else missing_share)
     tol_abs = tol_pixels * pixel_size_inv_a
     g_tree = cKDTree(g)
     for c in classes:
