@@ -19,6 +19,7 @@ Usage (session 14: 700 patterns, 7 min 4 s to build beside a training run; about
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import numpy as np
@@ -88,9 +89,10 @@ def score(data: Path, models: list[Path], evidence: tuple | None, workers: int) 
     groups = {"pristine": family == "none", "cell-engine defects": ~np.isin(family, ["none", "-", *ATOMS_FAMILIES]),
               "atoms-engine defects": np.isin(family, ATOMS_FAMILIES)}
     for m in models:
-        card_version = __import__("json").loads((m / "card.json").read_text()).get("evidence_version", 1)
+        card_version = json.loads((m / "card.json").read_text()).get("evidence_version", 1)
         settings = evidence or SETTINGS[card_version]
         use_evidence(*settings)
+        # this process computes the model's own evidence (or --evidence's), so the version check must pass
         indexing.EVIDENCE_VERSION = spot_model.EVIDENCE_VERSION = card_version
         model = spot_model.load_spot_model(m)
         ev = map_workers(_evidence, range(len(label)), workers)

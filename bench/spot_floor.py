@@ -28,9 +28,8 @@ from sadpnet.stats import share_text
 
 
 def use(floor: float, share: float) -> None:
-    """Set the two defaults for this process and the workers it forks."""
-    spots.find_spots.__kwdefaults__["min_relative"] = floor
-    lattice_fit.fit_classes.__kwdefaults__["missing_share"] = share
+    """Set the two defaults for this process and the workers it forks (read at call time)."""
+    spots.MIN_RELATIVE, lattice_fit.MISSING_SHARE = floor, share
 
 
 def study_patterns(study: Path) -> list[tuple[int, np.ndarray, float]]:

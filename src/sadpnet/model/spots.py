@@ -97,7 +97,7 @@ def local_noise(signal: np.ndarray, tile_px: int) -> np.ndarray:
 
 
 def local_maxima(signal: np.ndarray, spot_radius_px: int, *, min_snr: float, min_relative: float,
-                 usable: np.ndarray, local_snr: float = 0.0) -> np.ndarray:
+                 usable: np.ndarray, local_snr: float) -> np.ndarray:
     """(K, 2) integer (row, column) of the peaks of ``signal`` that pass the thresholds, on usable pixels:
     ``min_snr`` x the image's robust noise, ``min_relative`` x the strongest peak and, when ``local_snr`` > 0,
     ``local_snr`` x `local_noise` (tiles of `LOCAL_TILE_SPOTS` spot radii)."""
