@@ -31,6 +31,39 @@ def test_fit_learns_a_separable_toy_problem_and_files_round_trip(tmp_path):
     assert card["labels"] == list(LABELS) and card["architecture"] == "spot-index-mlp"
 
 
+def test_a_seed_ensemble_is_the_mean_of_its_networks_and_its_files_round_trip(tmp_path):
+    """`ensemble` averages the members' calibrated probabilities; one folder holds every network."""
+    from sadpnet.model.spot_model import ensemble
+
+    X, y = _toy(400)
+    a = calibrate(fit_spot_model(X, y, epochs=30, seed=0), *_toy(200, seed=1))
+    b = calibrate(fit_spot_model(X, y, epochs=30, seed=1), *_toy(200, seed=1))
+    Xt, _ = _toy(100, seed=2)
+    both = ensemble([a, b])
+    np.testing.assert_allclose(both.predict_proba(Xt), (a.predict_proba(Xt) + b.predict_proba(Xt)) / 2, rtol=1e-9)
+    np.testing.assert_allclose(ensemble([a]).predict_proba(Xt), a.predict_proba(Xt), rtol=1e-9)
+    both.temperature = 1.3  # as `calibrate` would set it
+    save_spot_model(both, tmp_path / "m", {"name": "pair"})
+    back = load_spot_model(tmp_path / "m")
+    assert len(back.networks) == 2 and back.card["networks"]["n"] == 2
+    np.testing.assert_allclose(back.predict_proba(Xt), both.predict_proba(Xt), rtol=1e-6)
+
+
+def test_combining_folders_that_are_not_consecutive_seeds_of_one_recipe_is_refused(tmp_path):
+    from sadpnet.model.spot_train import combine_spot_models
+
+    X, y = _toy(100)
+    for name, seed, examples in (("s0", 0, 2400), ("s2", 2, 2400), ("other", 1, 300)):
+        save_spot_model(fit_spot_model(X, y, epochs=5), tmp_path / name,
+                        {"training": {"seed": seed}, "command": f"sadpnet train-indexing -o {tmp_path / name} "
+                                                                f"--examples {examples} --seed {seed}"})
+    with pytest.raises(InputError, match="not consecutive"):
+        combine_spot_models([tmp_path / "s0", tmp_path / "s2"], tmp_path / "out")
+    with pytest.raises(InputError, match="recipe") as err:
+        combine_spot_models([tmp_path / "s0", tmp_path / "other"], tmp_path / "out")
+    assert str(tmp_path / "other") in str(err.value) and not (tmp_path / "out").exists()
+
+
 def test_tampered_weights_are_refused(tmp_path):
     X, y = _toy(100)
     save_spot_model(fit_spot_model(X, y, epochs=5), tmp_path / "m", {})
@@ -46,10 +79,12 @@ def test_train_indexing_command_writes_a_model(tmp_path):
     out = tmp_path / "spot"
     r = subprocess.run([sys.executable, "-m", "sadpnet", "train-indexing", "-o", str(out), "--examples", "8",
                         "--val-examples", "4", "--val-sets", "2", "--generated-cubic", "1", "--generated-other", "2",
-                        "--workers", "1"], capture_output=True, text=True, timeout=900)
+                        "--workers", "1", "--seeds", "2"], capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr
     model = load_spot_model(out)
-    assert model.card["training"]["n_train"] == 8
+    assert model.card["training"]["n_train"] == 8 and len(model.networks) == 2
+    assert [m["seed"] for m in model.card["training"]["members"]] == [0, 1]
+    assert model.card["command"].endswith("--seeds 2")
     assert model.card["training"]["held_out"].endswith("classifier-v2-test.csv")
 
 
@@ -138,12 +173,12 @@ def test_numpy_forward_is_the_torch_network():
     from sadpnet.model.spot_model import _network
 
     X, y = _toy(200)
-    model = fit_spot_model(X, y, epochs=20)
-    net = _network(X.shape[1], len(LABELS), model.state["0.weight"].shape[0])
-    net.load_state_dict({k: torch.as_tensor(v) for k, v in model.state.items()})
+    (one,) = fit_spot_model(X, y, epochs=20).networks
+    net = _network(X.shape[1], len(LABELS), one.state["0.weight"].shape[0])
+    net.load_state_dict({k: torch.as_tensor(v) for k, v in one.state.items()})
     with torch.no_grad():
-        z = net(torch.as_tensor((X - model.mean) / model.scale)).numpy()
-    np.testing.assert_allclose(model.logits(X), z, rtol=1e-4, atol=1e-4)
+        z = net(torch.as_tensor((X - one.mean) / one.scale)).numpy()
+    np.testing.assert_allclose(one.logits(X), z, rtol=1e-4, atol=1e-4)
 
 
 def test_classifying_with_the_spot_model_does_not_import_torch(tmp_path):

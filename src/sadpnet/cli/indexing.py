@@ -18,6 +18,9 @@ def train_indexing_command(
     generated_cubic: int = typer.Option(80, "--generated-cubic", help="pyxtal crystals per cubic class."),
     generated_other: int = typer.Option(200, "--generated-other", help="pyxtal crystals of non-cubic groups."),
     seed: int = typer.Option(0, "--seed", help="Seed of every random choice."),
+    seeds: int = typer.Option(1, "--seeds", help="Networks to train, with seeds SEED .. SEED+N-1, each as a "
+                              "one-seed training; the model is their mean (a seed ensemble), calibrated on the "
+                              "validation crystals of SEED. Each adds the time of one training."),
     workers: int = typer.Option(2, "--workers", help="Processes that simulate and index patterns."),
     defects: float = typer.Option(0.0, "--defects", help="Share (0-1) of cubic patterns given a drawn defect "
                                                          "(strain, thermal, point defects, twin, dislocation; "
@@ -37,7 +40,7 @@ def train_indexing_command(
     from sadpnet.model.spot_train import train_spot_indexing
 
     for value, name in ((examples, "--examples"), (val_examples, "--val-examples"), (val_sets, "--val-sets"),
-                        (workers, "--workers")):
+                        (workers, "--workers"), (seeds, "--seeds")):
         if value < 1:
             raise InputError(f"must be at least 1, got {value}", name)
     if not 0.0 <= defects <= 1.0:
@@ -53,15 +56,16 @@ def train_indexing_command(
 
         def progress(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
-                tasks[stage] = bar.add_task(stage if stage.startswith("defect cache") else f"{stage} patterns",
+                tasks[stage] = bar.add_task(stage if "defect cache" in stage else f"{stage} patterns",
                                             total=total)
             bar.update(tasks[stage], completed=done)
 
         info = train_spot_indexing(out, n_train=examples, n_val=val_examples, n_val_sets=val_sets,
                                    n_generated_cubic=generated_cubic, n_generated_other=generated_other, seed=seed,
-                                   workers=workers, defect_rate=defects, defect_cache=defect_cache,
+                                   seeds=seeds, workers=workers, defect_rate=defects, defect_cache=defect_cache,
                                    defect_blocks=defect_blocks, progress=progress)
-    typer.echo(f"{out}: validation accuracy {100 * info['val_accuracy']:.1f} % of {info['n_val']} patterns; "
+    members = "".join(f"; seed {m['seed']} alone {100 * m['val_accuracy']:.1f} %" for m in info.get("members", []))
+    typer.echo(f"{out}: validation accuracy {100 * info['val_accuracy']:.1f} % of {info['n_val']} patterns{members}; "
                f"{info['examples_per_s']:.2f} training patterns/s drawn and indexed")
 
 

@@ -142,14 +142,36 @@ def draw_pattern(seed: int, defect_rate: float = 0.0, defect_cache: str | None =
     defect family, or none, drawn from its own generator of ``seed``; 0 draws exactly what it did before).
     ``defect_cache``: folder of a `sadpnet.data.defect_cache` (atoms-engine defects from it, random placements
     drawn too); None draws exactly what it did before the cache existed.
+    A crystal that cannot be drawn (a corpus CIF that does not load, a cell too large for the cell engine at
+    the drawn conditions) is replaced by the next pick of the same generator (`MAX_REDRAWS` at most), so a
+    seed whose first pick serves draws what it always did.
     Deterministic for a seed (and the generated pool and cache)."""
-    from sadpnet.crystal.lattice import lowest_index_zone_axes
-    from sadpnet.data.stream import draw_conditions, render_drawn
-
     rng = np.random.default_rng(seed)
     label = int(rng.integers(len(LABELS)))
     if label == UNKNOWN_INDEX:
         return junk_image(rng), label, None, "junk"
+    return _redrawn(lambda: _crystal_pattern(rng, seed, label, defect_rate, defect_cache), seed)
+
+
+#: Crystals a drawn pattern or set may skip (`draw_pattern`) before the draw fails.
+MAX_REDRAWS = 8
+
+
+def _redrawn(draw, seed: int):
+    """``draw()`` again (its generator moves on) while it raises a `SadpnetError`, at most `MAX_REDRAWS` times."""
+    for _ in range(MAX_REDRAWS):
+        try:
+            return draw()
+        except SadpnetError as exc:  # this pick cannot be simulated: the next pick of the same generator
+            last = exc
+    raise SadpnetError(f"seed {seed}: {MAX_REDRAWS} drawn crystals in a row could not be simulated (last: {last})")
+
+
+def _crystal_pattern(rng: np.random.Generator, seed: int, label: int, defect_rate: float, defect_cache):
+    """`draw_pattern` of a crystal's label from ``rng`` (after the label): pick, zone, conditions, defect."""
+    from sadpnet.crystal.lattice import lowest_index_zone_axes
+    from sadpnet.data.stream import draw_conditions, render_drawn
+
     pick, crystal = _pick_crystal(rng, label)
     if label < len(CLASSES):
         zone = _random_cubic_zone(rng)
@@ -235,15 +257,20 @@ def draw_sets(n: int, *, seed: int = 0, workers: int = 1) -> list[tuple[list, in
 
 
 def _draw_set(seed: int):
+    rng = np.random.default_rng(seed)
+    label = int(rng.integers(UNKNOWN_INDEX))  # sets of crystals only
+    return _redrawn(lambda: (_set_evidence(rng, label), label), seed)
+
+
+def _set_evidence(rng: np.random.Generator, label: int) -> list:
+    """Evidence of one crystal of ``label``'s [001], [011], [111] (non-cubic: three lowest-index axes)."""
     from sadpnet.crystal.lattice import lowest_index_zone_axes
     from sadpnet.data.stream import draw_conditions, linear_image, render_drawn
 
-    rng = np.random.default_rng(seed)
-    label = int(rng.integers(UNKNOWN_INDEX))  # sets of crystals only
-    pick, crystal = _pick_crystal(rng, label)
+    _, crystal = _pick_crystal(rng, label)
     zones = ((0, 0, 1), (0, 1, 1), (1, 1, 1)) if label < len(CLASSES) else lowest_index_zone_axes(crystal.atoms.cell, 3)
     evidence = []
     for z in zones:
         shot = render_drawn(crystal, z, draw_conditions(rng, voltage_kv=200.0, camera_length_mm=300.0))
         evidence.append(pattern_evidence(linear_image(shot), shot.pixel_size_inv_a, shot.centre_xy, shot.mask))
-    return evidence, label
+    return evidence

@@ -16,8 +16,13 @@ the five; the lattice check decides which. (Measured on 48 validation crystals: 
 per-pattern posteriors also vote among the cubic classes lost 3-axis sets, because look-alike patterns
 get confident wrong posteriors; docs/classifier-v2.md.)
 
-Files: ``model.safetensors`` (weights, feature mean and scale) and ``card.json`` (architecture
-``spot-index-mlp``, labels, features, temperature, kappa, unknown rule, training data and versions).
+Several networks (`ensemble`: the same training with other seeds) answer as one: the mean of their
+calibrated probabilities, calibrated again (``COMBINATION``). Retrains of one recipe differ by several points
+on held-out crystals; their mean is better than each (docs/classifier-v2.md, "Seed ensemble").
+
+Files: ``model.safetensors`` (weights, feature mean and scale of each network) and ``card.json``
+(architecture ``spot-index-mlp``, labels, features, temperature, kappa, networks, unknown rule, training data
+and versions).
 
 Example:
     >>> model = load_spot_model("src/sadpnet/resources/models/spot-index")
@@ -46,6 +51,8 @@ UNKNOWN_INDEX = LABELS.index("unknown")
 DECISION_RULE = "group first: a cubic crystal of the five / other / unknown by summed probability, then the class"
 #: The answer groups of `group_probabilities`, in order.
 GROUPS = ("cubic", "other", "unknown")
+#: How the networks of a model combine (`SpotModel.logits`), written in its card.
+COMBINATION = "mean of probabilities, each network at its own temperature, then the model's temperature"
 FEATURES = tuple(f"{c}:{f}" for c in CLASSES for f in CLASS_FEATURES) + GLOBAL_FEATURES
 
 
@@ -57,15 +64,14 @@ def _network(n_in: int, n_out: int, hidden: int = 64):
 
 
 @dataclass
-class SpotModel:
-    """A trained spot-indexing classifier (see module docstring)."""
+class Network:
+    """One trained perceptron: weights, the feature mean and scale it was trained with, and its own
+    temperature (1 for the network of a one-network model, whose calibration is the model's temperature)."""
 
     state: dict
     mean: np.ndarray
     scale: np.ndarray
     temperature: float = 1.0
-    kappa: float = 0.0
-    card: dict = field(default_factory=dict)
 
     def logits(self, X: np.ndarray) -> np.ndarray:
         """(N, 7) logits of features ``X`` (N, F): the perceptron's forward pass in NumPy (float32, the
@@ -79,12 +85,49 @@ class SpotModel:
                 h = np.maximum(h, np.float32(0.0))
         return h.astype(np.float64)
 
+
+def _log_softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
+@dataclass
+class SpotModel:
+    """A trained spot-indexing classifier (see module docstring): one network, or several (an ensemble of
+    training seeds, `ensemble`) whose probabilities are averaged; ``temperature`` calibrates the result."""
+
+    networks: list[Network]
+    temperature: float = 1.0
+    kappa: float = 0.0
+    card: dict = field(default_factory=dict)
+
+    def logits(self, X: np.ndarray) -> np.ndarray:
+        """(N, 7) log of the networks' mean probability (each network at its own temperature) for features
+        ``X`` (N, F); for one network its log-softmax, so that softmax(logits / T) is softmax(z / T)."""
+        logp = [_log_softmax(net.logits(X) / net.temperature) for net in self.networks]
+        if len(logp) == 1:
+            return logp[0]
+        m = np.max(logp, axis=0)
+        return m + np.log(np.mean([np.exp(lp - m) for lp in logp], axis=0))
+
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """(N, 7) calibrated probabilities over `LABELS` for features ``X`` (N, F)."""
-        z = self.logits(X) / self.temperature
-        z -= z.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        return p / p.sum(axis=1, keepdims=True)
+        return np.exp(_log_softmax(self.logits(X) / self.temperature))
+
+
+def ensemble(models: list[SpotModel], kappa: float = 0.0) -> SpotModel:
+    """One model of several trained ones (e.g. the same training with other seeds): the mean of their
+    calibrated probabilities, each network keeping its model's temperature; the ensemble's own temperature
+    (1 here) is fitted with `calibrate` on validation crystals that no member trained on.
+
+    Example:
+        >>> both = calibrate(ensemble([seed0, seed1]), X_val, y_val)
+    """
+    if not models:
+        raise InputError("no models to combine", "models")
+    nets = [Network(n.state, n.mean, n.scale, n.temperature * (m.temperature if len(m.networks) == 1 else 1.0))
+            for m in models for n in m.networks]
+    return SpotModel(nets, 1.0, kappa)
 
 
 def is_unknown(ev: Evidence) -> bool:
@@ -161,7 +204,7 @@ def fit_spot_model(X: np.ndarray, y: np.ndarray, *, seed: int = 0, epochs: int =
         loss.backward()
         opt.step()
     state = {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
-    return SpotModel(state, mean.astype(np.float32), scale.astype(np.float32))
+    return SpotModel([Network(state, mean.astype(np.float32), scale.astype(np.float32))])
 
 
 def calibrate(model: SpotModel, X_val: np.ndarray, y_val: np.ndarray) -> SpotModel:
@@ -198,12 +241,12 @@ def save_spot_model(model: SpotModel, out_dir: str | Path, card: dict) -> Path:
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    tensors = {f"net.{k}": np.ascontiguousarray(v) for k, v in model.state.items()}
-    tensors["mean"], tensors["scale"] = model.mean, model.scale
     with atomic_path(out / "model.safetensors") as tmp:
-        save_file(tensors, str(tmp))
+        save_file(_tensors(model.networks), str(tmp))
     full = {"architecture": ARCHITECTURE, "labels": list(LABELS), "features": list(FEATURES),
             "temperature": model.temperature, "kappa": model.kappa, "joint_rule": JOINT_RULE,
+            "networks": {"n": len(model.networks), "temperatures": [n.temperature for n in model.networks],
+                         "combination": COMBINATION},
             "decision_rule": DECISION_RULE, "evidence_version": EVIDENCE_VERSION,
             "unknown_rule": {"min_spots": MIN_SPOTS, "output": "unknown"},
             "weights_sha256": sha256_file(out / "model.safetensors"), "versions": library_versions(), **card}
@@ -234,6 +277,23 @@ def load_spot_model(model_dir: str | Path) -> SpotModel:
                          "train-indexing", model_dir)
     if sha256_file(d / "model.safetensors") != card.get("weights_sha256"):
         raise InputError("model.safetensors does not match its card (SHA-256)", model_dir)
+    nets = card.get("networks", {"n": 1, "temperatures": [1.0]})
     t = load_file(str(d / "model.safetensors"))
-    state = {k[4:]: v for k, v in t.items() if k.startswith("net.")}
-    return SpotModel(state, t["mean"], t["scale"], float(card["temperature"]), float(card["kappa"]), card)
+    networks = [Network({k[len(p):]: v for k, v in t.items() if k.startswith(p)}, t[f"{q}mean"], t[f"{q}scale"],
+                        float(temp))
+                for (p, q), temp in zip(_prefixes(int(nets["n"])), nets["temperatures"])]
+    return SpotModel(networks, float(card["temperature"]), float(card["kappa"]), card)
+
+
+def _prefixes(n: int) -> list[tuple[str, str]]:
+    """The safetensors key prefixes (weights, mean/scale) of n networks: ``net.``/`` `` for one (the format
+    of the first cards), ``net{i}.``/``{i}.`` for several."""
+    return [("net.", "")] if n == 1 else [(f"net{i}.", f"{i}.") for i in range(n)]
+
+
+def _tensors(networks: list[Network]) -> dict:
+    out = {}
+    for (p, q), net in zip(_prefixes(len(networks)), networks):
+        out.update({f"{p}{k}": np.ascontiguousarray(v) for k, v in net.state.items()})
+        out[f"{q}mean"], out[f"{q}scale"] = net.mean, net.scale
+    return out

@@ -7,7 +7,9 @@ One call (`train_spot_indexing`, CLI ``sadpnet train-indexing``) does it all, re
 2. ``n_train`` training examples drawn on the fly (half corpus, half generated crystals; the corpus without
    the held-out test families, and without the validation families);
 3. ``n_val`` validation examples and ``n_val_sets`` validation zone-axis sets from the validation crystals;
-4. the perceptron (`spot_model.fit_spot_model`), its temperature and its lattice-check weight kappa;
+4. the perceptron (`spot_model.fit_spot_model`), its temperature and its lattice-check weight kappa; with
+   ``seeds`` > 1, one perceptron per seed (steps 1-4 each) and their mean (`spot_model.ensemble`),
+   calibrated again on the first seed's validation crystals;
 5. ``model.safetensors`` + ``card.json`` with the counts, seeds, timings (simulation + indexing rate against
    the fit's rate) and versions.
 
@@ -17,13 +19,16 @@ Example:
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
 import numpy as np
 
 from sadpnet.model import indexing_data as data
-from sadpnet.model.spot_model import calibrate, decide, fit_kappa, fit_spot_model, save_spot_model
+from sadpnet.errors import InputError
+from sadpnet.model.spot_model import calibrate, decide, ensemble, fit_kappa, fit_spot_model, \
+    save_spot_model
 
 
 def _accuracy(model, X, y) -> float:
@@ -50,6 +55,57 @@ def validation_examples(card: dict, *, workers: int = 1) -> tuple[np.ndarray, np
         data.use_split("train")
 
 
+def validation_sets(card: dict, *, workers: int = 1) -> list:
+    """The validation zone-axis sets a spot-index model's kappa was fitted on, drawn again from its card."""
+    t = card["training"]
+    seed, g = int(t["seed"]), t["generated_crystals"]
+    use_validation_crystals(seed, g["cubic_per_class"], g["other"], workers)
+    try:
+        return data.draw_sets(int(t["n_val_sets"]), seed=10 * seed + 3, workers=workers)
+    finally:
+        data.use_split("train")
+
+
+def combine_spot_models(model_dirs: list, out_dir, *, workers: int = 1) -> dict:
+    """Save the `spot_model.ensemble` of trained spot-index folders (e.g. one-seed trainings of one recipe with
+    other seeds) in ``out_dir``, calibrated (temperature, kappa) on the validation crystals of the first; the
+    same model as ``sadpnet train-indexing --seeds N`` where the folders are its seeds' one-seed trainings
+    (defect-free ones: the first's validation is drawn again clean). Returns the card's ``training`` block."""
+    from sadpnet.model.spot_model import load_spot_model
+
+    models = [load_spot_model(d) for d in model_dirs]
+    card = models[0].card
+    _check_seeds_of_one_recipe([m.card for m in models], model_dirs)
+    Xv, yv, _ = validation_examples(card, workers=workers)
+    sets = validation_sets(card, workers=workers)
+    model = fit_kappa(calibrate(ensemble(models), Xv, yv), sets)
+    info = {**card["training"], "val_accuracy": _accuracy(model, Xv, yv),
+            "members": [_member(m.card["training"], m) for m in models]}
+    command = re.sub(r"-o \S+", f"-o {out_dir}", card["command"]) + f" --seeds {len(models)}"
+    save_spot_model(model, out_dir, {"name": Path(out_dir).name, "training": info, "command": command,
+                                     "combined_from": [str(d) for d in model_dirs]})
+    return info
+
+
+def _check_seeds_of_one_recipe(cards: list[dict], model_dirs: list) -> None:
+    """Refuse members that ``--seeds N`` would not have trained: other recipes, or not seeds s, s+1, ..."""
+    def recipe(card):
+        return re.sub(r"-o \S+|--seed \d+", "", card.get("command", ""))
+
+    seeds = [int(c["training"]["seed"]) for c in cards]
+    for c, d in zip(cards, model_dirs):
+        if recipe(c) != recipe(cards[0]) or "--seeds" in c.get("command", ""):
+            raise InputError(f"not a one-seed training of the first folder's recipe ({cards[0].get('command')})", d)
+    if seeds != list(range(seeds[0], seeds[0] + len(seeds))):
+        raise InputError(f"the seeds {seeds} are not consecutive from the first", model_dirs[0])
+
+
+def _member(info: dict, model) -> dict:
+    """A member's line in an ensemble's card."""
+    return {k: info[k] for k in ("seed", "val_accuracy", "train_accuracy", "wall_s")} | \
+        {"temperature": model.temperature, "kappa": model.kappa}
+
+
 def _ensure_cache(folder, per_crystal: int, workers: int, progress) -> dict:
     """Build the defect cache for the cubic crystals the stream draws now (missing ones only); its summary."""
     from sadpnet.data.defect_cache import build_defect_cache
@@ -59,11 +115,15 @@ def _ensure_cache(folder, per_crystal: int, workers: int, progress) -> dict:
 
 
 def train_spot_indexing(out_dir, *, n_train: int = 3000, n_val: int = 600, n_val_sets: int = 150,
-                        n_generated_cubic: int = 80, n_generated_other: int = 200, seed: int = 0, workers: int = 1,
-                        epochs: int = 150, defect_rate: float = 0.0, defect_cache=None, defect_blocks: int = 2,
-                        progress=None) -> dict:
+                        n_generated_cubic: int = 80, n_generated_other: int = 200, seed: int = 0, seeds: int = 1,
+                        workers: int = 1, epochs: int = 150, defect_rate: float = 0.0, defect_cache=None,
+                        defect_blocks: int = 2, progress=None) -> dict:
     """Train and save a spot-indexing model in ``out_dir``; returns the card's ``training`` block.
 
+    ``seeds``: networks trained, with seeds ``seed`` .. ``seed + seeds - 1``, each exactly as a one-seed
+    training of its seed (its own crystals, patterns and temperature); with more than one, the model is their
+    `spot_model.ensemble`, its temperature and kappa fitted on the validation crystals of ``seed`` (which no
+    other seed's training draws: each seed's generated pools are its own, the corpus split is fixed).
     ``defect_rate``: share of cubic training and validation patterns whose crystal goes through
     `sadpnet.data.stream_defects.draw_defect` (a defect-aware model; 0 = clean). The validation zone-axis sets
     that fit the lattice-check weight stay clean.
@@ -72,6 +132,35 @@ def train_spot_indexing(out_dir, *, n_train: int = 3000, n_val: int = 600, n_val
     defects then come from it and the random-placement families are drawn too (`CACHE_FAMILY_WEIGHTS`).
     ``progress(stage, done, total)`` reports the long stages ("crystals", "defect cache", "train", "val", "sets").
     """
+    if seeds < 1:
+        raise InputError(f"must be at least 1, got {seeds}", "seeds")
+    opts = dict(n_train=n_train, n_val=n_val, n_val_sets=n_val_sets, n_generated_cubic=n_generated_cubic,
+                n_generated_other=n_generated_other, workers=workers, epochs=epochs, defect_rate=defect_rate,
+                defect_cache=defect_cache, defect_blocks=defect_blocks)
+    members = []
+    for s in range(seed, seed + seeds):
+        tag = f"seed {s}: " if seeds > 1 else ""
+        members.append(train_network(seed=s, progress=(lambda st, d, t, tag=tag: progress(tag + st, d, t))
+                                     if progress else None, **opts))
+    model, info, (Xv, yv, sets) = members[0]
+    if seeds > 1:
+        model = fit_kappa(calibrate(ensemble([m[0] for m in members]), Xv, yv), sets)
+        info = {**info, "val_accuracy": _accuracy(model, Xv, yv),
+                "members": [_member(m[1], m[0]) for m in members]}
+    command = (f"sadpnet train-indexing -o {out_dir} --examples {n_train} --val-examples {n_val} "
+               f"--val-sets {n_val_sets} --seed {seed} --workers {workers}" + (f" --seeds {seeds}" if seeds > 1 else "")
+               + (f" --defects {defect_rate:g}" if defect_rate > 0 else "")
+               + (f" --defect-cache {defect_cache} --defect-blocks {defect_blocks}"
+                  if defect_cache and defect_rate > 0 else ""))
+    save_spot_model(model, out_dir, {"name": Path(out_dir).name, "training": info, "command": command})
+    return info
+
+
+def train_network(*, seed: int, n_train: int, n_val: int, n_val_sets: int, n_generated_cubic: int,
+                  n_generated_other: int, workers: int, epochs: int, defect_rate: float, defect_cache,
+                  defect_blocks: int, progress=None):
+    """One seed's network, calibrated, with its kappa: (model, training block, (X_val, y_val, val sets)).
+    See `train_spot_indexing` for the arguments."""
     def report(stage):
         return (lambda done, total: progress(stage, done, total)) if progress else None
 
@@ -106,20 +195,19 @@ def train_spot_indexing(out_dir, *, n_train: int = 3000, n_val: int = 600, n_val
                        "fit": fit_s},
             "workers": workers, "held_out": "sadpnet/resources/holdout/classifier-v2-test.csv"}
     if defect_rate > 0:
-        from sadpnet.data.stream_defects import CACHE_FAMILY_WEIGHTS, FAMILY_WEIGHTS, MAX_SUPERCELL_ATOMS
+        info["defects"] = _defects_block(defect_rate, defect_cache, builds)
+    return model, info, (Xv, yv, sets)
 
-        weights = CACHE_FAMILY_WEIGHTS if builds else FAMILY_WEIGHTS
-        info["defects"] = {"rate": float(defect_rate), "family_weights": weights,
-                           "max_supercell_atoms": MAX_SUPERCELL_ATOMS, "module": "sadpnet.data.stream_defects"}
-        if builds:
-            from sadpnet.data.defect_cache import read_cache_meta
 
-            info["defects"]["cache"] = {"folder": str(defect_cache), **read_cache_meta(defect_cache),
-                                        "builds": builds}
-    card = {"name": Path(out_dir).name, "training": info,
-            "command": (f"sadpnet train-indexing -o {out_dir} --examples {n_train} --val-examples {n_val} "
-                        f"--val-sets {n_val_sets} --seed {seed} --workers {workers}"
-                        + (f" --defects {defect_rate:g}" if defect_rate > 0 else "")
-                        + (f" --defect-cache {defect_cache} --defect-blocks {defect_blocks}" if builds else ""))}
-    save_spot_model(model, out_dir, card)
-    return info
+def _defects_block(defect_rate: float, defect_cache, builds: dict) -> dict:
+    """The card's record of the drawn defects: rate, family weights, and the cache (where one was used)."""
+    from sadpnet.data.stream_defects import CACHE_FAMILY_WEIGHTS, FAMILY_WEIGHTS, MAX_SUPERCELL_ATOMS
+
+    weights = CACHE_FAMILY_WEIGHTS if builds else FAMILY_WEIGHTS
+    block = {"rate": float(defect_rate), "family_weights": weights, "max_supercell_atoms": MAX_SUPERCELL_ATOMS,
+             "module": "sadpnet.data.stream_defects"}
+    if builds:
+        from sadpnet.data.defect_cache import read_cache_meta
+
+        block["cache"] = {"folder": str(defect_cache), **read_cache_meta(defect_cache), "builds": builds}
+    return block
