@@ -2,10 +2,13 @@
 spot-finding evidence (`sadpnet.model.indexing.EVIDENCE_VERSION`) on patterns like the study's, without Al or Fe.
 
 ``build``: N patterns drawn by the training stream from the validation crystals of seed 0
-(`spot_train.use_validation_crystals`), with a defect on every cubic crystal (`indexing_data.draw_pattern`,
-defect rate 1) and a defect cache folder, so that the atoms-engine families (twins, dislocations, random
-thermal and point-defect placements) take part: blocks missing from the cache are built on the fly. Stores the
-8-bit images, calibrations, masks, labels and each pattern's defect family in one .npz.
+(`spot_train.use_validation_crystals`), with a defect on every cubic crystal
+(`indexing_data.draw_pattern_with_family`, defect rate 1) and a defect cache folder, so that the atoms-engine
+families (twins, dislocations, random thermal and point-defect placements) take part: blocks missing from the
+cache are built on the fly. Stores the 8-bit images, calibrations, masks, labels and each pattern's defect family
+in one .npz: the family applied, as the drawing reports it ("thermal" where the crystal could not take the drawn
+one, "none" where the engine refused the defected specimen, "-" for non-cubic crystals and junk; stores built
+before `draw_pattern_with_family` named the family drawn, before these fall-backs).
 
 ``score``: each model's group-first answer (`spot_model.decide`) on the stored patterns, with the evidence of
 the model's own version (``--evidence`` overrides: floor, local SNR, missing share), per defect family group.
@@ -25,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from sadpnet.data.stream import linear_image_array, map_workers
-from sadpnet.data.stream_defects import ATOMS_FAMILIES, CACHE_FAMILY_WEIGHTS, draw_family
+from sadpnet.data.stream_defects import ATOMS_FAMILIES
 from sadpnet.model import indexing, indexing_data, lattice_fit, spot_model, spots
 from sadpnet.model.indexing import CLASSES, pattern_evidence
 from sadpnet.model.spot_train import use_validation_crystals
@@ -37,23 +40,14 @@ SEED_BASE = 777 * 10**6
 SETTINGS = {1: (1e-3, 0.0, 1.0)}
 
 
-def family_of(seed: int, label: int) -> str:
-    """The defect family `draw_pattern` drew for ``seed`` (defect rate 1, with a cache); "-" for non-cubic."""
-    if label >= len(CLASSES):
-        return "-"
-    rng = np.random.default_rng([seed, 18])
-    rng.random()
-    return draw_family(rng, CACHE_FAMILY_WEIGHTS)
-
-
 def _draw(job):
     seed, cache = job
-    pattern, label, _, name = indexing_data.draw_pattern(seed, 1.0, cache)
+    pattern, label, _, name, family = indexing_data.draw_pattern_with_family(seed, 1.0, cache)
     if label == indexing_data.UNKNOWN_INDEX:
         image, px = pattern
-        return image, float(px), np.ones(image.shape, bool), label, "-", name
+        return image, float(px), np.ones(image.shape, bool), label, family, name
     mask = pattern.mask if pattern.mask is not None else np.ones(pattern.image.shape, bool)
-    return pattern.image, float(pattern.pixel_size_inv_a), mask, label, family_of(seed, label), name
+    return pattern.image, float(pattern.pixel_size_inv_a), mask, label, family, name
 
 
 def build(out: Path, n: int, cache: Path, workers: int) -> None:
@@ -86,7 +80,8 @@ def score(data: Path, models: list[Path], evidence: tuple | None, workers: int) 
     with np.load(data, allow_pickle=False) as z:
         DATA.update({k: z[k] for k in z.files})
     label, family = DATA["label"], DATA["family"]
-    groups = {"pristine": family == "none", "cell-engine defects": ~np.isin(family, ["none", "-", *ATOMS_FAMILIES]),
+    groups = {"pristine": family == "none",
+              "cell-engine defects": ~np.isin(family, ["none", indexing_data.NOT_DEFECTABLE, *ATOMS_FAMILIES]),
               "atoms-engine defects": np.isin(family, ATOMS_FAMILIES)}
     for m in models:
         card_version = json.loads((m / "card.json").read_text()).get("evidence_version", 1)

@@ -8,6 +8,7 @@ import pytest
 from sadpnet.cli.app import main
 from sadpnet.crystal.cif import read_cif
 from sadpnet.data.stream_defects import FAMILY_WEIGHTS, MAX_SUPERCELL_ATOMS, draw_defect, draw_family
+from sadpnet.model.indexing_data import NOT_DEFECTABLE, UNKNOWN_INDEX, draw_pattern, draw_pattern_with_family
 from sadpnet.resources import resource_path
 
 
@@ -113,7 +114,6 @@ def test_a_supercell_the_cell_engine_would_refuse_is_not_drawn():
 
 def test_a_defected_specimen_the_renderer_refuses_falls_back_to_the_pristine_pattern(monkeypatch):
     from sadpnet.data import stream_defects
-    from sadpnet.model.indexing_data import draw_pattern
 
     seed = next(s for s in range(40) if draw_pattern(s)[1] < 5)  # a cubic draw
     clean = draw_pattern(seed)
@@ -122,3 +122,42 @@ def test_a_defected_specimen_the_renderer_refuses_falls_back_to_the_pristine_pat
     fallback = draw_pattern(seed, 1.0)
     assert fallback[1:] == clean[1:]
     np.testing.assert_array_equal(np.asarray(fallback[0].image), np.asarray(clean[0].image))
+    assert draw_pattern_with_family(seed, 1.0)[4] == "none"  # drawn, refused: the pristine crystal
+
+
+def test_the_family_reported_is_the_one_applied(monkeypatch):
+    """`draw_pattern_with_family` names the family of the specimen it rendered (here strain, forced through
+    the real `draw_defect`), and draws what `draw_pattern` draws."""
+    from sadpnet.data import stream_defects
+
+    seed = next(s for s in range(40) if draw_pattern(s)[1] < 5)  # a cubic draw
+    clean = draw_pattern(seed)
+    applied = []
+
+    def strain_only(crystal, zone, rng, cells_z, cache=None):
+        applied.append(draw_defect(crystal, zone, rng, cells_z=cells_z, cache=cache, family="strain"))
+        return applied[-1]
+
+    monkeypatch.setattr(stream_defects, "draw_defect", strain_only)
+    shot, label, zone, name, family = draw_pattern_with_family(seed, 1.0)
+    assert family == applied[0].family == "strain"
+    assert (label, zone, name) == (clean[1], applied[0].zone_axis, clean[3])
+    assert not np.array_equal(np.asarray(shot.image), np.asarray(clean[0].image))  # the strained crystal
+    again = draw_pattern(seed, 1.0)
+    np.testing.assert_array_equal(np.asarray(again[0].image), np.asarray(shot.image))
+    assert again[1:] == (label, zone, name)
+
+
+def test_patterns_without_a_defect_report_none_or_not_defectable():
+    """Defect rate 0: "none" for cubic crystals, "-" for non-cubic ones and junk; the same draw as before."""
+    seen = set()
+    for seed in range(8):
+        shot, label, zone, name, family = draw_pattern_with_family(seed)
+        seen.add(family)
+        assert family == ("none" if label < 5 else NOT_DEFECTABLE)
+        old = draw_pattern(seed)
+        assert old[1:] == (label, zone, name)
+        junk = label == UNKNOWN_INDEX  # (uint8 image, 1/A per pixel)
+        np.testing.assert_array_equal(np.asarray(old[0][0] if junk else old[0].image),
+                                      np.asarray(shot[0] if junk else shot.image))
+    assert seen == {"none", NOT_DEFECTABLE}

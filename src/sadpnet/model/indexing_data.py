@@ -145,16 +145,28 @@ def draw_pattern(seed: int, defect_rate: float = 0.0, defect_cache: str | None =
     A crystal that cannot be drawn (a corpus CIF that does not load, a cell too large for the cell engine at
     the drawn conditions) is replaced by the next pick of the same generator (`MAX_REDRAWS` at most), so a
     seed whose first pick serves draws what it always did.
-    Deterministic for a seed (and the generated pool and cache)."""
+    Deterministic for a seed (and the generated pool and cache). `draw_pattern_with_family` also names the
+    defect family applied."""
+    return draw_pattern_with_family(seed, defect_rate, defect_cache)[:4]
+
+
+#: Defect family of a pattern that cannot take one (`draw_pattern_with_family`): non-cubic crystals and junk.
+NOT_DEFECTABLE = "-"
+#: Crystals a drawn pattern or set may skip (`draw_pattern`) before the draw fails.
+MAX_REDRAWS = 8
+
+
+def draw_pattern_with_family(seed: int, defect_rate: float = 0.0, defect_cache: str | None = None):
+    """`draw_pattern` (the same pattern for the same arguments) and the defect family applied to it:
+    (pattern, label, zone axis or None, name, family). ``family`` is `NOT_DEFECTABLE` ("-") for non-cubic
+    crystals and junk, "none" for a cubic crystal drawn without a defect or whose defected specimen the engine
+    refused (the pristine crystal is rendered), else the `sadpnet.data.stream_defects.DrawnDefect` family
+    (after its fall-backs: a family the crystal cannot take is drawn as "thermal")."""
     rng = np.random.default_rng(seed)
     label = int(rng.integers(len(LABELS)))
     if label == UNKNOWN_INDEX:
-        return junk_image(rng), label, None, "junk"
+        return junk_image(rng), label, None, "junk", NOT_DEFECTABLE
     return _redrawn(lambda: _crystal_pattern(rng, seed, label, defect_rate, defect_cache), seed)
-
-
-#: Crystals a drawn pattern or set may skip (`draw_pattern`) before the draw fails.
-MAX_REDRAWS = 8
 
 
 def _redrawn(draw, seed: int):
@@ -168,7 +180,8 @@ def _redrawn(draw, seed: int):
 
 
 def _crystal_pattern(rng: np.random.Generator, seed: int, label: int, defect_rate: float, defect_cache):
-    """`draw_pattern` of a crystal's label from ``rng`` (after the label): pick, zone, conditions, defect."""
+    """`draw_pattern_with_family` of a crystal's label from ``rng`` (after the label): pick, zone, conditions,
+    defect."""
     from sadpnet.crystal.lattice import lowest_index_zone_axes
     from sadpnet.data.stream import draw_conditions, render_drawn
 
@@ -180,22 +193,32 @@ def _crystal_pattern(rng: np.random.Generator, seed: int, label: int, defect_rat
         zone = axes[int(rng.integers(len(axes)))]
     cond = draw_conditions(rng)
     if label < len(CLASSES) and defect_rate > 0:
-        from sadpnet.data.stream_defects import draw_defect
+        drawn = _defected(seed, crystal, zone, cond, defect_rate, defect_cache)
+        if drawn is not None:
+            return drawn[0], label, drawn[1], _name(pick, crystal), drawn[2]
+    family = "none" if label < len(CLASSES) else NOT_DEFECTABLE
+    return render_drawn(crystal, zone, cond), label, zone, _name(pick, crystal), family
 
-        drng = np.random.default_rng([seed, 18])
-        if drng.random() < defect_rate:
-            cache = None
-            if defect_cache:
-                from sadpnet.data.defect_cache import open_cache
 
-                cache = open_cache(str(defect_cache))
-            drawn = draw_defect(crystal, zone, drng, cells_z=cond.cells_z, cache=cache)
-            try:
-                shot = render_drawn(drawn.source, drawn.zone_axis, cond, **drawn.options)
-                return shot, label, drawn.zone_axis, _name(pick, crystal)
-            except SadpnetError:  # a defected specimen the engine refuses (too large a table): the pristine crystal
-                pass
-    return render_drawn(crystal, zone, cond), label, zone, _name(pick, crystal)
+def _defected(seed: int, crystal, zone, cond, defect_rate: float, defect_cache: str | None):
+    """(shot, zone axis, family) of a cubic crystal with a defect drawn from its own generator of ``seed``
+    (`draw_pattern`), or None when none is drawn (``defect_rate``) or the engine refuses the defected specimen."""
+    from sadpnet.data.stream import render_drawn
+    from sadpnet.data.stream_defects import draw_defect
+
+    drng = np.random.default_rng([seed, 18])
+    if drng.random() >= defect_rate:
+        return None
+    cache = None
+    if defect_cache:
+        from sadpnet.data.defect_cache import open_cache
+
+        cache = open_cache(str(defect_cache))
+    drawn = draw_defect(crystal, zone, drng, cells_z=cond.cells_z, cache=cache)
+    try:
+        return render_drawn(drawn.source, drawn.zone_axis, cond, **drawn.options), drawn.zone_axis, drawn.family
+    except SadpnetError:  # a defected specimen the engine refuses (too large a table): the pristine crystal
+        return None
 
 
 def _name(pick, crystal) -> str:

@@ -23,6 +23,7 @@ import numpy as np
 
 from sadpnet.model import DEFAULT_TOP_K
 from sadpnet.model.indexing import CLASSES, joint_scores, pattern_evidence
+from sadpnet.model.spots import Spots, find_spots
 from sadpnet.model.result import RESULT_VERSION, calibration_of, checked_request, space_group_entry
 from sadpnet.model.spot_model import ARCHITECTURE as SPOT_ARCHITECTURE
 from sadpnet.model.spot_model import DECISION_RULE, GROUPS, LABELS, UNKNOWN_INDEX, SpotModel, decide, \
@@ -36,6 +37,33 @@ def linear_image(pattern) -> np.ndarray:
     return np.asarray(pattern_mapping(pattern).decode(np.asarray(pattern.image)), dtype=np.float32)
 
 
+def spot_inputs(pattern) -> tuple[np.ndarray, tuple[float, float], np.ndarray | None]:
+    """What the classifier's spot finder reads of a loaded pattern: the (H, W) linear image (`linear_image`),
+    the direct-beam centre (column, row) in pixels (the pattern's, else the image centre) and its mask ((H, W)
+    bool, True = usable; saturated pixels are not usable), or None."""
+    return linear_image(pattern), beam_centre(pattern), getattr(pattern, "mask", None)
+
+
+def beam_centre(pattern) -> tuple[float, float]:
+    """A loaded pattern's direct-beam centre (column, row) in pixels: its ``centre_xy``, else the image centre."""
+    centre = getattr(pattern, "centre_xy", None)
+    if centre is None:
+        h, w = np.shape(pattern.image)[:2]
+        centre = (w / 2, h / 2)
+    return float(centre[0]), float(centre[1])
+
+
+def pattern_spots(pattern, pixel_size_inv_a: float = 1.0) -> Spots:
+    """The spots the classifier indexes (`sadpnet.model.spots.find_spots` on `spot_inputs`, default settings).
+
+    The finder uses the calibration ``pixel_size_inv_a`` (1/A per pixel) only to scale its output: which
+    spots are found, their positions and intensities do not depend on it. The default 1.0 gives
+    ``g_inv_a`` in pixels from the centre (x right, y up), for a pattern without a calibration.
+    """
+    img, centre, mask = spot_inputs(pattern)
+    return find_spots(img, pixel_size_inv_a, centre, mask)
+
+
 @dataclass
 class SpotClassifier:
     """A loaded spot-indexing model (card, network, folder)."""
@@ -45,10 +73,9 @@ class SpotClassifier:
     model_dir: Path
 
     def evidence(self, pattern, calibration_inv_a_per_px: float):
-        img = linear_image(pattern)
-        h, w = img.shape
-        centre = getattr(pattern, "centre_xy", None) or (w / 2, h / 2)
-        return pattern_evidence(img, calibration_inv_a_per_px, centre, getattr(pattern, "mask", None))
+        """The indexing evidence of a loaded pattern (`spot_inputs`, `pattern_evidence`), 1/A per pixel."""
+        img, centre, mask = spot_inputs(pattern)
+        return pattern_evidence(img, calibration_inv_a_per_px, centre, mask)
 
     def classify_images(self, patterns, *, calibration_inv_a_per_px: float | None = None,
                         top_k: int = DEFAULT_TOP_K, ensemble: bool = False) -> dict:

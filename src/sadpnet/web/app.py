@@ -11,7 +11,8 @@ and serves:
   ``sadpnet classify --json`` (`sadpnet.model.infer`; ``images[i].source`` is the uploaded file name,
   ``model.dir`` the model's name instead of the server's folder).
 * ``POST /api/inspect``: one ``file`` (+ optional calibration): what the page shows before classifying: the
-  calibration read from the file, the direct-beam centre, a log-scaled preview PNG and the spots found.
+  calibration read from the file, the direct-beam centre, a log-scaled preview PNG and the spots that the
+  spot-indexing classifier reads (`sadpnet.web.preview.spot_list`).
 * ``POST /api/match``: JSON ``{space_group, spots_g_inv_a, ...}``: the simulated pattern of a reference
   crystal of that space group on the zone axis and in-plane rotation that best fit the spots
   (`sadpnet.web.match`).
@@ -196,8 +197,9 @@ def create_app(model_dir: str | Path | None = None, max_upload_mb: float = 64, *
         max_preview_px: Annotated[int, Form(ge=64, le=2048, description="Largest side of the preview PNG.")] = 512,
     ) -> dict:
         """The calibration (1/A per pixel, and whether the file or the form gave it), the direct-beam centre,
-        image size, a log-scaled preview (PNG data URL) and the spots found (pixels of the file's image)."""
-        from sadpnet.web.preview import find_spots, preview_png, spots_g_inv_a
+        image size, a log-scaled preview (PNG data URL) and the spots the spot-indexing classifier reads
+        (`sadpnet.web.preview.spot_list`: pixels of the file's image, and 1/A when calibrated)."""
+        from sadpnet.web.preview import preview_png, spot_list
 
         calibration = _check_calibration(calibration_inv_a_per_px)
         name = file.filename or "file"
@@ -206,16 +208,13 @@ def create_app(model_dir: str | Path | None = None, max_upload_mb: float = 64, *
             (pattern,) = _load(paths, [name])
         image, mask = pattern.image, pattern.mask
         saturated = getattr(pattern, "saturated", None)
-        if mask is not None and saturated is not None:  # saturated pixels are the brightest spots: show them
+        # the preview shows saturated pixels (the brightest spots); the spot finder reads the classifier's mask
+        if mask is not None and saturated is not None:
             mask = mask | saturated
         centre = None if pattern.centre_xy is None else [float(pattern.centre_xy[0]), float(pattern.centre_xy[1])]
-        spots = find_spots(image, mask, centre)
         cal, cal_source = pattern.pixel_size_inv_a, (pattern.metadata or {}).get("calibration_source", "file")
         if cal is None and calibration is not None:  # as the classifier does: the form's value, if the file has none
             cal, cal_source = calibration, "option"
-        if cal is not None and centre is not None:
-            for spot, g in zip(spots, spots_g_inv_a(spots, centre, cal)):
-                spot["g_inv_a"] = [round(float(g[0]), 6), round(float(g[1]), 6)]
         meta = dict(pattern.metadata or {})
         return {
             "filename": name, "height_px": int(image.shape[0]), "width_px": int(image.shape[1]),
@@ -224,7 +223,7 @@ def create_app(model_dir: str | Path | None = None, max_upload_mb: float = 64, *
             "voltage_kv": _number(meta.get("voltage_kv")), "camera_length_mm": _number(meta.get("camera_length_mm")),
             "format": meta.get("format"), "centre_xy": centre,
             "masked_fraction": None if mask is None else round(1.0 - float(mask.mean()), 4),
-            "spots": spots, "preview_png": preview_png(image, mask, max_px=max_preview_px),
+            "spots": spot_list(pattern, cal), "preview_png": preview_png(image, mask, max_px=max_preview_px),
         }
 
     @app.post("/api/match", summary="The simulated pattern that best matches measured spots", responses=_ERRORS)
@@ -338,7 +337,8 @@ def _warm_up(card: dict) -> None:
         import sadpnet.simulate.api  # noqa: F401
         import sadpnet.simulate.detector  # noqa: F401
         from sadpnet.web.match import reference_crystal
-        from sadpnet.web.preview import find_spots  # noqa: F401
+        import scipy.ndimage  # noqa: F401 - the spot finder's filters
+        from sadpnet.model.spot_classifier import pattern_spots  # noqa: F401
 
         for label in card.get("classes", []):
             if str(label).isdigit() and 1 <= int(label) <= 230:
