@@ -121,7 +121,8 @@ class SpotClassifier:
         return {"name": self.card.get("name", self.model_dir.name), "dir": str(self.model_dir),
                 "architecture": SPOT_ARCHITECTURE, "classes": list(LABELS),
                 "weights_sha256": self.card["weights_sha256"], "temperature": self.model.temperature,
-                "kappa": self.model.kappa, "decision_rule": DECISION_RULE, "unknown_score": "p_unknown",
+                "kappa": self.model.kappa, "networks": len(self.model.networks), "decision_rule": DECISION_RULE,
+                "unknown_score": "p_unknown",
                 "unknown_threshold": None}
 
 
