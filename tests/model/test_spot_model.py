@@ -77,14 +77,25 @@ def test_tampered_weights_are_refused(tmp_path):
 @pytest.mark.slow
 def test_train_indexing_command_writes_a_model(tmp_path):
     out = tmp_path / "spot"
-    r = subprocess.run([sys.executable, "-m", "sadpnet", "train-indexing", "-o", str(out), "--examples", "8",
-                        "--val-examples", "4", "--val-sets", "2", "--generated-cubic", "1", "--generated-other", "2",
-                        "--workers", "1", "--seeds", "2"], capture_output=True, text=True, timeout=900)
-    assert r.returncode == 0, r.stderr
-    model = load_spot_model(out)
+    def train(folder, *extra):
+        r = subprocess.run([sys.executable, "-m", "sadpnet", "train-indexing", "-o", str(folder), "--examples", "8",
+                            "--val-examples", "4", "--val-sets", "2", "--generated-cubic", "1", "--generated-other",
+                            "2", "--workers", "1", *extra], capture_output=True, text=True, timeout=900)
+        assert r.returncode == 0, r.stderr
+        return load_spot_model(folder)
+
+    model = train(out, "--seeds", "2")
     assert model.card["training"]["n_train"] == 8 and len(model.networks) == 2
     assert [m["seed"] for m in model.card["training"]["members"]] == [0, 1]
     assert model.card["command"].endswith("--seeds 2")
+    # each network is its seed's one-seed training: the second one is what --seed 1 alone trains
+    alone = train(tmp_path / "seed1", "--seed", "1")
+    (net,) = alone.networks
+    second = model.networks[1]
+    assert second.temperature == pytest.approx(alone.temperature)
+    for k, v in net.state.items():
+        np.testing.assert_array_equal(second.state[k], v)
+    np.testing.assert_array_equal(second.mean, net.mean)
     assert model.card["training"]["held_out"].endswith("classifier-v2-test.csv")
 
 
