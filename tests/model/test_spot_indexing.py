@@ -155,7 +155,7 @@ def test_joint_posterior_keeps_the_network_cubic_mass_and_lets_the_lattice_check
     probs[:, LABELS.index("229")] = 0.2
     probs[:, LABELS.index("other")] = 0.12
     probs /= probs.sum(1, keepdims=True)
-    model = SpotModel({}, np.zeros(1), np.ones(1), kappa=40.0)
+    model = SpotModel([], kappa=40.0)  # probabilities given: no network is asked
     p = joint_posterior(model, ev, probs)
     q = np.exp(np.log(probs).sum(0))
     q /= q.sum()
@@ -171,6 +171,6 @@ def test_kappa_is_fitted_large_when_the_joint_score_names_the_class_and_zero_whe
     from sadpnet.model.spot_model import SpotModel, fit_kappa
 
     ev = [_evidence(_crystal("Fe"), z, seed=i) for i, z in enumerate(SET)]
-    model = SpotModel({}, np.zeros(1), np.ones(1))
+    model = SpotModel([])
     assert fit_kappa(model, [(ev, CLASSES.index(229))]).kappa >= 20
     assert fit_kappa(model, [(ev, CLASSES.index(225))]).kappa == 0.0
