@@ -46,22 +46,23 @@ def use_validation_crystals(seed: int, n_generated_cubic: int, n_generated_other
 def validation_examples(card: dict, *, workers: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(X, y, material) of the validation patterns a spot-index model was calibrated on, drawn again from its
     card's ``training`` block (clean patterns; a defect-aware model's validation also had defects)."""
-    t = card["training"]
-    seed, g = int(t["seed"]), t["generated_crystals"]
-    use_validation_crystals(seed, g["cubic_per_class"], g["other"], workers)
-    try:
-        return data.draw_examples(int(t["n_val"]), seed=10 * seed + 2, workers=workers)
-    finally:
-        data.use_split("train")
+    return _from_validation_crystals(card, workers, lambda seed, t: data.draw_examples(
+        int(t["n_val"]), seed=10 * seed + 2, workers=workers))
 
 
 def validation_sets(card: dict, *, workers: int = 1) -> list:
     """The validation zone-axis sets a spot-index model's kappa was fitted on, drawn again from its card."""
+    return _from_validation_crystals(card, workers, lambda seed, t: data.draw_sets(
+        int(t["n_val_sets"]), seed=10 * seed + 3, workers=workers))
+
+
+def _from_validation_crystals(card: dict, workers: int, draw):
+    """``draw(seed, training block)`` among the validation crystals of the card's training run."""
     t = card["training"]
     seed, g = int(t["seed"]), t["generated_crystals"]
     use_validation_crystals(seed, g["cubic_per_class"], g["other"], workers)
     try:
-        return data.draw_sets(int(t["n_val_sets"]), seed=10 * seed + 3, workers=workers)
+        return draw(seed, t)
     finally:
         data.use_split("train")
 
