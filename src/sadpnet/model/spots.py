@@ -33,8 +33,9 @@ MIN_RELATIVE = 1e-3
 #: Default peak height over the local texture (`local_noise`); 0 switches the local floor off (the default).
 #: At 6 the spot lists of all 896 clean validation patterns are unchanged, the speckle of randomly placed
 #: thermal displacements and point defects is dropped and the real z2_saed.dm3 gives its 28 net spots instead
-#: of 150 mostly noise peaks; a network retrained on that evidence was neither better nor worse beyond the
-#: spread between retrains (docs/classifier-v2.md, "Spot evidence, session 14"): measured, not adopted.
+#: of 150 mostly noise peaks; but three networks retrained on that evidence were worse on validation crystals
+#: than three on the shipped evidence (57.8 against 60.6 %; docs/classifier-v2.md, "Seed ensemble, session
+#: 15"): measured, not adopted.
 LOCAL_SNR = 0.0
 #: Side of the tiles of `local_noise`, in units of the spot radius.
 LOCAL_TILE_SPOTS = 8
