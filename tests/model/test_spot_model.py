@@ -49,6 +49,20 @@ def test_a_seed_ensemble_is_the_mean_of_its_networks_and_its_files_round_trip(tm
     np.testing.assert_allclose(back.predict_proba(Xt), both.predict_proba(Xt), rtol=1e-6)
 
 
+def test_a_card_whose_networks_do_not_match_the_weights_is_refused_with_one_line(tmp_path):
+    from sadpnet.model.spot_model import ensemble
+
+    X, y = _toy(100)
+    save_spot_model(ensemble([fit_spot_model(X, y, epochs=5, seed=s) for s in (0, 1)]), tmp_path / "m", {})
+    card = json.loads((tmp_path / "m" / "card.json").read_text())
+    card["networks"]["n"] = 3  # the weights hold two
+    card["networks"]["temperatures"].append(1.0)
+    (tmp_path / "m" / "card.json").write_text(json.dumps(card))
+    with pytest.raises(InputError, match="networks do not match") as err:
+        load_spot_model(tmp_path / "m")
+    assert "\n" not in str(err.value)
+
+
 def test_combining_folders_that_are_not_consecutive_seeds_of_one_recipe_is_refused(tmp_path):
     from sadpnet.model.spot_train import combine_spot_models
 

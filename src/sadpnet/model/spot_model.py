@@ -279,9 +279,12 @@ def load_spot_model(model_dir: str | Path) -> SpotModel:
         raise InputError("model.safetensors does not match its card (SHA-256)", model_dir)
     nets = card.get("networks", {"n": 1, "temperatures": [1.0]})
     t = load_file(str(d / "model.safetensors"))
-    networks = [Network({k[len(p):]: v for k, v in t.items() if k.startswith(p)}, t[f"{q}mean"], t[f"{q}scale"],
-                        float(temp))
-                for (p, q), temp in zip(_prefixes(int(nets["n"])), nets["temperatures"])]
+    try:
+        networks = [Network({k[len(p):]: v for k, v in t.items() if k.startswith(p)}, t[f"{q}mean"],
+                            t[f"{q}scale"], float(temp))
+                    for (p, q), temp in zip(_prefixes(int(nets["n"])), nets["temperatures"], strict=True)]
+    except (KeyError, TypeError, ValueError):
+        raise InputError("the card's networks do not match model.safetensors", model_dir) from None
     return SpotModel(networks, float(card["temperature"]), float(card["kappa"]), card)
 
 
