@@ -54,13 +54,23 @@ def test_a_card_whose_networks_do_not_match_the_weights_is_refused_with_one_line
 
     X, y = _toy(100)
     save_spot_model(ensemble([fit_spot_model(X, y, epochs=5, seed=s) for s in (0, 1)]), tmp_path / "m", {})
-    card = json.loads((tmp_path / "m" / "card.json").read_text())
-    card["networks"]["n"] = 3  # the weights hold two
-    card["networks"]["temperatures"].append(1.0)
-    (tmp_path / "m" / "card.json").write_text(json.dumps(card))
-    with pytest.raises(InputError, match="networks do not match") as err:
-        load_spot_model(tmp_path / "m")
+
+    def three_networks(card):  # the weights hold two
+        card["networks"]["n"] = 3
+        card["networks"]["temperatures"].append(1.0)
+
+    _refused_after_editing_card(tmp_path / "m", three_networks, "networks do not match")
+
+
+def _refused_after_editing_card(folder, edit, match: str) -> InputError:
+    """Edit a saved model's card.json in place (``edit(card)``); loading it must then fail with one line."""
+    card = json.loads((folder / "card.json").read_text())
+    edit(card)
+    (folder / "card.json").write_text(json.dumps(card))
+    with pytest.raises(InputError, match=match) as err:
+        load_spot_model(folder)
     assert "\n" not in str(err.value)
+    return err.value
 
 
 def test_combining_folders_that_are_not_consecutive_seeds_of_one_recipe_is_refused(tmp_path):
@@ -169,12 +179,7 @@ def test_evaluate_real_refuses_an_unknown_model_before_any_work(tmp_path):
 def test_a_card_of_an_older_joint_rule_is_refused_with_one_line(tmp_path):
     X, y = _toy(100)
     save_spot_model(fit_spot_model(X, y, epochs=5), tmp_path / "m", {})
-    card = json.loads((tmp_path / "m" / "card.json").read_text())
-    del card["joint_rule"]
-    (tmp_path / "m" / "card.json").write_text(json.dumps(card))
-    with pytest.raises(InputError, match="older joint rule") as err:
-        load_spot_model(tmp_path / "m")
-    assert "\n" not in str(err.value)
+    _refused_after_editing_card(tmp_path / "m", lambda card: card.pop("joint_rule"), "older joint rule")
 
 
 def test_a_model_of_other_indexing_evidence_is_refused(tmp_path):
@@ -183,13 +188,12 @@ def test_a_model_of_other_indexing_evidence_is_refused(tmp_path):
     save_spot_model(fit_spot_model(X, y, epochs=5), tmp_path / "m", {})
     from sadpnet.model.indexing import EVIDENCE_VERSION
 
-    card = json.loads((tmp_path / "m" / "card.json").read_text())
-    assert card["evidence_version"] == EVIDENCE_VERSION
-    card["evidence_version"] = EVIDENCE_VERSION + 1  # e.g. spots found without the relative floor
-    (tmp_path / "m" / "card.json").write_text(json.dumps(card))
-    with pytest.raises(InputError, match=f"evidence version {EVIDENCE_VERSION + 1}") as err:
-        load_spot_model(tmp_path / "m")
-    assert "\n" not in str(err.value) and "train-indexing" in str(err.value)
+    def newer_evidence(card):
+        assert card["evidence_version"] == EVIDENCE_VERSION
+        card["evidence_version"] = EVIDENCE_VERSION + 1  # e.g. spots found without the relative floor
+
+    err = _refused_after_editing_card(tmp_path / "m", newer_evidence, f"evidence version {EVIDENCE_VERSION + 1}")
+    assert "train-indexing" in str(err)
 
 
 def test_numpy_forward_is_the_torch_network():
