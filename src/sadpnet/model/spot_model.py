@@ -115,10 +115,11 @@ class SpotModel:
         return np.exp(_log_softmax(self.logits(X) / self.temperature))
 
 
-def ensemble(models: list[SpotModel], kappa: float = 0.0) -> SpotModel:
+def ensemble(models: list[SpotModel]) -> SpotModel:
     """One model of several trained ones (e.g. the same training with other seeds): the mean of their
-    calibrated probabilities, each network keeping its model's temperature; the ensemble's own temperature
-    (1 here) is fitted with `calibrate` on validation crystals that no member trained on.
+    calibrated probabilities, each network keeping its model's temperature (a member that is itself an
+    ensemble gives its networks, without its own final temperature); the ensemble's own temperature (1 here)
+    is fitted with `calibrate` on validation crystals that no member trained on, kappa with `fit_kappa`.
 
     Example:
         >>> both = calibrate(ensemble([seed0, seed1]), X_val, y_val)
@@ -127,7 +128,7 @@ def ensemble(models: list[SpotModel], kappa: float = 0.0) -> SpotModel:
         raise InputError("no models to combine", "models")
     nets = [Network(n.state, n.mean, n.scale, n.temperature * (m.temperature if len(m.networks) == 1 else 1.0))
             for m in models for n in m.networks]
-    return SpotModel(nets, 1.0, kappa)
+    return SpotModel(nets)
 
 
 def is_unknown(ev: Evidence) -> bool:
