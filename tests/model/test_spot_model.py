@@ -121,6 +121,24 @@ def test_train_indexing_command_writes_a_model(tmp_path):
         np.testing.assert_array_equal(second.state[k], v)
     np.testing.assert_array_equal(second.mean, net.mean)
     assert model.card["training"]["held_out"].endswith("classifier-v2-test.csv")
+    # --shared-examples: both networks train on the patterns of both seeds (their feature means are the mean
+    # of the two one-seed networks' means) and differ in their initial weights only
+    shared = train(tmp_path / "shared", "--seeds", "2", "--shared-examples", "--epochs", "20")
+    t = shared.card["training"]
+    assert t["shared_examples"] and t["n_train_total"] == 16 and t["epochs"] == 20
+    assert [m["seed"] for m in t["members"]] == [0, 1]
+    assert shared.card["command"].endswith("--seeds 2 --shared-examples --epochs 20")
+    pooled_mean = (model.networks[0].mean + model.networks[1].mean) / 2
+    for n in shared.networks:
+        np.testing.assert_allclose(n.mean, pooled_mean, rtol=1e-5, atol=1e-6)
+    assert not np.array_equal(shared.networks[0].state["0.weight"], shared.networks[1].state["0.weight"])
+
+
+def test_train_indexing_refuses_shared_examples_of_one_seed(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "sadpnet", "train-indexing", "-o", str(tmp_path / "x"),
+                        "--shared-examples"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "--shared-examples" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "x").exists()
 
 
 def test_train_indexing_refuses_zero_examples(tmp_path):

@@ -21,6 +21,10 @@ def train_indexing_command(
     seeds: int = typer.Option(1, "--seeds", help="Networks to train, with seeds SEED .. SEED+N-1, each as a "
                               "one-seed training; the model is their mean (a seed ensemble), calibrated on the "
                               "validation crystals of SEED. Each adds the time of one training."),
+    shared_examples: bool = typer.Option(False, "--shared-examples", help="With --seeds N: each network trains on "
+                                         "the patterns of all N seeds (N x EXAMPLES), the networks differing in "
+                                         "their initial weights; only SEED's validation is drawn."),
+    epochs: int = typer.Option(150, "--epochs", help="Full-batch steps of each network's fit."),
     workers: int = typer.Option(2, "--workers", help="Processes that simulate and index patterns."),
     defects: float = typer.Option(0.0, "--defects", help="Share (0-1) of cubic patterns given a drawn defect "
                                                          "(strain, thermal, point defects, twin, dislocation; "
@@ -40,9 +44,11 @@ def train_indexing_command(
     from sadpnet.model.spot_train import train_spot_indexing
 
     for value, name in ((examples, "--examples"), (val_examples, "--val-examples"), (val_sets, "--val-sets"),
-                        (workers, "--workers"), (seeds, "--seeds")):
+                        (workers, "--workers"), (seeds, "--seeds"), (epochs, "--epochs")):
         if value < 1:
             raise InputError(f"must be at least 1, got {value}", name)
+    if shared_examples and seeds < 2:
+        raise InputError("needs --seeds 2 or more (the patterns of several seeds to share)", "--shared-examples")
     if not 0.0 <= defects <= 1.0:
         raise InputError(f"must be between 0 and 1, got {defects}", "--defects")
     if defect_cache is not None and defects <= 0:
@@ -62,7 +68,7 @@ def train_indexing_command(
 
         info = train_spot_indexing(out, n_train=examples, n_val=val_examples, n_val_sets=val_sets,
                                    n_generated_cubic=generated_cubic, n_generated_other=generated_other, seed=seed,
-                                   seeds=seeds, workers=workers, defect_rate=defects, defect_cache=defect_cache,
+                                   seeds=seeds, shared_examples=shared_examples, epochs=epochs, workers=workers, defect_rate=defects, defect_cache=defect_cache,
                                    defect_blocks=defect_blocks, progress=progress)
     members = "".join(f"; seed {m['seed']} alone {100 * m['val_accuracy']:.1f} %" for m in info.get("members", []))
     typer.echo(f"{out}: validation accuracy {100 * info['val_accuracy']:.1f} % of {info['n_val']} patterns{members}; "

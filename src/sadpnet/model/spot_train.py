@@ -9,7 +9,8 @@ One call (`train_spot_indexing`, CLI ``sadpnet train-indexing``) does it all, re
 3. ``n_val`` validation examples and ``n_val_sets`` validation zone-axis sets from the validation crystals;
 4. the perceptron (`spot_model.fit_spot_model`), its temperature and its lattice-check weight kappa; with
    ``seeds`` > 1, one perceptron per seed (steps 1-4 each) and their mean (`spot_model.ensemble`),
-   calibrated again on the first seed's validation crystals;
+   calibrated again on the first seed's validation crystals (with ``shared_examples`` every network trains on
+   all seeds' patterns, the networks differing in their initial weights);
 5. ``model.safetensors`` + ``card.json`` with the counts, seeds, timings (simulation + indexing rate against
    the fit's rate) and versions.
 
@@ -117,14 +118,18 @@ def _ensure_cache(folder, per_crystal: int, workers: int, progress) -> dict:
 
 def train_spot_indexing(out_dir, *, n_train: int = 3000, n_val: int = 600, n_val_sets: int = 150,
                         n_generated_cubic: int = 80, n_generated_other: int = 200, seed: int = 0, seeds: int = 1,
-                        workers: int = 1, epochs: int = 150, defect_rate: float = 0.0, defect_cache=None,
-                        defect_blocks: int = 2, progress=None) -> dict:
+                        shared_examples: bool = False, workers: int = 1, epochs: int = 150,
+                        defect_rate: float = 0.0, defect_cache=None, defect_blocks: int = 2, progress=None) -> dict:
     """Train and save a spot-indexing model in ``out_dir``; returns the card's ``training`` block.
 
     ``seeds``: networks trained, with seeds ``seed`` .. ``seed + seeds - 1``, each exactly as a one-seed
     training of its seed (its own crystals, patterns and temperature); with more than one, the model is their
     `spot_model.ensemble`, its temperature and kappa fitted on the validation crystals of ``seed`` (which no
     other seed's training draws: each seed's generated pools are its own, the corpus split is fixed).
+    ``shared_examples`` (with ``seeds`` > 1): every seed's crystals and ``n_train`` patterns are drawn as
+    above, but each network trains on all of them (``seeds`` x ``n_train``), the networks differing in their
+    initial weights; only ``seed``'s validation is drawn, and calibrates each network and their mean.
+    ``epochs``: full-batch steps of each network's fit (`spot_model.fit_spot_model`).
     ``defect_rate``: share of cubic training and validation patterns whose crystal goes through
     `sadpnet.data.stream_defects.draw_defect` (a defect-aware model; 0 = clean). The validation zone-axis sets
     that fit the lattice-check weight stay clean.
@@ -135,21 +140,18 @@ def train_spot_indexing(out_dir, *, n_train: int = 3000, n_val: int = 600, n_val
     """
     if seeds < 1:
         raise InputError(f"must be at least 1, got {seeds}", "seeds")
-    opts = dict(n_train=n_train, n_val=n_val, n_val_sets=n_val_sets, n_generated_cubic=n_generated_cubic,
-                n_generated_other=n_generated_other, workers=workers, epochs=epochs, defect_rate=defect_rate,
-                defect_cache=defect_cache, defect_blocks=defect_blocks)
-    members = []
-    for s in range(seed, seed + seeds):
-        tag = f"seed {s}: " if seeds > 1 else ""
-        members.append(train_network(seed=s, progress=(lambda st, d, t, tag=tag: progress(tag + st, d, t))
-                                     if progress else None, **opts))
-    model, info, (Xv, yv, sets) = members[0]
-    if seeds > 1:
-        model = fit_kappa(calibrate(ensemble([m[0] for m in members]), Xv, yv), sets)
-        info = {**info, "val_accuracy": _accuracy(model, Xv, yv),
-                "members": [_member(m[1], m[0]) for m in members]}
+    if shared_examples and seeds < 2:
+        raise InputError("needs --seeds 2 or more (the patterns of several seeds to share)", "shared-examples")
+    stream = _Stream(n_train=n_train, n_val=n_val, n_val_sets=n_val_sets, n_generated_cubic=n_generated_cubic,
+                     n_generated_other=n_generated_other, workers=workers, defect_rate=defect_rate,
+                     defect_cache=defect_cache, defect_blocks=defect_blocks, progress=progress)
+    if shared_examples:
+        model, info = _train_shared(stream, range(seed, seed + seeds), epochs)
+    else:
+        model, info = _train_separate(stream, range(seed, seed + seeds), epochs)
     command = (f"sadpnet train-indexing -o {out_dir} --examples {n_train} --val-examples {n_val} "
                f"--val-sets {n_val_sets} --seed {seed} --workers {workers}" + (f" --seeds {seeds}" if seeds > 1 else "")
+               + (" --shared-examples" if shared_examples else "") + (f" --epochs {epochs}" if epochs != 150 else "")
                + (f" --defects {defect_rate:g}" if defect_rate > 0 else "")
                + (f" --defect-cache {defect_cache} --defect-blocks {defect_blocks}"
                   if defect_cache and defect_rate > 0 else ""))
@@ -157,47 +159,113 @@ def train_spot_indexing(out_dir, *, n_train: int = 3000, n_val: int = 600, n_val
     return info
 
 
-def train_network(*, seed: int, n_train: int, n_val: int, n_val_sets: int, n_generated_cubic: int,
-                  n_generated_other: int, workers: int, epochs: int, defect_rate: float, defect_cache,
-                  defect_blocks: int, progress=None):
-    """One seed's network, calibrated, with its kappa: (model, training block, (X_val, y_val, val sets)).
-    See `train_spot_indexing` for the arguments."""
-    def report(stage):
-        return (lambda done, total: progress(stage, done, total)) if progress else None
+def _train_separate(stream: "_Stream", seeds, epochs: int):
+    """Each seed's network trained on its own draws (`train_network`); several: their calibrated mean."""
+    members = [train_network(stream, seed=s, epochs=epochs) for s in seeds]
+    model, info, (Xv, yv, sets) = members[0]
+    if len(members) > 1:
+        model = fit_kappa(calibrate(ensemble([m[0] for m in members]), Xv, yv), sets)
+        info = {**info, "val_accuracy": _accuracy(model, Xv, yv),
+                "members": [_member(m[1], m[0]) for m in members]}
+    return model, info
 
+
+def _train_shared(stream: "_Stream", seeds, epochs: int):
+    """Every seed's draws pooled; one network per seed (its initial weights) on all of them, each calibrated on
+    the first seed's validation, then their mean calibrated and kappa fitted there."""
+    seeds = list(seeds)
+    draws = [stream.training(s) for s in seeds]
+    X, y = np.concatenate([d[0] for d in draws]), np.concatenate([d[1] for d in draws])
     t0 = time.perf_counter()
-    data.use_generated(data.generated_pool(n_generated_cubic, n_generated_other, seed=2 * seed + 1, workers=workers))
-    data.use_split("train")
-    builds: dict = {}  # the defect cache's build summaries, per split (none without a cache)
-    if defect_cache and defect_rate > 0:
-        builds["train"] = _ensure_cache(defect_cache, defect_blocks, workers, report("defect cache (train)"))
+    Xv, yv, sets = stream.validation(seeds[0])
+    val_s = time.perf_counter() - t0
+    nets, members = [], []
+    for s, d in zip(seeds, draws):
+        t1 = time.perf_counter()
+        net = calibrate(fit_spot_model(X, y, seed=s, epochs=epochs), Xv, yv)
+        fit_s = time.perf_counter() - t1
+        nets.append(net)
+        members.append({"seed": s, "val_accuracy": _accuracy(net, Xv, yv), "train_accuracy": _accuracy(net, X, y),
+                        "wall_s": {**d[3], "fit": fit_s}, "temperature": net.temperature})
+    model = fit_kappa(calibrate(ensemble(nets), Xv, yv), sets)
+    info = _info(stream, seeds[0], X, y, np.concatenate([d[2] for d in draws]), model, (Xv, yv), epochs,
+                 {**draws[0][3], "validation": val_s, "fit": sum(m["wall_s"]["fit"] for m in members)})
+    info |= {"shared_examples": True, "n_train_total": int(len(y)), "members": members}
+    return model, info
+
+
+class _Stream:
+    """The draws of one recipe (`train_spot_indexing`'s arguments): a seed's training examples, its validation."""
+
+    def __init__(self, *, progress=None, **opts):
+        self.opts, self.progress = opts, progress
+        self.builds: dict = {}  # the defect cache's build summaries, per split (none without a cache)
+
+    def report(self, seed: int, stage: str):
+        return (lambda done, total: self.progress(f"seed {seed}: {stage}", done, total)) if self.progress else None
+
+    def training(self, seed: int):
+        """(X, y, material, wall_s) of ``seed``'s training draws: its generated crystals, then the patterns."""
+        o = self.opts
+        t0 = time.perf_counter()
+        data.use_generated(data.generated_pool(o["n_generated_cubic"], o["n_generated_other"], seed=2 * seed + 1,
+                                               workers=o["workers"]))
+        data.use_split("train")
+        if o["defect_cache"] and o["defect_rate"] > 0:
+            self.builds["train"] = _ensure_cache(o["defect_cache"], o["defect_blocks"], o["workers"],
+                                                 self.report(seed, "defect cache (train)"))
+        t1 = time.perf_counter()
+        X, y, material = data.draw_examples(o["n_train"], seed=10 * seed + 1, workers=o["workers"],
+                                            progress=self.report(seed, "train"), defect_rate=o["defect_rate"],
+                                            defect_cache=o["defect_cache"])
+        return X, y, material, {"crystals": t1 - t0, "train_examples": time.perf_counter() - t1}
+
+    def validation(self, seed: int):
+        """(X_val, y_val, validation sets) of ``seed``'s validation crystals."""
+        o = self.opts
+        use_validation_crystals(seed, o["n_generated_cubic"], o["n_generated_other"], o["workers"])
+        try:
+            if o["defect_cache"] and o["defect_rate"] > 0:
+                self.builds["val"] = _ensure_cache(o["defect_cache"], o["defect_blocks"], o["workers"],
+                                                   self.report(seed, "defect cache (val)"))
+            Xv, yv, _ = data.draw_examples(o["n_val"], seed=10 * seed + 2, workers=o["workers"],
+                                           progress=self.report(seed, "val"), defect_rate=o["defect_rate"],
+                                           defect_cache=o["defect_cache"])
+            sets = data.draw_sets(o["n_val_sets"], seed=10 * seed + 3, workers=o["workers"])
+        finally:
+            data.use_split("train")
+        return Xv, yv, sets
+
+
+def train_network(stream: _Stream, *, seed: int, epochs: int):
+    """One seed's network on its own draws, calibrated, with its kappa: (model, training block, (X_val, y_val,
+    val sets))."""
+    X, y, material, wall_s = stream.training(seed)
+    t0 = time.perf_counter()
+    Xv, yv, sets = stream.validation(seed)
     t1 = time.perf_counter()
-    X, y, material = data.draw_examples(n_train, seed=10 * seed + 1, workers=workers, progress=report("train"),
-                                        defect_rate=defect_rate, defect_cache=defect_cache)
-    t2 = time.perf_counter()
-    use_validation_crystals(seed, n_generated_cubic, n_generated_other, workers)
-    if builds:
-        builds["val"] = _ensure_cache(defect_cache, defect_blocks, workers, report("defect cache (val)"))
-    Xv, yv, _ = data.draw_examples(n_val, seed=10 * seed + 2, workers=workers, progress=report("val"),
-                                   defect_rate=defect_rate, defect_cache=defect_cache)
-    sets = data.draw_sets(n_val_sets, seed=10 * seed + 3, workers=workers)
-    data.use_split("train")
-    t3 = time.perf_counter()
     model = fit_spot_model(X, y, seed=seed, epochs=epochs)
-    fit_s = time.perf_counter() - t3
+    fit_s = time.perf_counter() - t1
     calibrate(model, Xv, yv)
     fit_kappa(model, sets)
-    info = {"seed": seed, "n_train": int(n_train), "n_val": int(n_val), "n_val_sets": int(n_val_sets),
-            "generated_crystals": {"cubic_per_class": n_generated_cubic, "other": n_generated_other},
-            "train_materials": int(len(set(material))), "label_counts": np.bincount(y, minlength=6).tolist(),
-            "train_accuracy": _accuracy(model, X, y), "val_accuracy": _accuracy(model, Xv, yv),
-            "examples_per_s": float(n_train / max(t2 - t1, 1e-9)), "fit_examples_per_s": float(n_train * epochs / fit_s),
-            "wall_s": {"crystals": t1 - t0, "train_examples": t2 - t1, "validation": time.perf_counter() - t2 - fit_s,
-                       "fit": fit_s},
-            "workers": workers, "held_out": "sadpnet/resources/holdout/classifier-v2-test.csv"}
-    if defect_rate > 0:
-        info["defects"] = _defects_block(defect_rate, defect_cache, builds)
+    info = _info(stream, seed, X, y, material, model, (Xv, yv), epochs,
+                 {**wall_s, "validation": t1 - t0, "fit": fit_s})
     return model, info, (Xv, yv, sets)
+
+
+def _info(stream: _Stream, seed: int, X, y, material, model, val, epochs: int, wall_s: dict) -> dict:
+    """The card's ``training`` block of a network (or of the mean of networks) trained on ``X``, ``y``."""
+    o = stream.opts
+    info = {"seed": seed, "n_train": int(o["n_train"]), "n_val": int(o["n_val"]), "n_val_sets": int(o["n_val_sets"]),
+            "generated_crystals": {"cubic_per_class": o["n_generated_cubic"], "other": o["n_generated_other"]},
+            "train_materials": int(len(set(material))), "label_counts": np.bincount(y, minlength=6).tolist(),
+            "train_accuracy": _accuracy(model, X, y), "val_accuracy": _accuracy(model, *val),
+            "examples_per_s": float(o["n_train"] / max(wall_s["train_examples"], 1e-9)),
+            "fit_examples_per_s": float(len(y) * epochs / max(wall_s["fit"], 1e-9)), "epochs": int(epochs),
+            "wall_s": wall_s, "workers": o["workers"], "held_out": "sadpnet/resources/holdout/classifier-v2-test.csv"}
+    if o["defect_rate"] > 0:
+        info["defects"] = _defects_block(o["defect_rate"], o["defect_cache"], stream.builds)
+    return info
 
 
 def _defects_block(defect_rate: float, defect_cache, builds: dict) -> dict:
