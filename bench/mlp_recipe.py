@@ -81,8 +81,9 @@ def _report(name: str, model, val) -> None:
     model = calibrate(model, val["X"], val["y"])
     k = int((decide(model.predict_proba(val["X"])) == val["y"]).sum())
     sets, n_sets = _set_accuracy(model, val)
-    print(f"{name:<44} val {share_text(k, len(val['y']))}  NLL {nll(model.logits(val['X']), val['y'], model.temperature):.3f}"
-          f"  T {model.temperature:.2f}  sets {sets}/{n_sets}", flush=True)
+    loss = nll(model.logits(val["X"]), val["y"], model.temperature)
+    print(f"{name:<44} val {share_text(k, len(val['y']))}  NLL {loss:.3f}  T {model.temperature:.2f}  sets {sets}/{n_sets}",
+          flush=True)
 
 
 RECIPES = {  # name: fit_spot_model keyword arguments (the shipped recipe first)

@@ -68,8 +68,9 @@ def train_indexing_command(
 
         info = train_spot_indexing(out, n_train=examples, n_val=val_examples, n_val_sets=val_sets,
                                    n_generated_cubic=generated_cubic, n_generated_other=generated_other, seed=seed,
-                                   seeds=seeds, shared_examples=shared_examples, epochs=epochs, workers=workers, defect_rate=defects, defect_cache=defect_cache,
-                                   defect_blocks=defect_blocks, progress=progress)
+                                   seeds=seeds, shared_examples=shared_examples, epochs=epochs, workers=workers,
+                                   defect_rate=defects, defect_cache=defect_cache, defect_blocks=defect_blocks,
+                                   progress=progress)
     members = "".join(f"; seed {m['seed']} alone {100 * m['val_accuracy']:.1f} %" for m in info.get("members", []))
     typer.echo(f"{out}: validation accuracy {100 * info['val_accuracy']:.1f} % of {info['n_val']} patterns{members}; "
                f"{info['examples_per_s']:.2f} training patterns/s drawn and indexed")
