@@ -136,7 +136,8 @@ def train_spot_indexing(out_dir, *, n_train: int = 3000, n_val: int = 600, n_val
     ``defect_cache``: folder of a `sadpnet.data.defect_cache`, built (``defect_blocks`` blocks per family and
     crystal, seed 0) where it lacks a training or validation crystal, reused where present; the atoms-engine
     defects then come from it and the random-placement families are drawn too (`CACHE_FAMILY_WEIGHTS`).
-    ``progress(stage, done, total)`` reports the long stages ("crystals", "defect cache", "train", "val", "sets").
+    ``progress(stage, done, total)`` reports the long stages ("seed S: train", "seed S: val", "seed S: defect
+    cache (train)" ...).
     """
     if seeds < 1:
         raise InputError(f"must be at least 1, got {seeds}", "seeds")
@@ -188,8 +189,9 @@ def _train_shared(stream: "_Stream", seeds, epochs: int):
         members.append({"seed": s, "val_accuracy": _accuracy(net, Xv, yv), "train_accuracy": _accuracy(net, X, y),
                         "wall_s": {**d[3], "fit": fit_s}, "temperature": net.temperature})
     model = fit_kappa(calibrate(ensemble(nets), Xv, yv), sets)
+    wall_s = {k: sum(d[3][k] for d in draws) for k in ("crystals", "train_examples")}
     info = _info(stream, seeds[0], X, y, np.concatenate([d[2] for d in draws]), model, (Xv, yv), epochs,
-                 {**draws[0][3], "validation": val_s, "fit": sum(m["wall_s"]["fit"] for m in members)})
+                 {**wall_s, "validation": val_s, "fit": sum(m["wall_s"]["fit"] for m in members)})
     info |= {"shared_examples": True, "n_train_total": int(len(y)), "members": members}
     return model, info
 
@@ -260,7 +262,7 @@ def _info(stream: _Stream, seed: int, X, y, material, model, val, epochs: int, w
             "generated_crystals": {"cubic_per_class": o["n_generated_cubic"], "other": o["n_generated_other"]},
             "train_materials": int(len(set(material))), "label_counts": np.bincount(y, minlength=6).tolist(),
             "train_accuracy": _accuracy(model, X, y), "val_accuracy": _accuracy(model, *val),
-            "examples_per_s": float(o["n_train"] / max(wall_s["train_examples"], 1e-9)),
+            "examples_per_s": float(len(y) / max(wall_s["train_examples"], 1e-9)),
             "fit_examples_per_s": float(len(y) * epochs / max(wall_s["fit"], 1e-9)), "epochs": int(epochs),
             "wall_s": wall_s, "workers": o["workers"], "held_out": "sadpnet/resources/holdout/classifier-v2-test.csv"}
     if o["defect_rate"] > 0:
