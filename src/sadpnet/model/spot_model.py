@@ -177,11 +177,16 @@ def joint_posterior(model: SpotModel, evidence: list[Evidence], probs: np.ndarra
     the cubic mass among the classes."""
     if probs is None:
         probs = model.predict_proba(np.stack([evidence_features(e) for e in evidence]))
+    return joint_from_scores(probs, joint_scores(evidence)[0], model.kappa)
+
+
+def joint_from_scores(probs: np.ndarray, js: np.ndarray, kappa: float) -> np.ndarray:
+    """(7,) `joint_posterior` of (N, 7) per-pattern posteriors and the five classes' joint lattice scores
+    ``js`` (`indexing.joint_scores`), with the lattice check's sharpness ``kappa``."""
     logp = np.sum(np.log(np.clip(probs, 1e-6, None)), axis=0)
     q = np.exp(logp - logp.max())
     q /= q.sum()
-    js, _ = joint_scores(evidence)
-    w = np.exp(model.kappa * (js - js.max()))
+    w = np.exp(kappa * (js - js.max()))
     n = len(CLASSES)
     return np.concatenate([q[:n].sum() * w / w.sum(), q[n:]])
 
@@ -216,8 +221,11 @@ def calibrate(model: SpotModel, X_val: np.ndarray, y_val: np.ndarray) -> SpotMod
     return model
 
 
-def fit_kappa(model: SpotModel, sets: list[tuple[list[Evidence], int]],
-              grid=(0.0, 1, 2, 5, 10, 20, 40, 80, 160)) -> SpotModel:
+#: The values of kappa that `fit_kappa` chooses among.
+KAPPA_GRID = (0.0, 1, 2, 5, 10, 20, 40, 80, 160)
+
+
+def fit_kappa(model: SpotModel, sets: list[tuple[list[Evidence], int]], grid=KAPPA_GRID) -> SpotModel:
     """Choose kappa (the lattice check's sharpness, per unit of joint score) on validation zone-axis sets
     ((evidence list, label index)) by the log-likelihood of the cubic class among the cubic classes."""
     cubic = [(joint_scores(ev)[0], y) for ev, y in sets if y < len(CLASSES)]

@@ -143,9 +143,9 @@ def train_spot_indexing(out_dir, *, n_train: int = 3000, n_val: int = 600, n_val
         raise InputError(f"must be at least 1, got {seeds}", "seeds")
     if shared_examples and seeds < 2:
         raise InputError("needs --seeds 2 or more (the patterns of several seeds to share)", "shared-examples")
-    stream = _Stream(n_train=n_train, n_val=n_val, n_val_sets=n_val_sets, n_generated_cubic=n_generated_cubic,
-                     n_generated_other=n_generated_other, workers=workers, defect_rate=defect_rate,
-                     defect_cache=defect_cache, defect_blocks=defect_blocks, progress=progress)
+    stream = TrainingStream(n_train=n_train, n_val=n_val, n_val_sets=n_val_sets, n_generated_cubic=n_generated_cubic,
+                            n_generated_other=n_generated_other, workers=workers, defect_rate=defect_rate,
+                            defect_cache=defect_cache, defect_blocks=defect_blocks, progress=progress)
     if shared_examples:
         model, info = _train_shared(stream, range(seed, seed + seeds), epochs)
     else:
@@ -160,7 +160,7 @@ def train_spot_indexing(out_dir, *, n_train: int = 3000, n_val: int = 600, n_val
     return info
 
 
-def _train_separate(stream: "_Stream", seeds, epochs: int):
+def _train_separate(stream: TrainingStream, seeds, epochs: int):
     """Each seed's network trained on its own draws (`train_network`); several: their calibrated mean."""
     members = [train_network(stream, seed=s, epochs=epochs) for s in seeds]
     model, info, (Xv, yv, sets) = members[0]
@@ -171,7 +171,7 @@ def _train_separate(stream: "_Stream", seeds, epochs: int):
     return model, info
 
 
-def _train_shared(stream: "_Stream", seeds, epochs: int):
+def _train_shared(stream: TrainingStream, seeds, epochs: int):
     """Every seed's draws pooled; one network per seed (its initial weights) on all of them, each calibrated on
     the first seed's validation, then their mean calibrated and kappa fitted there."""
     seeds = list(seeds)
@@ -196,8 +196,10 @@ def _train_shared(stream: "_Stream", seeds, epochs: int):
     return model, info
 
 
-class _Stream:
-    """The draws of one recipe (`train_spot_indexing`'s arguments): a seed's training examples, its validation."""
+class TrainingStream:
+    """The draws of one recipe (`train_spot_indexing`'s keyword arguments, without seeds and fit): a seed's
+    training examples, its validation; what ``sadpnet train-indexing --seed S`` draws (also used by
+    bench/mlp_recipe.py to draw them once)."""
 
     def __init__(self, *, progress=None, **opts):
         self.opts, self.progress = opts, progress
@@ -239,7 +241,7 @@ class _Stream:
         return Xv, yv, sets
 
 
-def train_network(stream: _Stream, *, seed: int, epochs: int):
+def train_network(stream: TrainingStream, *, seed: int, epochs: int):
     """One seed's network on its own draws, calibrated, with its kappa: (model, training block, (X_val, y_val,
     val sets))."""
     X, y, material, wall_s = stream.training(seed)
@@ -255,7 +257,7 @@ def train_network(stream: _Stream, *, seed: int, epochs: int):
     return model, info, (Xv, yv, sets)
 
 
-def _info(stream: _Stream, seed: int, X, y, material, model, val, epochs: int, wall_s: dict) -> dict:
+def _info(stream: TrainingStream, seed: int, X, y, material, model, val, epochs: int, wall_s: dict) -> dict:
     """The card's ``training`` block of a network (or of the mean of networks) trained on ``X``, ``y``."""
     o = stream.opts
     info = {"seed": seed, "n_train": int(o["n_train"]), "n_val": int(o["n_val"]), "n_val_sets": int(o["n_val_sets"]),
